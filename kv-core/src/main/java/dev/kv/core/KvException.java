@@ -1,0 +1,51 @@
+package dev.kv.core;
+
+import java.util.Objects;
+
+/**
+ * The one error type of the storage port. Its {@link Code} says what went wrong; its message says
+ * it to a person.
+ */
+public class KvException extends RuntimeException {
+
+  private static final long serialVersionUID = 1L;
+
+  /**
+   * What went wrong. Each code has the name and the meaning of the gRPC status code of the same
+   * name, so that errors cross the wire unchanged.
+   */
+  public enum Code {
+    /** The request cannot be served as given, for example an empty key. */
+    INVALID_ARGUMENT,
+    /** The key does not exist. */
+    NOT_FOUND,
+    /** The store cannot be reached right now; the request may be retried. */
+    UNAVAILABLE,
+    /** The store did not answer in time; a write may or may not have been applied. */
+    DEADLINE_EXCEEDED,
+    /** The caller gave up on the request. */
+    CANCELLED,
+    /** A failure in the store that the caller cannot correct. */
+    INTERNAL
+  }
+
+  private final Code code;
+
+  public KvException(Code code, String message) {
+    this(code, message, null);
+  }
+
+  public KvException(Code code, String message, Throwable cause) {
+    super(message, cause);
+    this.code = Objects.requireNonNull(code, "code");
+  }
+
+  /** The error for a key that does not exist. */
+  public static KvException notFound(String key) {
+    return new KvException(Code.NOT_FOUND, "key not found: " + key);
+  }
+
+  public Code code() {
+    return code;
+  }
+}

@@ -1,0 +1,66 @@
+package dev.kv.core.grpc;
+
+import dev.kv.core.KvException;
+import io.grpc.Status;
+import io.grpc.StatusException;
+import io.grpc.StatusRuntimeException;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+
+/**
+ * The one mapping between {@link KvException} codes and gRPC status codes, used on both sides of
+ * the wire.
+ */
+public final class GrpcErrors {
+
+  private GrpcErrors() {}
+
+  /**
+   * The status a server answers for {@code error}. A {@link KvException} keeps its code and
+   * message; anything else is an {@code INTERNAL} error whose details stay in the server's log.
+   */
+  public static Status toStatus(Throwable error) {
+    Throwable cause = unwrap(error);
+    if (cause instanceof KvException kv) {
+      return Status.fromCode(toStatusCode(kv.code())).withDescription(kv.getMessage());
+    }
+    if (cause instanceof CancellationException) {
+      return Status.CANCELLED.withDescription("the request was cancelled");
+    }
+    if (cause instanceof StatusRuntimeException || cause instanceof StatusException) {
+      return Status.fromThrowable(cause);
+    }
+    return Status.INTERNAL.withDescription("internal error").withCause(cause);
+  }
+
+  /** The gRPC status code of {@code code}: the one of the same name. */
+  public static Status.Code toStatusCode(KvException.Code code) {
+    return Status.Code.valueOf(code.name());
+  }
+
+  /**
+   * The port's code for a gRPC status code. Codes the port does not name become {@link
+   * KvException.Code#INTERNAL}.
+   */
+  public static KvException.Code toKvCode(Status.Code code) {
+    return switch (code) {
+      case INVALID_ARGUMENT -> KvException.Code.INVALID_ARGUMENT;
+      case NOT_FOUND -> KvException.Code.NOT_FOUND;
+      case UNAVAILABLE -> KvException.Code.UNAVAILABLE;
+      case DEADLINE_EXCEEDED -> KvException.Code.DEADLINE_EXCEEDED;
+      case CANCELLED -> KvException.Code.CANCELLED;
+      default -> KvException.Code.INTERNAL;
+    };
+  }
+
+  /** The failure inside the wrappers that futures put around it. */
+  public static Throwable unwrap(Throwable error) {
+    Throwable cause = error;
+    while ((cause instanceof CompletionException || cause instanceof ExecutionException)
+        && cause.getCause() != null) {
+      cause = cause.getCause();
+    }
+    return cause;
+  }
+}

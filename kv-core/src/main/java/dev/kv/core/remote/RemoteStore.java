@@ -1,0 +1,164 @@
+package dev.kv.core.remote;
+
+import dev.kv.api.GetRequest;
+import dev.kv.api.KVGrpc;
+import dev.kv.api.SetRequest;
+import dev.kv.core.KeyValue;
+import dev.kv.core.Keys;
+import dev.kv.core.KvException;
+import dev.kv.core.KvStore;
+import dev.kv.core.config.Durations;
+import dev.kv.core.config.HostPort;
+import dev.kv.core.grpc.GrpcErrors;
+import io.grpc.Channel;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.NettyChannelBuilder;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A store served by a {@code kv-server} over gRPC: the client side of the {@code kv.KV} service.
+ *
+ * <p>All calls share one long-lived channel, and each carries a deadline so that an unreachable
+ * server becomes an error rather than a hang.
+ *
+ * <pre>{@code
+ * try (KvStore store = RemoteStore.connect(HostPort.parse("127.0.0.1:9986"), Duration.ofSeconds(5))) {
+ *   store.blocking().set("greeting", "hello");
+ * }
+ * }</pre>
+ */
+public final class RemoteStore implements KvStore {
+
+  private static final Duration CLOSE_GRACE = Duration.ofSeconds(5);
+
+  private final KVGrpc.KVStub stub;
+  private final String serverName;
+  private final Duration timeout;
+  private final ManagedChannel ownedChannel;
+
+  private RemoteStore(
+      Channel channel, String serverName, Duration timeout, ManagedChannel ownedChannel) {
+    this.stub = KVGrpc.newStub(Objects.requireNonNull(channel, "channel"));
+    this.serverName = Objects.requireNonNull(serverName, "serverName");
+    this.timeout = requirePositive(timeout);
+    this.ownedChannel = ownedChannel;
+  }
+
+  /**
+   * Connects to the {@code kv-server} at {@code server} over plaintext HTTP/2. The connection is
+   * made on the first call, and made again whenever it is lost.
+   *
+   * @param timeout how long each call may take before it fails with {@link
+   *     KvException.Code#DEADLINE_EXCEEDED}
+   */
+  public static RemoteStore connect(HostPort server, Duration timeout) {
+    ManagedChannel channel =
+        NettyChannelBuilder.forAddress(server.host(), server.port()).usePlaintext().build();
+    return new RemoteStore(channel, server.toString(), timeout, channel);
+  }
+
+  /**
+   * A store over a channel that the caller made and will shut down, for example one with TLS or an
+   * in-process channel in tests.
+   *
+   * @param serverName how error messages name the server
+   */
+  public static RemoteStore over(Channel channel, String serverName, Duration timeout) {
+    return new RemoteStore(channel, serverName, timeout, null);
+  }
+
+  @Override
+  public CompletableFuture<Optional<KeyValue>> get(String key) {
+    UnaryCallFuture<GetRequest, dev.kv.api.GetResponse, Optional<KeyValue>> answer =
+        new UnaryCallFuture<>(
+            response -> Optional.of(new KeyValue(key, response.getValue())),
+            error -> {
+              if (error.getStatus().getCode() == Status.Code.NOT_FOUND) {
+                return Optional.empty();
+              }
+              throw failure(error);
+            });
+    try {
+      Keys.requireValid(key);
+      withDeadline().get(GetRequest.newBuilder().setKey(key).build(), answer);
+    } catch (KvException e) {
+      answer.completeExceptionally(e);
+    }
+    return answer;
+  }
+
+  @Override
+  public CompletableFuture<Void> set(String key, String value) {
+    UnaryCallFuture<SetRequest, dev.kv.api.SetResponse, Void> answer =
+        new UnaryCallFuture<>(
+            response -> null,
+            error -> {
+              throw failure(error);
+            });
+    try {
+      SetRequest request =
+          SetRequest.newBuilder()
+              .setKey(Keys.requireValid(key))
+              .setValue(Keys.requireValue(value))
+              .build();
+      withDeadline().set(request, answer);
+    } catch (KvException e) {
+      answer.completeExceptionally(e);
+    }
+    return answer;
+  }
+
+  private KVGrpc.KVStub withDeadline() {
+    return stub.withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  /** The error a caller sees for a failed call, worded for a person. */
+  private KvException failure(StatusRuntimeException error) {
+    Status status = error.getStatus();
+    KvException.Code code = GrpcErrors.toKvCode(status.getCode());
+    String message =
+        switch (status.getCode()) {
+          case UNAVAILABLE ->
+              status.getCause() != null
+                  ? "cannot reach kv-server at " + serverName
+                  : "kv-server at " + serverName + " is unavailable: " + status.getDescription();
+          case DEADLINE_EXCEEDED ->
+              "kv-server at " + serverName + " did not answer within " + Durations.format(timeout);
+          default ->
+              status.getDescription() != null
+                  ? status.getDescription()
+                  : "kv-server at " + serverName + " failed with " + status.getCode();
+        };
+    return new KvException(code, message, error);
+  }
+
+  /** Closes the connection this store made; a channel given to {@link #over} stays open. */
+  @Override
+  public void close() {
+    if (ownedChannel == null) {
+      return;
+    }
+    ownedChannel.shutdown();
+    try {
+      if (!ownedChannel.awaitTermination(CLOSE_GRACE.toMillis(), TimeUnit.MILLISECONDS)) {
+        ownedChannel.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      ownedChannel.shutdownNow();
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static Duration requirePositive(Duration timeout) {
+    if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+      throw new IllegalArgumentException("timeout must be positive, not " + timeout);
+    }
+    return timeout;
+  }
+}

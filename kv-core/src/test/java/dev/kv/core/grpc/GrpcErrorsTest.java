@@ -1,0 +1,44 @@
+package dev.kv.core.grpc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kv.core.KvException;
+import io.grpc.Status;
+import java.util.concurrent.CompletionException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+class GrpcErrorsTest {
+
+  @ParameterizedTest
+  @EnumSource(KvException.Code.class)
+  void everyCode_crossesTheWireUnchanged(KvException.Code code) {
+    Status status = GrpcErrors.toStatus(new KvException(code, "what happened"));
+
+    assertThat(status.getCode().name()).isEqualTo(code.name());
+    assertThat(status.getDescription()).isEqualTo("what happened");
+    assertThat(GrpcErrors.toKvCode(status.getCode())).isEqualTo(code);
+  }
+
+  @Test
+  void toStatus_wrappedKvException_keepsItsCode() {
+    Status status = GrpcErrors.toStatus(new CompletionException(KvException.notFound("foo")));
+
+    assertThat(status.getCode()).isEqualTo(Status.Code.NOT_FOUND);
+    assertThat(status.getDescription()).isEqualTo("key not found: foo");
+  }
+
+  @Test
+  void toStatus_unexpectedException_isInternalAndHidesItsDetails() {
+    Status status = GrpcErrors.toStatus(new IllegalStateException("secret detail"));
+
+    assertThat(status.getCode()).isEqualTo(Status.Code.INTERNAL);
+    assertThat(status.getDescription()).doesNotContain("secret detail");
+  }
+
+  @Test
+  void toKvCode_codeThePortDoesNotName_isInternal() {
+    assertThat(GrpcErrors.toKvCode(Status.Code.DATA_LOSS)).isEqualTo(KvException.Code.INTERNAL);
+  }
+}
