@@ -1,0 +1,89 @@
+package dev.kv.server;
+
+import dev.kv.api.GetRequest;
+import dev.kv.api.GetResponse;
+import dev.kv.api.KVGrpc;
+import dev.kv.api.SetRequest;
+import dev.kv.api.SetResponse;
+import dev.kv.core.KvException;
+import dev.kv.core.KvStore;
+import dev.kv.core.grpc.GrpcErrors;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The {@code kv.KV} service over a {@link KvStore}. Each method validates nothing itself: it calls
+ * the store, which enforces the rules every store shares, and maps the answer or the error. No
+ * thread waits for the store.
+ */
+final class KvService extends KVGrpc.KVImplBase {
+
+  private static final Logger logger = Logger.getLogger(KvService.class.getName());
+  private static final SetResponse SET_OK = SetResponse.newBuilder().setOk(true).build();
+
+  private final KvStore store;
+
+  KvService(KvStore store) {
+    this.store = store;
+  }
+
+  @Override
+  public void get(GetRequest request, StreamObserver<GetResponse> responses) {
+    String key = request.getKey();
+    reply(
+        () -> store.get(key),
+        found ->
+            GetResponse.newBuilder()
+                .setValue(found.orElseThrow(() -> KvException.notFound(key)).value())
+                .build(),
+        responses);
+  }
+
+  @Override
+  public void set(SetRequest request, StreamObserver<SetResponse> responses) {
+    reply(() -> store.set(request.getKey(), request.getValue()), done -> SET_OK, responses);
+  }
+
+  /**
+   * Answers the call with the store's result once it arrives. A client that goes away cancels the
+   * store's work; any failure becomes a status with a code the client can act on, never UNKNOWN.
+   */
+  private static <S, T> void reply(
+      Supplier<CompletableFuture<S>> call, Function<S, T> toResponse, StreamObserver<T> responses) {
+    CompletableFuture<S> answer;
+    try {
+      answer = call.get();
+    } catch (RuntimeException e) {
+      answer = CompletableFuture.failedFuture(e);
+    }
+    if (responses instanceof ServerCallStreamObserver<T> serverResponses) {
+      CompletableFuture<S> pending = answer;
+      serverResponses.setOnCancelHandler(() -> pending.cancel(false));
+    }
+    answer
+        .thenApply(toResponse)
+        .whenComplete(
+            (response, error) -> {
+              if (error == null) {
+                responses.onNext(response);
+                responses.onCompleted();
+              } else {
+                responses.onError(statusOf(error).asRuntimeException());
+              }
+            });
+  }
+
+  private static Status statusOf(Throwable error) {
+    Status status = GrpcErrors.toStatus(error);
+    if (status.getCode() == Status.Code.INTERNAL) {
+      logger.log(Level.WARNING, "request failed", GrpcErrors.unwrap(error));
+    }
+    return status;
+  }
+}

@@ -1,0 +1,175 @@
+package dev.kv.server;
+
+import dev.kv.core.KvStore;
+import dev.kv.core.KvVersion;
+import dev.kv.core.config.Durations;
+import dev.kv.core.config.HostPort;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.logging.Logger;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.TypeConversionException;
+import sun.misc.Signal;
+
+/** The {@code kv-server} daemon. */
+@Command(
+    name = "kv-server",
+    mixinStandardHelpOptions = true,
+    versionProvider = Main.Version.class,
+    sortOptions = false,
+    usageHelpAutoWidth = true,
+    description = {
+      "Serves the kv.KV gRPC API (Get, Set) over a store, with gRPC health checking "
+          + "(grpc.health.v1) and server reflection.",
+      "",
+      "Every option can also be set by the environment variable named in its description; "
+          + "an option on the command line wins.",
+      "Stops gracefully on SIGTERM or SIGINT: health checks answer NOT_SERVING, calls in flight "
+          + "finish, then the process exits 0.",
+      ""
+    },
+    exitCodeListHeading = "%nExit codes:%n",
+    exitCodeList = {
+      "0:stopped cleanly after SIGTERM or SIGINT",
+      "1:failed to start or to stop (for example, the address is in use)",
+      "2:invalid option"
+    })
+public final class Main implements Callable<Integer> {
+
+  static final int EXIT_FAILED = 1;
+  static final int EXIT_USAGE = 2;
+
+  private static final Logger logger = Logger.getLogger(Main.class.getName());
+
+  @Option(
+      names = "--listen",
+      paramLabel = "HOST:PORT",
+      defaultValue = "${env:KV_LISTEN:-127.0.0.1:9986}",
+      converter = HostPortConverter.class,
+      description = {
+        "Address to serve on; port 0 picks a free one. Use 0.0.0.0 or [::] to serve other "
+            + "machines too.",
+        "Env: KV_LISTEN. Default: ${DEFAULT-VALUE}."
+      })
+  HostPort listen;
+
+  @Option(
+      names = "--store",
+      paramLabel = "STORE",
+      defaultValue = "${env:KV_STORE:-memory}",
+      description = {
+        "Where the data is kept: ${COMPLETION-CANDIDATES}. memory keeps it in this process "
+            + "only, and loses it when the server stops.",
+        "Env: KV_STORE. Default: ${DEFAULT-VALUE}."
+      })
+  StoreKind store;
+
+  @Option(
+      names = "--shutdown-grace",
+      paramLabel = "DURATION",
+      defaultValue = "${env:KV_SHUTDOWN_GRACE:-10s}",
+      converter = DurationConverter.class,
+      description = {
+        "How long calls in flight may take to finish once a stop is asked for, such as 500ms, "
+            + "10s or 1m.",
+        "Env: KV_SHUTDOWN_GRACE. Default: ${DEFAULT-VALUE}."
+      })
+  Duration shutdownGrace;
+
+  private final CountDownLatch stopRequested = new CountDownLatch(1);
+
+  public static void main(String[] args) {
+    Logging.configure();
+    System.exit(commandLine().execute(args));
+  }
+
+  /** The configured command line, for {@link #main} and for tests. */
+  static CommandLine commandLine() {
+    CommandLine commandLine = new CommandLine(new Main());
+    commandLine.setCaseInsensitiveEnumValuesAllowed(true);
+    commandLine.setParameterExceptionHandler(
+        (error, args) -> {
+          PrintWriter err = error.getCommandLine().getErr();
+          err.println("kv-server: " + error.getMessage());
+          err.println("Try 'kv-server --help' for more information.");
+          return EXIT_USAGE;
+        });
+    commandLine.setExecutionExceptionHandler(
+        (error, cmd, parseResult) -> {
+          cmd.getErr().println("kv-server: " + error.getMessage());
+          return EXIT_FAILED;
+        });
+    return commandLine;
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    for (String name : new String[] {"TERM", "INT"}) {
+      Signal.handle(new Signal(name), signal -> stopRequested.countDown());
+    }
+    try (KvStore kvStore = store.open()) {
+      KvServer server = KvServer.listeningOn(listen, kvStore);
+      try {
+        server.start();
+      } catch (IOException e) {
+        throw new IOException("cannot listen on " + listen + ": " + rootMessage(e), e);
+      }
+      logger.info(
+          () ->
+              "kv-server "
+                  + KvVersion.get()
+                  + " listening on "
+                  + server.address()
+                  + " (store: "
+                  + store
+                  + ")");
+      stopRequested.await();
+      logger.info(() -> "stopping: calls in flight get up to " + Durations.format(shutdownGrace));
+      server.stop(shutdownGrace);
+    }
+    logger.info("stopped");
+    return 0;
+  }
+
+  private static String rootMessage(Throwable error) {
+    Throwable cause = error;
+    while (cause.getCause() != null) {
+      cause = cause.getCause();
+    }
+    return String.valueOf(cause.getMessage()).toLowerCase(java.util.Locale.ROOT);
+  }
+
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      return new String[] {"kv-server " + KvVersion.get()};
+    }
+  }
+
+  static final class HostPortConverter implements CommandLine.ITypeConverter<HostPort> {
+    @Override
+    public HostPort convert(String text) {
+      try {
+        return HostPort.parse(text);
+      } catch (IllegalArgumentException e) {
+        throw new TypeConversionException(e.getMessage());
+      }
+    }
+  }
+
+  static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
+    @Override
+    public Duration convert(String text) {
+      try {
+        return Durations.parse(text);
+      } catch (IllegalArgumentException e) {
+        throw new TypeConversionException(e.getMessage());
+      }
+    }
+  }
+}

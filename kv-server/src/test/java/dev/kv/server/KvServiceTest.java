@@ -1,0 +1,149 @@
+package dev.kv.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+import static org.mockito.Mockito.mock;
+import static org.mockito.Mockito.verify;
+import static org.mockito.Mockito.when;
+
+import dev.kv.api.GetRequest;
+import dev.kv.api.KVGrpc;
+import dev.kv.api.SetRequest;
+import dev.kv.core.KeyValue;
+import dev.kv.core.KvException;
+import dev.kv.core.KvStore;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** The service's own logic, over a mocked store: what it asks the store, what it answers. */
+@Timeout(30)
+class KvServiceTest {
+
+  private final KvStore store = mock(KvStore.class);
+  private Server server;
+  private ManagedChannel channel;
+  private KVGrpc.KVBlockingStub client;
+
+  @BeforeEach
+  void start() throws Exception {
+    String name = InProcessServerBuilder.generateName();
+    server =
+        InProcessServerBuilder.forName(name)
+            .directExecutor()
+            .addService(new KvService(store))
+            .build()
+            .start();
+    channel = InProcessChannelBuilder.forName(name).directExecutor().build();
+    client = KVGrpc.newBlockingStub(channel);
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void get_existingKey_answersTheValue() {
+    when(store.get("foo")).thenReturn(found("foo", "bar"));
+
+    assertThat(client.get(getRequest("foo")).getValue()).isEqualTo("bar");
+  }
+
+  @Test
+  void get_missingKey_answersNotFoundNamingTheKey() {
+    when(store.get("nosuchkey")).thenReturn(CompletableFuture.completedFuture(Optional.empty()));
+
+    assertThatThrownBy(() -> client.get(getRequest("nosuchkey")))
+        .satisfies(e -> assertStatus(e, Status.Code.NOT_FOUND, "key not found: nosuchkey"));
+  }
+
+  @Test
+  void set_storesTheKeyAndValue_andAnswersOk() {
+    when(store.set("foo", "bar")).thenReturn(CompletableFuture.completedFuture(null));
+
+    assertThat(client.set(setRequest("foo", "bar")).getOk()).isTrue();
+    verify(store).set("foo", "bar");
+  }
+
+  @Test
+  void storeRejectsTheRequest_answersItsCodeAndMessage() {
+    when(store.set("", "bar"))
+        .thenReturn(
+            CompletableFuture.failedFuture(
+                new KvException(KvException.Code.INVALID_ARGUMENT, "key must not be empty")));
+
+    assertThatThrownBy(() -> client.set(setRequest("", "bar")))
+        .satisfies(e -> assertStatus(e, Status.Code.INVALID_ARGUMENT, "key must not be empty"));
+  }
+
+  @Test
+  void storeUnavailable_answersUnavailable() {
+    when(store.get("foo"))
+        .thenReturn(
+            CompletableFuture.failedFuture(
+                new KvException(KvException.Code.UNAVAILABLE, "no etcd member answers")));
+
+    assertThatThrownBy(() -> client.get(getRequest("foo")))
+        .satisfies(e -> assertStatus(e, Status.Code.UNAVAILABLE, "no etcd member answers"));
+  }
+
+  @Test
+  void storeFailsUnexpectedly_answersInternalNotUnknown() {
+    when(store.get("foo"))
+        .thenReturn(CompletableFuture.failedFuture(new IllegalStateException("bug")));
+
+    assertThatThrownBy(() -> client.get(getRequest("foo")))
+        .satisfies(e -> assertStatus(e, Status.Code.INTERNAL, "internal error"));
+  }
+
+  @Test
+  void storeThrowsInsteadOfFailingTheFuture_answersInternalNotUnknown() {
+    when(store.set("foo", "bar")).thenThrow(new NullPointerException("bug"));
+
+    assertThatThrownBy(() -> client.set(setRequest("foo", "bar")))
+        .satisfies(e -> assertStatus(e, Status.Code.INTERNAL, "internal error"));
+  }
+
+  @Test
+  void clientCancels_cancelsTheStoresWork() {
+    CompletableFuture<Optional<KeyValue>> pending = new CompletableFuture<>();
+    when(store.get("slow")).thenReturn(pending);
+
+    var call = KVGrpc.newFutureStub(channel).get(getRequest("slow"));
+    call.cancel(true);
+
+    await().atMost(5, TimeUnit.SECONDS).until(pending::isCancelled);
+  }
+
+  private static CompletableFuture<Optional<KeyValue>> found(String key, String value) {
+    return CompletableFuture.completedFuture(Optional.of(new KeyValue(key, value)));
+  }
+
+  static GetRequest getRequest(String key) {
+    return GetRequest.newBuilder().setKey(key).build();
+  }
+
+  static SetRequest setRequest(String key, String value) {
+    return SetRequest.newBuilder().setKey(key).setValue(value).build();
+  }
+
+  static void assertStatus(Throwable error, Status.Code code, String description) {
+    assertThat(error).isInstanceOf(StatusRuntimeException.class);
+    Status status = ((StatusRuntimeException) error).getStatus();
+    assertThat(status.getCode()).isEqualTo(code);
+    assertThat(status.getDescription()).isEqualTo(description);
+  }
+}

@@ -1,0 +1,86 @@
+package dev.kv.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kv.core.KeyValue;
+import dev.kv.core.KvException;
+import dev.kv.core.KvStore;
+import dev.kv.core.KvStoreContract;
+import dev.kv.core.config.HostPort;
+import dev.kv.core.memory.MemoryStore;
+import dev.kv.core.remote.RemoteStore;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The remote adapter against a real kv-server on a loopback port, backed by the memory store. */
+class RemoteStoreContractTest extends KvStoreContract {
+
+  private MemoryStore backing;
+  private KvServer server;
+
+  @Override
+  protected KvStore newStore() throws Exception {
+    backing = new MemoryStore();
+    server = KvServer.listeningOn(new HostPort("127.0.0.1", 0), backing).start();
+    return RemoteStore.connect(server.address(), Duration.ofSeconds(10));
+  }
+
+  @AfterEach
+  void stopServer() throws Exception {
+    server.stop(Duration.ZERO);
+    backing.close();
+  }
+
+  @Test
+  void writes_reachTheServersStore() {
+    await(store.set("foo", "bar"));
+
+    assertThat(await(backing.get("foo"))).contains(new KeyValue("foo", "bar"));
+  }
+
+  @Test
+  void serverUnreachable_failsWithUnavailableNamingTheServer() throws Exception {
+    HostPort closed;
+    try (ServerSocket socket = new ServerSocket(0)) {
+      closed = new HostPort("127.0.0.1", socket.getLocalPort());
+    }
+    try (KvStore unreachable = RemoteStore.connect(closed, Duration.ofSeconds(5))) {
+      assertThat(failureOf(unreachable.get("foo")))
+          .satisfies(e -> assertThat(e.code()).isEqualTo(KvException.Code.UNAVAILABLE))
+          .hasMessage("cannot reach kv-server at " + closed);
+    }
+  }
+
+  @Test
+  void serverTooSlow_failsWithDeadlineExceededWithinTheTimeout() throws Exception {
+    KvStore silent = org.mockito.Mockito.mock(KvStore.class);
+    org.mockito.Mockito.when(silent.get("foo")).thenReturn(new CompletableFuture<>());
+    KvServer slowServer = KvServer.listeningOn(new HostPort("127.0.0.1", 0), silent).start();
+    try (KvStore client = RemoteStore.connect(slowServer.address(), Duration.ofMillis(300))) {
+      long start = System.nanoTime();
+      CompletableFuture<Optional<KeyValue>> answer = client.get("foo");
+
+      assertThat(failureOf(answer))
+          .satisfies(e -> assertThat(e.code()).isEqualTo(KvException.Code.DEADLINE_EXCEEDED))
+          .hasMessage("kv-server at " + slowServer.address() + " did not answer within 300ms");
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
+    } finally {
+      slowServer.stop(Duration.ZERO);
+    }
+  }
+
+  private static KvException failureOf(CompletableFuture<?> future) throws InterruptedException {
+    try {
+      future.get();
+      throw new AssertionError("expected a failure, got " + future.join());
+    } catch (ExecutionException e) {
+      assertThat(e.getCause()).isInstanceOf(KvException.class);
+      return (KvException) e.getCause();
+    }
+  }
+}

@@ -1,0 +1,216 @@
+package dev.kv.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.protobuf.DescriptorProtos.FileDescriptorProto;
+import com.google.protobuf.Descriptors.Descriptor;
+import com.google.protobuf.Descriptors.FileDescriptor;
+import com.google.protobuf.Descriptors.MethodDescriptor;
+import com.google.protobuf.Descriptors.ServiceDescriptor;
+import com.google.protobuf.DynamicMessage;
+import com.google.protobuf.util.JsonFormat;
+import dev.kv.core.config.HostPort;
+import dev.kv.core.memory.MemoryStore;
+import io.grpc.CallOptions;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.protobuf.ProtoUtils;
+import io.grpc.reflection.v1.ServerReflectionGrpc;
+import io.grpc.reflection.v1.ServerReflectionRequest;
+import io.grpc.reflection.v1.ServerReflectionResponse;
+import io.grpc.reflection.v1.ServiceResponse;
+import io.grpc.stub.ClientCalls;
+import io.grpc.stub.StreamObserver;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Clients written for the original kv service keep working: the bytes on the wire are those of its
+ * {@code kv.proto}, and a client that knows nothing but the server's reflection can call it, as
+ * grpcurl does.
+ */
+@Timeout(60)
+class WireCompatibilityTest {
+
+  private KvServer server;
+  private ManagedChannel channel;
+
+  @BeforeEach
+  void start() throws Exception {
+    server = KvServer.listeningOn(new HostPort("127.0.0.1", 0), new MemoryStore()).start();
+    channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    server.stop(Duration.ZERO);
+  }
+
+  @Test
+  void originalWireFormat_setThenGet() {
+    // SetRequest{key: "foo" (field 1), value: "bar" (field 2)}, SetResponse{ok: true (field 1)}.
+    assertThat(callRaw("kv.KV/Set", "0a03666f6f1203626172")).isEqualTo("0801");
+    // GetRequest{key: "foo"}, GetResponse{value: "bar"}.
+    assertThat(callRaw("kv.KV/Get", "0a03666f6f")).isEqualTo("0a03626172");
+  }
+
+  @Test
+  void reflectionAlone_listsTheService_andCarriesTheOriginalJsonCalls() throws Exception {
+    assertThat(listServices()).contains("kv.KV", "grpc.health.v1.Health");
+    ServiceDescriptor kv = describe("kv.KV");
+
+    String setAnswer = callJson(kv.findMethodByName("Set"), "{\"key\":\"foo\",\"value\":\"bar\"}");
+    String getAnswer = callJson(kv.findMethodByName("Get"), "{\"key\":\"foo\"}");
+
+    assertThat(setAnswer).isEqualTo("{\"ok\":true}");
+    assertThat(getAnswer).isEqualTo("{\"value\":\"bar\"}");
+  }
+
+  @Test
+  void reflection_servesTheTwoOriginalProtoFiles() throws Exception {
+    ServiceDescriptor kv = describe("kv.KV");
+
+    assertThat(kv.getFile().getName()).isEqualTo("kv_service.proto");
+    assertThat(kv.getFile().getDependencies())
+        .extracting(FileDescriptor::getName)
+        .contains("kv.proto");
+    Descriptor set = kv.findMethodByName("Set").getInputType();
+    assertThat(set.getFullName()).isEqualTo("kv.SetRequest");
+    assertThat(set.findFieldByName("key").getNumber()).isEqualTo(1);
+    assertThat(set.findFieldByName("value").getNumber()).isEqualTo(2);
+  }
+
+  private String callRaw(String method, String requestHex) {
+    io.grpc.MethodDescriptor<byte[], byte[]> descriptor =
+        io.grpc.MethodDescriptor.<byte[], byte[]>newBuilder()
+            .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+            .setFullMethodName(method)
+            .setRequestMarshaller(RawBytes.MARSHALLER)
+            .setResponseMarshaller(RawBytes.MARSHALLER)
+            .build();
+    byte[] response =
+        ClientCalls.blockingUnaryCall(
+            channel, descriptor, CallOptions.DEFAULT, HexFormat.of().parseHex(requestHex));
+    return HexFormat.of().formatHex(response);
+  }
+
+  private String callJson(MethodDescriptor method, String json) throws Exception {
+    DynamicMessage.Builder request = DynamicMessage.newBuilder(method.getInputType());
+    JsonFormat.parser().merge(json, request);
+    io.grpc.MethodDescriptor<DynamicMessage, DynamicMessage> descriptor =
+        io.grpc.MethodDescriptor.<DynamicMessage, DynamicMessage>newBuilder()
+            .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+            .setFullMethodName(method.getService().getFullName() + "/" + method.getName())
+            .setRequestMarshaller(
+                ProtoUtils.marshaller(DynamicMessage.getDefaultInstance(method.getInputType())))
+            .setResponseMarshaller(
+                ProtoUtils.marshaller(DynamicMessage.getDefaultInstance(method.getOutputType())))
+            .build();
+    DynamicMessage response =
+        ClientCalls.blockingUnaryCall(channel, descriptor, CallOptions.DEFAULT, request.build());
+    return JsonFormat.printer().omittingInsignificantWhitespace().print(response);
+  }
+
+  private List<String> listServices() throws Exception {
+    ServerReflectionResponse response =
+        reflect(ServerReflectionRequest.newBuilder().setListServices("").build());
+    return response.getListServicesResponse().getServiceList().stream()
+        .map(ServiceResponse::getName)
+        .toList();
+  }
+
+  /** The service's descriptor, built from the files reflection sends, as grpcurl builds it. */
+  private ServiceDescriptor describe(String service) throws Exception {
+    ServerReflectionResponse response =
+        reflect(ServerReflectionRequest.newBuilder().setFileContainingSymbol(service).build());
+    Map<String, FileDescriptorProto> files = new HashMap<>();
+    for (var bytes : response.getFileDescriptorResponse().getFileDescriptorProtoList()) {
+      FileDescriptorProto file = FileDescriptorProto.parseFrom(bytes);
+      files.put(file.getName(), file);
+    }
+    String serviceName = service.substring(service.lastIndexOf('.') + 1);
+    for (FileDescriptorProto file : files.values()) {
+      FileDescriptor built = build(file, files, new HashMap<>());
+      if (built.findServiceByName(serviceName) != null) {
+        return built.findServiceByName(serviceName);
+      }
+    }
+    throw new AssertionError("reflection did not describe " + service);
+  }
+
+  private static FileDescriptor build(
+      FileDescriptorProto file,
+      Map<String, FileDescriptorProto> all,
+      Map<String, FileDescriptor> built)
+      throws Exception {
+    if (built.containsKey(file.getName())) {
+      return built.get(file.getName());
+    }
+    List<FileDescriptor> dependencies = new ArrayList<>();
+    for (String dependency : file.getDependencyList()) {
+      dependencies.add(build(all.get(dependency), all, built));
+    }
+    FileDescriptor result =
+        FileDescriptor.buildFrom(file, dependencies.toArray(FileDescriptor[]::new));
+    built.put(file.getName(), result);
+    return result;
+  }
+
+  private ServerReflectionResponse reflect(ServerReflectionRequest request) throws Exception {
+    CompletableFuture<ServerReflectionResponse> answer = new CompletableFuture<>();
+    StreamObserver<ServerReflectionRequest> requests =
+        ServerReflectionGrpc.newStub(channel)
+            .serverReflectionInfo(
+                new StreamObserver<>() {
+                  @Override
+                  public void onNext(ServerReflectionResponse response) {
+                    answer.complete(response);
+                  }
+
+                  @Override
+                  public void onError(Throwable error) {
+                    answer.completeExceptionally(error);
+                  }
+
+                  @Override
+                  public void onCompleted() {}
+                });
+    requests.onNext(request);
+    requests.onCompleted();
+    return answer.get(10, TimeUnit.SECONDS);
+  }
+
+  /** Request and response bodies as they are on the wire. */
+  static final class RawBytes implements io.grpc.MethodDescriptor.Marshaller<byte[]> {
+    static final RawBytes MARSHALLER = new RawBytes();
+
+    @Override
+    public InputStream stream(byte[] value) {
+      return new ByteArrayInputStream(value);
+    }
+
+    @Override
+    public byte[] parse(InputStream stream) {
+      try {
+        return stream.readAllBytes();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+  }
+}
