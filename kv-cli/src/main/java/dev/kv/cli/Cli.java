@@ -1,0 +1,61 @@
+package dev.kv.cli;
+
+import dev.kv.core.KvException;
+import dev.kv.core.config.Durations;
+import dev.kv.core.config.HostPort;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.function.Function;
+import picocli.CommandLine;
+import picocli.CommandLine.TypeConversionException;
+
+/** Builds the configured {@code kv} command line, the same for {@link Main} and for tests. */
+final class Cli {
+
+  private Cli() {}
+
+  static CommandLine commandLine() {
+    KvCommand kv = new KvCommand();
+    CommandLine commandLine = new CommandLine(kv);
+    commandLine.registerConverter(HostPort.class, text -> parse(HostPort::parse, text));
+    commandLine.registerConverter(Duration.class, text -> parse(Durations::parse, text));
+    commandLine.setParameterExceptionHandler(
+        (error, args) -> {
+          PrintWriter err = error.getCommandLine().getErr();
+          err.println("kv: " + error.getMessage());
+          err.println(
+              "Try '"
+                  + error.getCommandLine().getCommandSpec().qualifiedName()
+                  + " --help' for more information.");
+          return ExitCodes.USAGE;
+        });
+    commandLine.setExecutionExceptionHandler(
+        (error, cmd, parseResult) -> {
+          PrintWriter err = cmd.getErr();
+          if (kv.verbose) {
+            error.printStackTrace(err);
+          }
+          if (error instanceof KvException kvError) {
+            err.println("kv: " + kvError.getMessage());
+            return ExitCodes.of(kvError);
+          }
+          err.println("kv: unexpected error: " + error);
+          return ExitCodes.FAILED;
+        });
+    commandLine.setExecutionStrategy(
+        parseResult -> {
+          try (kv) {
+            return new CommandLine.RunLast().execute(parseResult);
+          }
+        });
+    return commandLine;
+  }
+
+  private static <T> T parse(Function<String, T> parser, String text) {
+    try {
+      return parser.apply(text);
+    } catch (IllegalArgumentException e) {
+      throw new TypeConversionException(e.getMessage());
+    }
+  }
+}

@@ -1,0 +1,108 @@
+package dev.kv.cli;
+
+import dev.kv.core.KvStore;
+import dev.kv.core.KvVersion;
+import dev.kv.core.config.HostPort;
+import dev.kv.core.remote.RemoteStore;
+import java.time.Duration;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.HelpCommand;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
+import picocli.CommandLine.Spec;
+
+/** {@code kv}: the options every command shares, and the store they reach. */
+@Command(
+    name = "kv",
+    mixinStandardHelpOptions = true,
+    versionProvider = KvCommand.Version.class,
+    sortOptions = false,
+    usageHelpAutoWidth = true,
+    subcommands = {GetCommand.class, SetCommand.class, HelpCommand.class},
+    description = {
+      "Reads and writes keys in a kv store through kv-server.",
+      "",
+      "Every option can also be set by the environment variable named in its description; "
+          + "an option on the command line wins. A value that starts with '-' follows '--': "
+          + "kv set temperature -- -5",
+      ""
+    },
+    commandListHeading = "%nCommands:%n",
+    exitCodeListHeading = "%nExit codes:%n",
+    exitCodeList = {
+      "0:success",
+      "1:the key was not found",
+      "2:invalid usage or input",
+      "3:the server is unreachable, timed out or failed"
+    })
+final class KvCommand implements Runnable, AutoCloseable {
+
+  @Spec CommandSpec spec;
+
+  @Option(
+      names = "--server",
+      paramLabel = "HOST:PORT",
+      scope = ScopeType.INHERIT,
+      defaultValue = "${env:KV_SERVER:-127.0.0.1:9986}",
+      description = {"The kv-server to talk to.", "Env: KV_SERVER. Default: ${DEFAULT-VALUE}."})
+  HostPort server;
+
+  @Option(
+      names = "--timeout",
+      paramLabel = "DURATION",
+      scope = ScopeType.INHERIT,
+      defaultValue = "${env:KV_TIMEOUT:-5s}",
+      description = {
+        "How long to wait for an answer, such as 500ms, 5s or 1m.",
+        "Env: KV_TIMEOUT. Default: ${DEFAULT-VALUE}."
+      })
+  Duration timeout;
+
+  boolean verbose;
+
+  private KvStore store;
+
+  @Option(
+      names = {"-v", "--verbose"},
+      scope = ScopeType.INHERIT,
+      description = "On failure, print the whole error, and log what the client library reports.")
+  void setVerbose(boolean verbose) {
+    this.verbose = verbose;
+    Logger.getLogger("").setLevel(verbose ? Level.INFO : Level.OFF);
+  }
+
+  @Override
+  public void run() {
+    throw new CommandLine.ParameterException(spec.commandLine(), "missing command: get or set");
+  }
+
+  /** The store the commands work on, connected on first use. */
+  KvStore store() {
+    if (timeout.isZero()) {
+      throw new CommandLine.ParameterException(
+          spec.commandLine(), "--timeout must be longer than 0");
+    }
+    if (store == null) {
+      store = RemoteStore.connect(server, timeout);
+    }
+    return store;
+  }
+
+  @Override
+  public void close() {
+    if (store != null) {
+      store.close();
+    }
+  }
+
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      return new String[] {"kv " + KvVersion.get()};
+    }
+  }
+}

@@ -1,0 +1,205 @@
+package dev.kv.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kv.core.KeyValue;
+import dev.kv.core.KvStore;
+import dev.kv.core.config.HostPort;
+import dev.kv.core.memory.MemoryStore;
+import dev.kv.server.CommandRun;
+import dev.kv.server.KvServer;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** {@code kv} against a real kv-server on a loopback port. */
+@Timeout(60)
+class CliTest {
+
+  private MemoryStore store;
+  private KvServer server;
+
+  @BeforeEach
+  void startServer() throws Exception {
+    store = new MemoryStore();
+    server = KvServer.listeningOn(new HostPort("127.0.0.1", 0), store).start();
+  }
+
+  @AfterEach
+  void stopServer() throws Exception {
+    server.stop(Duration.ZERO);
+    store.close();
+  }
+
+  @Test
+  void set_thenGet_printsTheValueAndANewline() {
+    CommandRun set = kv("set", "foo", "bar");
+    CommandRun get = kv("get", "foo");
+
+    assertThat(set).isEqualTo(new CommandRun(0, "", ""));
+    assertThat(get).isEqualTo(new CommandRun(0, "bar\n", ""));
+  }
+
+  @Test
+  void set_reachesTheServersStore() {
+    kv("set", "greeting", "hello world");
+
+    assertThat(store.blocking().get("greeting")).contains("hello world");
+  }
+
+  @Test
+  void get_missingKey_exitsOneWithOneLine() {
+    assertThat(kv("get", "nosuchkey"))
+        .isEqualTo(new CommandRun(1, "", "kv: key not found: nosuchkey\n"));
+  }
+
+  @Test
+  void set_emptyKey_exitsTwoWithOneLine() {
+    assertThat(kv("set", "", "bar"))
+        .isEqualTo(new CommandRun(2, "", "kv: key must not be empty\n"));
+  }
+
+  @Test
+  void set_valueStartingWithADash_afterDoubleDash() {
+    assertThat(kv("set", "temperature", "--", "-5").exitCode()).isZero();
+
+    assertThat(kv("get", "temperature").out()).isEqualTo("-5\n");
+  }
+
+  @Test
+  void set_emptyValue_isStored() {
+    kv("set", "empty", "");
+
+    assertThat(kv("get", "empty")).isEqualTo(new CommandRun(0, "\n", ""));
+  }
+
+  @Test
+  void options_mayFollowTheCommand() {
+    CommandRun run = kvWithoutServer("get", "nosuchkey", "--server", server.address().toString());
+
+    assertThat(run.exitCode()).isEqualTo(1);
+  }
+
+  @Test
+  void serverUnreachable_exitsThreeNamingTheServer() throws Exception {
+    String closed;
+    try (ServerSocket socket = new ServerSocket(0)) {
+      closed = "127.0.0.1:" + socket.getLocalPort();
+    }
+
+    CommandRun run = kvWithoutServer("--server", closed, "get", "foo");
+
+    assertThat(run)
+        .isEqualTo(new CommandRun(3, "", "kv: cannot reach kv-server at " + closed + "\n"));
+  }
+
+  @Test
+  void serverTooSlow_exitsThreeWithinTheTimeout() throws Exception {
+    KvServer silent = KvServer.listeningOn(new HostPort("127.0.0.1", 0), new SilentStore()).start();
+    try {
+      CommandRun run =
+          kvWithoutServer(
+              "--server", silent.address().toString(), "--timeout", "300ms", "get", "a");
+
+      assertThat(run)
+          .isEqualTo(
+              new CommandRun(
+                  3,
+                  "",
+                  "kv: kv-server at " + silent.address() + " did not answer within 300ms\n"));
+    } finally {
+      silent.stop(Duration.ZERO);
+    }
+  }
+
+  @Test
+  void noCommand_exitsTwoWithAHint() {
+    CommandRun run = kv();
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err())
+        .isEqualTo("kv: missing command: get or set\nTry 'kv --help' for more information.\n");
+  }
+
+  @Test
+  void missingArgument_exitsTwoPointingAtTheCommandsHelp() {
+    CommandRun run = kv("set", "foo");
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err())
+        .isEqualTo(
+            "kv: Missing required parameter: 'VALUE'\nTry 'kv set --help' for more information.\n");
+  }
+
+  @Test
+  void invalidServerAddress_exitsTwoSayingWhatIsExpected() {
+    CommandRun run = kvWithoutServer("--server", "localhost", "get", "foo");
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err()).contains("expected HOST:PORT");
+  }
+
+  @Test
+  void invalidTimeout_exitsTwoSayingWhatIsExpected() {
+    CommandRun run = kv("--timeout", "soon", "get", "foo");
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err()).contains("expected a duration such as 500ms");
+  }
+
+  @Test
+  void help_documentsTheCommandsTheEnvironmentAndTheExitCodes() {
+    CommandRun run = kv("--help");
+
+    assertThat(run.exitCode()).isZero();
+    assertThat(run.out())
+        .contains("get", "set", "--server", "KV_SERVER", "--timeout", "KV_TIMEOUT")
+        .contains("Exit codes:", "1   the key was not found", "3   the server is unreachable");
+  }
+
+  @Test
+  void failures_neverPrintAStackTraceUnlessVerbose() throws Exception {
+    String closed;
+    try (ServerSocket socket = new ServerSocket(0)) {
+      closed = "127.0.0.1:" + socket.getLocalPort();
+    }
+
+    assertThat(kvWithoutServer("--server", closed, "get", "foo").err()).doesNotContain("\tat ");
+    assertThat(kvWithoutServer("--server", closed, "--verbose", "get", "foo").err())
+        .contains("\tat ")
+        .endsWith("kv: cannot reach kv-server at " + closed + "\n");
+  }
+
+  private CommandRun kv(String... args) {
+    String[] withServer = new String[args.length + 2];
+    withServer[0] = "--server";
+    withServer[1] = server.address().toString();
+    System.arraycopy(args, 0, withServer, 2, args.length);
+    return kvWithoutServer(withServer);
+  }
+
+  private static CommandRun kvWithoutServer(String... args) {
+    return CommandRun.execute(Cli.commandLine(), args);
+  }
+
+  /** A store that never answers. */
+  private static final class SilentStore implements KvStore {
+    @Override
+    public CompletableFuture<Optional<KeyValue>> get(String key) {
+      return new CompletableFuture<>();
+    }
+
+    @Override
+    public CompletableFuture<Void> set(String key, String value) {
+      return new CompletableFuture<>();
+    }
+
+    @Override
+    public void close() {}
+  }
+}

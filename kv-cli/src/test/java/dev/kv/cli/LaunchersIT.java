@@ -1,0 +1,82 @@
+package dev.kv.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kv.core.config.HostPort;
+import dev.kv.server.CommandRun;
+import dev.kv.server.DaemonProcess;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The packaged jars through the repository's launchers, as a newcomer runs them: {@code
+ * bin/kv-server}, then {@code bin/kv set} and {@code bin/kv get}.
+ */
+@Timeout(120)
+class LaunchersIT {
+
+  private static final Path ROOT = Path.of(System.getProperty("kv.root", "..")).toAbsolutePath();
+
+  @Test
+  void serverAndCommandLine_fromTheLaunchers() throws Exception {
+    try (DaemonProcess server =
+        DaemonProcess.start(List.of(launcher("kv-server"), "--listen", "127.0.0.1:0"))) {
+      HostPort address = server.awaitListening();
+      String target = address.toString();
+
+      assertThat(kv(target, "set", "foo", "bar")).isEqualTo(new CommandRun(0, "", ""));
+      assertThat(kv(target, "get", "foo")).isEqualTo(new CommandRun(0, "bar\n", ""));
+      assertThat(kv(target, "get", "nosuchkey"))
+          .isEqualTo(new CommandRun(1, "", "kv: key not found: nosuchkey\n"));
+
+      assertThat(server.terminate()).isZero();
+      assertThat(kv(target, "get", "foo"))
+          .isEqualTo(new CommandRun(3, "", "kv: cannot reach kv-server at " + target + "\n"));
+    }
+  }
+
+  @Test
+  void kvServerEnvironmentVariable_picksTheServer() throws Exception {
+    try (DaemonProcess server =
+        DaemonProcess.start(List.of(launcher("kv-server"), "--listen", "127.0.0.1:0"))) {
+      String target = server.awaitListening().toString();
+
+      CommandRun set = run(List.of(launcher("kv"), "set", "env", "works"), target);
+      CommandRun get = run(List.of(launcher("kv"), "get", "env"), target);
+
+      assertThat(set.exitCode()).isZero();
+      assertThat(get).isEqualTo(new CommandRun(0, "works\n", ""));
+    }
+  }
+
+  private static CommandRun kv(String server, String... args) throws Exception {
+    List<String> command = new ArrayList<>(List.of(launcher("kv"), "--server", server));
+    command.addAll(List.of(args));
+    return run(command, null);
+  }
+
+  private static CommandRun run(List<String> command, String kvServerEnv) throws Exception {
+    ProcessBuilder builder = new ProcessBuilder(command);
+    if (kvServerEnv != null) {
+      builder.environment().put("KV_SERVER", kvServerEnv);
+    }
+    Process process = builder.start();
+    process.getOutputStream().close();
+    byte[] out = process.getInputStream().readAllBytes();
+    byte[] err = process.getErrorStream().readAllBytes();
+    assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    return new CommandRun(
+        process.exitValue(),
+        new String(out, StandardCharsets.UTF_8),
+        new String(err, StandardCharsets.UTF_8));
+  }
+
+  private static String launcher(String name) {
+    return ROOT.resolve("bin").resolve(name).toString();
+  }
+}

@@ -1,0 +1,94 @@
+package dev.kv.server;
+
+import dev.kv.core.config.HostPort;
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** A kv-server running as a process of its own, for tests of the daemon as users run it. */
+public final class DaemonProcess implements AutoCloseable {
+
+  private static final Pattern LISTENING = Pattern.compile("listening on (\\S+)");
+
+  private final Process process;
+  private final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+  private final StringBuilder seen = new StringBuilder();
+
+  private DaemonProcess(ProcessBuilder builder) throws Exception {
+    this.process = builder.redirectErrorStream(true).start();
+    Thread reader =
+        new Thread(
+            () -> {
+              try (BufferedReader in =
+                  new BufferedReader(
+                      new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                in.lines().forEach(lines::add);
+              } catch (Exception e) {
+                lines.add("(output unreadable: " + e + ")");
+              }
+            },
+            "daemon-output");
+    reader.setDaemon(true);
+    reader.start();
+  }
+
+  /** Runs {@code command}, such as a launcher script, with its output collected. */
+  public static DaemonProcess start(List<String> command) throws Exception {
+    return new DaemonProcess(new ProcessBuilder(command));
+  }
+
+  /** Runs {@link Main} in a new JVM on this test's class path. */
+  public static DaemonProcess startMain(String... args) throws Exception {
+    String java =
+        System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
+    List<String> command =
+        new ArrayList<>(
+            List.of(java, "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+    command.addAll(List.of(args));
+    return start(command);
+  }
+
+  /** Waits for the line that says where the server listens. */
+  public HostPort awaitListening() throws InterruptedException {
+    return HostPort.parse(awaitLine(LISTENING).group(1));
+  }
+
+  /** Waits up to 30 seconds for an output line matching {@code pattern}. */
+  public Matcher awaitLine(Pattern pattern) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (System.nanoTime() < deadline) {
+      String line = lines.poll(100, TimeUnit.MILLISECONDS);
+      if (line != null) {
+        seen.append(line).append('\n');
+        Matcher matcher = pattern.matcher(line);
+        if (matcher.find()) {
+          return matcher;
+        }
+      }
+    }
+    throw new AssertionError("no line matching " + pattern + " in the output:\n" + seen);
+  }
+
+  /** Sends SIGTERM and returns the exit code, or fails after 30 seconds. */
+  public int terminate() throws InterruptedException {
+    process.toHandle().destroy();
+    if (!process.waitFor(30, TimeUnit.SECONDS)) {
+      throw new AssertionError("the server did not stop within 30s of SIGTERM");
+    }
+    return process.exitValue();
+  }
+
+  @Override
+  public void close() {
+    process.toHandle().descendants().forEach(ProcessHandle::destroyForcibly);
+    process.destroyForcibly();
+  }
+}
