@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(120)
 class LaunchersIT {
 
-  private static final Path ROOT = Path.of(System.getProperty("kv.root", "..")).toAbsolutePath();
+  private static final Path ROOT = Path.of(System.getProperty("kv.root")).toAbsolutePath();
 
   @Test
   void serverAndCommandLine_fromTheLaunchers() throws Exception {
