@@ -9,6 +9,7 @@ import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.function.Function;
 import java.util.logging.Logger;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -50,7 +51,6 @@ public final class Main implements Callable<Integer> {
       names = "--listen",
       paramLabel = "HOST:PORT",
       defaultValue = "${env:KV_LISTEN:-127.0.0.1:9986}",
-      converter = HostPortConverter.class,
       description = {
         "Address to serve on; port 0 picks a free one. Use 0.0.0.0 or [::] to serve other "
             + "machines too.",
@@ -73,7 +73,6 @@ public final class Main implements Callable<Integer> {
       names = "--shutdown-grace",
       paramLabel = "DURATION",
       defaultValue = "${env:KV_SHUTDOWN_GRACE:-10s}",
-      converter = DurationConverter.class,
       description = {
         "How long calls in flight may take to finish once a stop is asked for, such as 500ms, "
             + "10s or 1m.",
@@ -92,6 +91,8 @@ public final class Main implements Callable<Integer> {
   static CommandLine commandLine() {
     CommandLine commandLine = new CommandLine(new Main());
     commandLine.setCaseInsensitiveEnumValuesAllowed(true);
+    commandLine.registerConverter(HostPort.class, text -> parse(HostPort::parse, text));
+    commandLine.registerConverter(Duration.class, text -> parse(Durations::parse, text));
     commandLine.setParameterExceptionHandler(
         (error, args) -> {
           PrintWriter err = error.getCommandLine().getErr();
@@ -151,25 +152,12 @@ public final class Main implements Callable<Integer> {
     }
   }
 
-  static final class HostPortConverter implements CommandLine.ITypeConverter<HostPort> {
-    @Override
-    public HostPort convert(String text) {
-      try {
-        return HostPort.parse(text);
-      } catch (IllegalArgumentException e) {
-        throw new TypeConversionException(e.getMessage());
-      }
-    }
-  }
-
-  static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
-    @Override
-    public Duration convert(String text) {
-      try {
-        return Durations.parse(text);
-      } catch (IllegalArgumentException e) {
-        throw new TypeConversionException(e.getMessage());
-      }
+  /** Reads an option's text with {@code parser}, reporting its message as picocli's own. */
+  private static <T> T parse(Function<String, T> parser, String text) {
+    try {
+      return parser.apply(text);
+    } catch (IllegalArgumentException e) {
+      throw new TypeConversionException(e.getMessage());
     }
   }
 }

@@ -38,21 +38,20 @@ import org.junit.jupiter.params.provider.ValueSource;
 @Timeout(60)
 class KvServerTest {
 
+  private LoopbackServer loopback;
   private KvServer server;
   private ManagedChannel channel;
 
   private void start(KvStore store) throws Exception {
-    server = KvServer.listeningOn(new HostPort("127.0.0.1", 0), store).start();
-    channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
+    loopback = LoopbackServer.start(store);
+    server = loopback.server;
+    channel = loopback.channel;
   }
 
   @AfterEach
   void stop() throws Exception {
-    if (channel != null) {
-      channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-    }
-    if (server != null) {
-      server.stop(Duration.ZERO);
+    if (loopback != null) {
+      loopback.close();
     }
   }
 

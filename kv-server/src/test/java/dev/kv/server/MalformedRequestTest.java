@@ -6,14 +6,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kv.api.KVGrpc;
-import dev.kv.core.config.HostPort;
 import dev.kv.core.memory.MemoryStore;
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCalls;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -25,9 +23,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.HexFormat;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -37,31 +33,26 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(60)
 class MalformedRequestTest {
 
+  private LoopbackServer loopback;
   private KvServer server;
   private ManagedChannel channel;
 
   @BeforeEach
   void start() throws Exception {
-    server = KvServer.listeningOn(new HostPort("127.0.0.1", 0), new MemoryStore()).start();
-    channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
+    loopback = LoopbackServer.start(new MemoryStore());
+    server = loopback.server;
+    channel = loopback.channel;
     KVGrpc.newBlockingStub(channel).set(setRequest("foo", "bar"));
   }
 
   @AfterEach
   void stop() throws Exception {
-    channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-    server.stop(Duration.ZERO);
+    loopback.close();
   }
 
   @Test
   void garbageMessage_answersAnErrorStatus_andTheServerKeepsServing() {
-    MethodDescriptor<byte[], byte[]> get =
-        MethodDescriptor.<byte[], byte[]>newBuilder()
-            .setType(MethodDescriptor.MethodType.UNARY)
-            .setFullMethodName("kv.KV/Get")
-            .setRequestMarshaller(WireCompatibilityTest.RawBytes.MARSHALLER)
-            .setResponseMarshaller(WireCompatibilityTest.RawBytes.MARSHALLER)
-            .build();
+    MethodDescriptor<byte[], byte[]> get = LoopbackServer.rawMethod("kv.KV/Get");
     byte[] garbage = HexFormat.of().parseHex("ffffffffffffffffff01");
 
     assertThatThrownBy(

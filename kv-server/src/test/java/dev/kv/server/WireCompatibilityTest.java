@@ -9,11 +9,9 @@ import com.google.protobuf.Descriptors.MethodDescriptor;
 import com.google.protobuf.Descriptors.ServiceDescriptor;
 import com.google.protobuf.DynamicMessage;
 import com.google.protobuf.util.JsonFormat;
-import dev.kv.core.config.HostPort;
 import dev.kv.core.memory.MemoryStore;
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
-import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.protobuf.ProtoUtils;
 import io.grpc.reflection.v1.ServerReflectionGrpc;
 import io.grpc.reflection.v1.ServerReflectionRequest;
@@ -21,11 +19,6 @@ import io.grpc.reflection.v1.ServerReflectionResponse;
 import io.grpc.reflection.v1.ServiceResponse;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.StreamObserver;
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HexFormat;
@@ -46,19 +39,18 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(60)
 class WireCompatibilityTest {
 
-  private KvServer server;
+  private LoopbackServer loopback;
   private ManagedChannel channel;
 
   @BeforeEach
   void start() throws Exception {
-    server = KvServer.listeningOn(new HostPort("127.0.0.1", 0), new MemoryStore()).start();
-    channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
+    loopback = LoopbackServer.start(new MemoryStore());
+    channel = loopback.channel;
   }
 
   @AfterEach
   void stop() throws Exception {
-    channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-    server.stop(Duration.ZERO);
+    loopback.close();
   }
 
   @Test
@@ -96,16 +88,12 @@ class WireCompatibilityTest {
   }
 
   private String callRaw(String method, String requestHex) {
-    io.grpc.MethodDescriptor<byte[], byte[]> descriptor =
-        io.grpc.MethodDescriptor.<byte[], byte[]>newBuilder()
-            .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
-            .setFullMethodName(method)
-            .setRequestMarshaller(RawBytes.MARSHALLER)
-            .setResponseMarshaller(RawBytes.MARSHALLER)
-            .build();
     byte[] response =
         ClientCalls.blockingUnaryCall(
-            channel, descriptor, CallOptions.DEFAULT, HexFormat.of().parseHex(requestHex));
+            channel,
+            LoopbackServer.rawMethod(method),
+            CallOptions.DEFAULT,
+            HexFormat.of().parseHex(requestHex));
     return HexFormat.of().formatHex(response);
   }
 
@@ -193,24 +181,5 @@ class WireCompatibilityTest {
     requests.onNext(request);
     requests.onCompleted();
     return answer.get(10, TimeUnit.SECONDS);
-  }
-
-  /** Request and response bodies as they are on the wire. */
-  static final class RawBytes implements io.grpc.MethodDescriptor.Marshaller<byte[]> {
-    static final RawBytes MARSHALLER = new RawBytes();
-
-    @Override
-    public InputStream stream(byte[] value) {
-      return new ByteArrayInputStream(value);
-    }
-
-    @Override
-    public byte[] parse(InputStream stream) {
-      try {
-        return stream.readAllBytes();
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    }
   }
 }

@@ -1,0 +1,64 @@
+package dev.kv.server;
+
+import dev.kv.core.KvStore;
+import dev.kv.core.config.HostPort;
+import io.grpc.ManagedChannel;
+import io.grpc.MethodDescriptor;
+import io.grpc.netty.NettyChannelBuilder;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/** A kv-server on a free loopback port, and one client channel to it. */
+final class LoopbackServer implements AutoCloseable {
+
+  final KvServer server;
+  final ManagedChannel channel;
+
+  private LoopbackServer(KvServer server) {
+    this.server = server;
+    this.channel =
+        NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
+  }
+
+  static LoopbackServer start(KvStore store) throws IOException {
+    return new LoopbackServer(KvServer.listeningOn(new HostPort("127.0.0.1", 0), store).start());
+  }
+
+  /** A unary method whose requests and responses are the bytes on the wire, unparsed. */
+  static MethodDescriptor<byte[], byte[]> rawMethod(String fullMethodName) {
+    return MethodDescriptor.<byte[], byte[]>newBuilder()
+        .setType(MethodDescriptor.MethodType.UNARY)
+        .setFullMethodName(fullMethodName)
+        .setRequestMarshaller(RawBytes.INSTANCE)
+        .setResponseMarshaller(RawBytes.INSTANCE)
+        .build();
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    server.stop(Duration.ZERO);
+  }
+
+  private enum RawBytes implements MethodDescriptor.Marshaller<byte[]> {
+    INSTANCE;
+
+    @Override
+    public InputStream stream(byte[] value) {
+      return new ByteArrayInputStream(value);
+    }
+
+    @Override
+    public byte[] parse(InputStream stream) {
+      try {
+        return stream.readAllBytes();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+  }
+}
