@@ -80,9 +80,24 @@ class CliTest {
 
   @Test
   void options_mayFollowTheCommand() {
-    CommandRun run = kvWithoutServer("get", "nosuchkey", "--server", server.address().toString());
+    store.blocking().set("only-here", "yes");
 
-    assertThat(run.exitCode()).isEqualTo(1);
+    CommandRun run = kvWithoutServer("get", "only-here", "--server", server.address().toString());
+
+    assertThat(run).isEqualTo(new CommandRun(0, "yes\n", ""));
+  }
+
+  @Test
+  void commandHelp_alsoListsTheExitCodes() {
+    assertThat(kv("get", "--help").out()).contains("Exit codes:", "1   the key was not found");
+  }
+
+  @Test
+  void timeoutBeyondADay_exitsTwo() {
+    CommandRun run = kv("--timeout", "3000000h", "get", "foo");
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err()).startsWith("kv: a timeout must be longer than 0 and at most 24h");
   }
 
   @Test
@@ -159,7 +174,8 @@ class CliTest {
     assertThat(run.exitCode()).isZero();
     assertThat(run.out())
         .contains("get", "set", "--server", "KV_SERVER", "--timeout", "KV_TIMEOUT")
-        .contains("Exit codes:", "1   the key was not found", "3   the server is unreachable");
+        .contains(
+            "Exit codes:", "1   the key was not found", "3   the server or etcd is unreachable");
   }
 
   @Test
@@ -196,6 +212,11 @@ class CliTest {
 
     @Override
     public CompletableFuture<Void> set(String key, String value) {
+      return new CompletableFuture<>();
+    }
+
+    @Override
+    public CompletableFuture<Void> checkHealth() {
       return new CompletableFuture<>();
     }
 

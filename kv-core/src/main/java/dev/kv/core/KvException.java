@@ -23,6 +23,11 @@ public class KvException extends RuntimeException {
     UNAVAILABLE,
     /** The store did not answer in time; a write may or may not have been applied. */
     DEADLINE_EXCEEDED,
+    /**
+     * The store holds something this request cannot work with, for example a value another etcd
+     * client wrote that is not text.
+     */
+    FAILED_PRECONDITION,
     /** The caller gave up on the request. */
     CANCELLED,
     /** A failure in the store that the caller cannot correct. */

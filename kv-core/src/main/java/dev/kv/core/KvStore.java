@@ -30,6 +30,16 @@ public interface KvStore extends AutoCloseable {
    */
   CompletableFuture<Void> set(String key, String value);
 
+  /**
+   * Checks that the store can serve requests now, for health checks. Cheap enough to call every
+   * second.
+   *
+   * @return a future that completes when the store answers, and fails with {@link
+   *     KvException.Code#UNAVAILABLE} or {@link KvException.Code#DEADLINE_EXCEEDED} when it does
+   *     not
+   */
+  CompletableFuture<Void> checkHealth();
+
   /** A synchronous view of this store, for callers that prefer to wait for each answer. */
   default BlockingKvStore blocking() {
     return new BlockingKvStore(this);

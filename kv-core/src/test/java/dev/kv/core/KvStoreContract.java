@@ -9,6 +9,8 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.AfterEach;
@@ -118,16 +120,37 @@ public abstract class KvStoreContract {
   }
 
   @Test
-  void set_fromManyCallersAtOnce_keepsEveryWrite() {
-    List<CompletableFuture<Void>> writes = new ArrayList<>();
-    for (int i = 0; i < 500; i++) {
-      writes.add(store.set("concurrent/" + i, "value-" + i));
+  void set_fromManyThreadsAtOnce_keepsEveryWrite() throws Exception {
+    ExecutorService callers = Executors.newFixedThreadPool(8);
+    try {
+      List<CompletableFuture<Void>> writes = new ArrayList<>();
+      for (int i = 0; i < 500; i++) {
+        int n = i;
+        writes.add(
+            CompletableFuture.supplyAsync(() -> store.set("concurrent/" + n, "value-" + n), callers)
+                .thenCompose(write -> write));
+      }
+      await(CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)));
+    } finally {
+      callers.shutdown();
     }
-    await(CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)));
 
     for (int i = 0; i < 500; i++) {
       assertThat(valueOf(store.get("concurrent/" + i))).contains("value-" + i);
     }
+  }
+
+  @Test
+  void closedStore_failsWithUnavailable() {
+    store.close();
+
+    assertFailsWith(store.get("foo"), KvException.Code.UNAVAILABLE);
+    assertFailsWith(store.set("foo", "bar"), KvException.Code.UNAVAILABLE);
+  }
+
+  @Test
+  void checkHealth_openStore_succeeds() {
+    assertThat(store.checkHealth()).succeedsWithin(WAIT);
   }
 
   @Test

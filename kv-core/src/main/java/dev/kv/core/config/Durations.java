@@ -47,6 +47,24 @@ public final class Durations {
     return duration;
   }
 
+  /**
+   * Checks a call timeout: longer than zero, and at most a day, past which a deadline means nothing
+   * and its arithmetic overflows.
+   *
+   * @throws IllegalArgumentException when it is out of that range
+   */
+  public static Duration requireTimeout(Duration timeout) {
+    if (timeout == null
+        || timeout.isNegative()
+        || timeout.isZero()
+        || timeout.compareTo(Duration.ofDays(1)) > 0) {
+      throw new IllegalArgumentException(
+          "a timeout must be longer than 0 and at most 24h, not "
+              + (timeout == null ? null : format(timeout)));
+    }
+    return timeout;
+  }
+
   /** Writes {@code duration} in the shortest form {@link #parse} reads back exactly. */
   public static String format(Duration duration) {
     long millis = duration.toMillis();

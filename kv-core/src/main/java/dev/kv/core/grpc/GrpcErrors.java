@@ -1,9 +1,11 @@
 package dev.kv.core.grpc;
 
 import dev.kv.core.KvException;
+import dev.kv.core.config.Durations;
 import io.grpc.Status;
 import io.grpc.StatusException;
 import io.grpc.StatusRuntimeException;
+import java.time.Duration;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -29,7 +31,10 @@ public final class GrpcErrors {
       return Status.CANCELLED.withDescription("the request was cancelled");
     }
     if (cause instanceof StatusRuntimeException || cause instanceof StatusException) {
-      return Status.fromThrowable(cause);
+      Status status = Status.fromThrowable(cause);
+      if (status.getCode() != Status.Code.UNKNOWN) {
+        return status;
+      }
     }
     return Status.INTERNAL.withDescription("internal error").withCause(cause);
   }
@@ -50,8 +55,32 @@ public final class GrpcErrors {
       case UNAVAILABLE -> KvException.Code.UNAVAILABLE;
       case DEADLINE_EXCEEDED -> KvException.Code.DEADLINE_EXCEEDED;
       case CANCELLED -> KvException.Code.CANCELLED;
+      case FAILED_PRECONDITION -> KvException.Code.FAILED_PRECONDITION;
       default -> KvException.Code.INTERNAL;
     };
+  }
+
+  /**
+   * The error a caller sees when a call to {@code peer} failed, worded for a person.
+   *
+   * @param peer what was called, as the message names it, such as {@code kv-server at
+   *     127.0.0.1:9986}
+   * @param timeout the deadline the call had
+   */
+  public static KvException callFailure(
+      StatusRuntimeException error, String peer, Duration timeout) {
+    Status status = error.getStatus();
+    String description = status.getDescription();
+    String message =
+        switch (status.getCode()) {
+          case UNAVAILABLE ->
+              status.getCause() != null || description == null
+                  ? "cannot reach " + peer
+                  : peer + " is unavailable: " + description;
+          case DEADLINE_EXCEEDED -> peer + " did not answer within " + Durations.format(timeout);
+          default -> description != null ? description : peer + " failed with " + status.getCode();
+        };
+    return new KvException(toKvCode(status.getCode()), message, error);
   }
 
   /** The failure inside the wrappers that futures put around it. */

@@ -35,17 +35,28 @@ public final class MemoryStore implements KvStore {
         });
   }
 
+  @Override
+  public CompletableFuture<Void> checkHealth() {
+    return closed
+        ? CompletableFuture.failedFuture(closedError())
+        : CompletableFuture.completedFuture(null);
+  }
+
   /** Runs {@code operation} at once, turning a rejected request into a failed future. */
   private <T> CompletableFuture<T> answer(String key, Supplier<T> operation) {
     try {
       if (closed) {
-        throw new KvException(KvException.Code.UNAVAILABLE, "the memory store is closed");
+        throw closedError();
       }
       Keys.requireValid(key);
       return CompletableFuture.completedFuture(operation.get());
     } catch (KvException e) {
       return CompletableFuture.failedFuture(e);
     }
+  }
+
+  private static KvException closedError() {
+    return new KvException(KvException.Code.UNAVAILABLE, "the memory store is closed");
   }
 
   @Override

@@ -10,10 +10,14 @@ import dev.kv.core.KvStore;
 import dev.kv.core.config.Durations;
 import dev.kv.core.config.HostPort;
 import dev.kv.core.grpc.GrpcErrors;
+import dev.kv.core.grpc.UnaryCallFuture;
 import io.grpc.Channel;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.NettyChannelBuilder;
 import java.time.Duration;
 import java.util.Objects;
@@ -38,6 +42,7 @@ public final class RemoteStore implements KvStore {
   private static final Duration CLOSE_GRACE = Duration.ofSeconds(5);
 
   private final KVGrpc.KVStub stub;
+  private final HealthGrpc.HealthStub health;
   private final String serverName;
   private final Duration timeout;
   private final ManagedChannel ownedChannel;
@@ -45,8 +50,9 @@ public final class RemoteStore implements KvStore {
   private RemoteStore(
       Channel channel, String serverName, Duration timeout, ManagedChannel ownedChannel) {
     this.stub = KVGrpc.newStub(Objects.requireNonNull(channel, "channel"));
+    this.health = HealthGrpc.newStub(channel);
     this.serverName = Objects.requireNonNull(serverName, "serverName");
-    this.timeout = requirePositive(timeout);
+    this.timeout = Durations.requireTimeout(timeout);
     this.ownedChannel = ownedChannel;
   }
 
@@ -114,28 +120,34 @@ public final class RemoteStore implements KvStore {
     return answer;
   }
 
+  /** Asks the server's standard health service whether {@code kv.KV} is serving. */
+  @Override
+  public CompletableFuture<Void> checkHealth() {
+    UnaryCallFuture<HealthCheckRequest, HealthCheckResponse, Void> answer =
+        new UnaryCallFuture<>(
+            response -> {
+              if (response.getStatus() != HealthCheckResponse.ServingStatus.SERVING) {
+                throw new KvException(
+                    KvException.Code.UNAVAILABLE,
+                    "kv-server at " + serverName + " is " + response.getStatus());
+              }
+              return null;
+            },
+            error -> {
+              throw failure(error);
+            });
+    health
+        .withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS)
+        .check(HealthCheckRequest.newBuilder().setService(KVGrpc.SERVICE_NAME).build(), answer);
+    return answer;
+  }
+
   private KVGrpc.KVStub withDeadline() {
     return stub.withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS);
   }
 
-  /** The error a caller sees for a failed call, worded for a person. */
   private KvException failure(StatusRuntimeException error) {
-    Status status = error.getStatus();
-    KvException.Code code = GrpcErrors.toKvCode(status.getCode());
-    String message =
-        switch (status.getCode()) {
-          case UNAVAILABLE ->
-              status.getCause() != null
-                  ? "cannot reach kv-server at " + serverName
-                  : "kv-server at " + serverName + " is unavailable: " + status.getDescription();
-          case DEADLINE_EXCEEDED ->
-              "kv-server at " + serverName + " did not answer within " + Durations.format(timeout);
-          default ->
-              status.getDescription() != null
-                  ? status.getDescription()
-                  : "kv-server at " + serverName + " failed with " + status.getCode();
-        };
-    return new KvException(code, message, error);
+    return GrpcErrors.callFailure(error, "kv-server at " + serverName, timeout);
   }
 
   /** Closes the connection this store made; a channel given to {@link #over} stays open. */
@@ -153,12 +165,5 @@ public final class RemoteStore implements KvStore {
       ownedChannel.shutdownNow();
       Thread.currentThread().interrupt();
     }
-  }
-
-  private static Duration requirePositive(Duration timeout) {
-    if (timeout == null || timeout.isNegative() || timeout.isZero()) {
-      throw new IllegalArgumentException("timeout must be positive, not " + timeout);
-    }
-    return timeout;
   }
 }

@@ -25,6 +25,14 @@ class DurationsTest {
   }
 
   @ParameterizedTest
+  @ValueSource(strings = {"0s", "25h", "3000000h"})
+  void requireTimeout_outOfRange_isRefused(String text) {
+    assertThatThrownBy(() -> Durations.requireTimeout(Durations.parse(text)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("longer than 0 and at most 24h");
+  }
+
+  @ParameterizedTest
   @ValueSource(strings = {"250ms", "5s", "90s", "2m", "3h", "1500ms"})
   void format_isReadBackExactly(String text) {
     Duration duration = Durations.parse(text);

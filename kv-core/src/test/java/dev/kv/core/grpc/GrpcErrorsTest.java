@@ -38,6 +38,13 @@ class GrpcErrorsTest {
   }
 
   @Test
+  void toStatus_unknownStatusFromBelow_becomesInternal() {
+    Status status = GrpcErrors.toStatus(Status.UNKNOWN.withDescription("?").asRuntimeException());
+
+    assertThat(status.getCode()).isEqualTo(Status.Code.INTERNAL);
+  }
+
+  @Test
   void toKvCode_codeThePortDoesNotName_isInternal() {
     assertThat(GrpcErrors.toKvCode(Status.Code.DATA_LOSS)).isEqualTo(KvException.Code.INTERNAL);
   }

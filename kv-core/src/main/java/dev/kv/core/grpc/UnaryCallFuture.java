@@ -1,4 +1,4 @@
-package dev.kv.core.remote;
+package dev.kv.core.grpc;
 
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ClientCallStreamObserver;
@@ -14,11 +14,11 @@ import java.util.function.Function;
  * @param <RespT> the response message
  * @param <T> what the caller gets
  */
-final class UnaryCallFuture<ReqT, RespT, T> extends CompletableFuture<T>
+public final class UnaryCallFuture<ReqT, RespT, T> extends CompletableFuture<T>
     implements ClientResponseObserver<ReqT, RespT> {
 
   /** Turns a failed call into an answer, or into the exception to fail with. */
-  interface ErrorHandler<T> {
+  public interface ErrorHandler<T> {
     T handle(StatusRuntimeException error) throws RuntimeException;
   }
 
@@ -26,7 +26,7 @@ final class UnaryCallFuture<ReqT, RespT, T> extends CompletableFuture<T>
   private final ErrorHandler<T> onError;
   private volatile ClientCallStreamObserver<ReqT> call;
 
-  UnaryCallFuture(Function<RespT, T> onResponse, ErrorHandler<T> onError) {
+  public UnaryCallFuture(Function<RespT, T> onResponse, ErrorHandler<T> onError) {
     this.onResponse = onResponse;
     this.onError = onError;
   }
@@ -38,7 +38,11 @@ final class UnaryCallFuture<ReqT, RespT, T> extends CompletableFuture<T>
 
   @Override
   public void onNext(RespT response) {
-    complete(onResponse.apply(response));
+    try {
+      complete(onResponse.apply(response));
+    } catch (RuntimeException failure) {
+      completeExceptionally(failure);
+    }
   }
 
   @Override
@@ -50,8 +54,16 @@ final class UnaryCallFuture<ReqT, RespT, T> extends CompletableFuture<T>
     }
   }
 
+  /** A call that ended without an answer (a misbehaving server or proxy) must not hang. */
   @Override
-  public void onCompleted() {}
+  public void onCompleted() {
+    if (!isDone()) {
+      onError(
+          io.grpc.Status.INTERNAL
+              .withDescription("the call ended without an answer")
+              .asRuntimeException());
+    }
+  }
 
   @Override
   public boolean cancel(boolean mayInterruptIfRunning) {

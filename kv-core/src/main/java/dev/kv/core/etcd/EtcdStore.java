@@ -1,0 +1,243 @@
+package dev.kv.core.etcd;
+
+import com.google.protobuf.ByteString;
+import dev.kv.core.KeyValue;
+import dev.kv.core.Keys;
+import dev.kv.core.KvException;
+import dev.kv.core.KvStore;
+import dev.kv.core.config.Durations;
+import dev.kv.core.grpc.GrpcErrors;
+import dev.kv.core.grpc.UnaryCallFuture;
+import dev.kv.etcd.api.etcdserverpb.KVGrpc;
+import dev.kv.etcd.api.etcdserverpb.PutRequest;
+import dev.kv.etcd.api.etcdserverpb.PutResponse;
+import dev.kv.etcd.api.etcdserverpb.RangeRequest;
+import dev.kv.etcd.api.etcdserverpb.RangeResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.NettyChannelBuilder;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * A store kept in an etcd cluster, reached over etcd's own v3 gRPC API.
+ *
+ * <p>One long-lived channel reaches every member: calls are spread over the members that answer,
+ * and move away from one that goes away. Every call carries a deadline. Reads are linearizable, and
+ * are retried on another member when one is unavailable; writes are not retried once sent, since a
+ * retry could apply them twice.
+ *
+ * <p>Keys and values are stored as their UTF-8 bytes, so other etcd clients read them as text. A
+ * value that is not valid UTF-8, written by another client, fails {@link #get} with {@link
+ * KvException.Code#FAILED_PRECONDITION} rather than come back altered.
+ *
+ * <pre>{@code
+ * try (KvStore store = EtcdStore.builder()
+ *     .endpoints(EtcdEndpoints.parse("http://127.0.0.1:2379"))
+ *     .build()) {
+ *   store.blocking().set("greeting", "hello");
+ * }
+ * }</pre>
+ */
+public final class EtcdStore implements KvStore {
+
+  /** The key etcd's own health check reads; reading it is cheap and needs a quorum. */
+  private static final ByteString HEALTH_KEY = ByteString.copyFromUtf8("health");
+
+  private static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(5);
+
+  private final ManagedChannel channel;
+  private final KVGrpc.KVStub kv;
+  private final String peer;
+  private final Duration timeout;
+
+  private EtcdStore(Builder builder) {
+    EtcdEndpoints endpoints = Objects.requireNonNull(builder.endpoints, "endpoints");
+    String authority =
+        builder.authority != null ? builder.authority : endpoints.members().get(0).toString();
+    this.timeout = builder.timeout;
+    this.peer = "etcd at " + endpoints;
+    this.channel = openChannel(endpoints, authority);
+    this.kv = KVGrpc.newStub(channel);
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  @SuppressWarnings("deprecation") // nameResolverFactory: the resolver is this channel's own
+  private static ManagedChannel openChannel(EtcdEndpoints endpoints, String authority) {
+    return NettyChannelBuilder.forTarget(EndpointsNameResolver.SCHEME + ":///")
+        .nameResolverFactory(EndpointsNameResolver.factory(endpoints, authority))
+        .defaultServiceConfig(serviceConfig())
+        .enableRetry()
+        .usePlaintext()
+        // Notices a member that vanished without closing its connections. etcd accepts pings
+        // every 5s or more while calls are open, and none without (its defaults).
+        .keepAliveTime(10, TimeUnit.SECONDS)
+        .keepAliveTimeout(5, TimeUnit.SECONDS)
+        // etcd accepts requests up to 1.5 MiB and may answer larger ranges.
+        .maxInboundMessageSize(64 * 1024 * 1024)
+        .build();
+  }
+
+  /**
+   * Round robin over the members that answer; reads retried on UNAVAILABLE, which etcd answers for
+   * a member that lost its leader or its connection. Writes get only gRPC's transparent retries,
+   * which resend a call that never reached a member.
+   */
+  private static Map<String, Object> serviceConfig() {
+    Map<String, Object> retryReads =
+        Map.of(
+            "name", List.of(Map.of("service", "etcdserverpb.KV", "method", "Range")),
+            "retryPolicy",
+                Map.of(
+                    "maxAttempts",
+                    5.0,
+                    "initialBackoff",
+                    "0.05s",
+                    "maxBackoff",
+                    "1s",
+                    "backoffMultiplier",
+                    2.0,
+                    "retryableStatusCodes",
+                    List.of("UNAVAILABLE")));
+    return Map.of(
+        "loadBalancingConfig", List.of(Map.of("round_robin", Map.of())),
+        "methodConfig", List.of(retryReads));
+  }
+
+  @Override
+  public CompletableFuture<Optional<KeyValue>> get(String key) {
+    return call(
+        () -> RangeRequest.newBuilder().setKey(utf8(Keys.requireValid(key))).build(),
+        (request, answer) -> withDeadline().range(request, answer),
+        (RangeResponse response) ->
+            response.getKvsCount() == 0
+                ? Optional.<KeyValue>empty()
+                : Optional.of(new KeyValue(key, text(key, response))));
+  }
+
+  @Override
+  public CompletableFuture<Void> set(String key, String value) {
+    return call(
+        () ->
+            PutRequest.newBuilder()
+                .setKey(utf8(Keys.requireValid(key)))
+                .setValue(utf8(Keys.requireValue(value)))
+                .build(),
+        (request, answer) -> withDeadline().put(request, answer),
+        (PutResponse response) -> null);
+  }
+
+  @Override
+  public CompletableFuture<Void> checkHealth() {
+    return call(
+        () -> RangeRequest.newBuilder().setKey(HEALTH_KEY).setCountOnly(true).build(),
+        (request, answer) -> withDeadline().range(request, answer),
+        (RangeResponse response) -> null);
+  }
+
+  /** Starts one call, turning an invalid request and every failure into a failed future. */
+  private <ReqT, RespT, T> CompletableFuture<T> call(
+      Supplier<ReqT> request,
+      BiConsumer<ReqT, UnaryCallFuture<ReqT, RespT, T>> send,
+      Function<RespT, T> onResponse) {
+    UnaryCallFuture<ReqT, RespT, T> answer =
+        new UnaryCallFuture<>(
+            onResponse,
+            error -> {
+              throw failure(error);
+            });
+    try {
+      send.accept(request.get(), answer);
+    } catch (KvException e) {
+      answer.completeExceptionally(e);
+    }
+    return answer;
+  }
+
+  private KVGrpc.KVStub withDeadline() {
+    return kv.withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  private KvException failure(StatusRuntimeException error) {
+    return GrpcErrors.callFailure(error, peer, timeout);
+  }
+
+  private static ByteString utf8(String text) {
+    return ByteString.copyFromUtf8(text);
+  }
+
+  /** The value a range found, as text, or a clear error when another client stored bytes. */
+  private static String text(String key, RangeResponse response) {
+    ByteString value = response.getKvs(0).getValue();
+    if (!value.isValidUtf8()) {
+      throw new KvException(
+          KvException.Code.FAILED_PRECONDITION,
+          "the value of key '"
+              + key
+              + "' is not UTF-8 text ("
+              + value.size()
+              + " bytes, written by another etcd client); kv reads and writes text only");
+    }
+    return value.toStringUtf8();
+  }
+
+  @Override
+  public void close() {
+    channel.shutdown();
+    try {
+      if (!channel.awaitTermination(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+        channel.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      channel.shutdownNow();
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** How to reach the cluster. */
+  public static final class Builder {
+    private EtcdEndpoints endpoints;
+    private String authority;
+    private Duration timeout = DEFAULT_TIMEOUT;
+
+    private Builder() {}
+
+    /** The members' client URLs. Required. */
+    public Builder endpoints(EtcdEndpoints endpoints) {
+      this.endpoints = Objects.requireNonNull(endpoints, "endpoints");
+      return this;
+    }
+
+    /**
+     * The {@code :authority} every call carries, for an L7 proxy that routes on it (such as an
+     * Envoy listener that sends authority {@code etcd} to the cluster). By default, the first
+     * endpoint's {@code host:port}.
+     */
+    public Builder authority(String authority) {
+      this.authority = authority == null || authority.isBlank() ? null : authority;
+      return this;
+    }
+
+    /** How long each call may take, retries included. Default: 5 seconds. */
+    public Builder timeout(Duration timeout) {
+      this.timeout = Durations.requireTimeout(timeout);
+      return this;
+    }
+
+    /** Opens the channel; members are connected to on the first call. */
+    public EtcdStore build() {
+      return new EtcdStore(this);
+    }
+  }
+}

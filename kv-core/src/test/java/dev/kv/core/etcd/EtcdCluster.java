@@ -1,0 +1,313 @@
+package dev.kv.core.etcd;
+
+import com.google.protobuf.ByteString;
+import dev.kv.core.config.HostPort;
+import dev.kv.etcd.api.etcdserverpb.DeleteRangeRequest;
+import dev.kv.etcd.api.etcdserverpb.KVGrpc;
+import dev.kv.etcd.api.etcdserverpb.MaintenanceGrpc;
+import dev.kv.etcd.api.etcdserverpb.RangeRequest;
+import dev.kv.etcd.api.etcdserverpb.StatusRequest;
+import dev.kv.etcd.api.etcdserverpb.StatusResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.NettyChannelBuilder;
+import java.io.File;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
+/**
+ * Real etcd members, each an {@code etcd} process on free loopback ports with a data directory of
+ * its own, removed afterwards. As a JUnit extension ({@code @RegisterExtension static}), the
+ * cluster runs for the test class; {@link #start} and {@link #close} serve tests that want one of
+ * their own.
+ *
+ * <p>Uses {@code etcd} from {@code $ETCD_BINARY}, {@code /usr/bin/etcd} (Debian's {@code
+ * etcd-server}) or the {@code PATH}. Without it, the tests fail: they never skip.
+ */
+public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, AutoCloseable {
+
+  private static final Duration START_TIMEOUT = Duration.ofSeconds(30);
+  private static final ByteString ALL_KEYS = ByteString.copyFrom(new byte[] {0});
+
+  private final int size;
+  private final List<Member> members = new ArrayList<>();
+  private Path directory;
+
+  private EtcdCluster(int size) {
+    this.size = size;
+  }
+
+  /** A cluster of {@code size} members, started by the extension or by {@link #start}. */
+  public static EtcdCluster ofMembers(int size) {
+    return new EtcdCluster(size);
+  }
+
+  @Override
+  public void beforeAll(ExtensionContext context) throws Exception {
+    start();
+  }
+
+  @Override
+  public void afterAll(ExtensionContext context) {
+    close();
+  }
+
+  /** Starts every member and waits until the cluster answers linearizable reads. */
+  public EtcdCluster start() throws Exception {
+    String etcd = binary();
+    directory = Files.createTempDirectory("kv-etcd-");
+    List<Integer> ports = freePorts(2 * size);
+    StringBuilder initialCluster = new StringBuilder();
+    for (int i = 0; i < size; i++) {
+      members.add(new Member("m" + i, ports.get(2 * i), ports.get(2 * i + 1)));
+      initialCluster.append(i == 0 ? "" : ",").append("m" + i + "=" + members.get(i).peerUrl());
+    }
+    String token = "kv-test-" + UUID.randomUUID();
+    for (Member member : members) {
+      member.command =
+          List.of(
+              etcd,
+              "--name",
+              member.name,
+              "--data-dir",
+              directory.resolve(member.name).toString(),
+              "--listen-client-urls",
+              member.clientUrl(),
+              "--advertise-client-urls",
+              member.clientUrl(),
+              "--listen-peer-urls",
+              member.peerUrl(),
+              "--initial-advertise-peer-urls",
+              member.peerUrl(),
+              "--initial-cluster",
+              initialCluster.toString(),
+              "--initial-cluster-state",
+              "new",
+              "--initial-cluster-token",
+              token);
+      member.launch(directory);
+    }
+    for (Member member : members) {
+      member.awaitServing();
+    }
+    return this;
+  }
+
+  /** Every member's client URL. */
+  public EtcdEndpoints endpoints() {
+    return new EtcdEndpoints(members.stream().map(Member::address).toList());
+  }
+
+  /** One member's client URL. */
+  public EtcdEndpoints endpoint(int member) {
+    return new EtcdEndpoints(List.of(members.get(member).address()));
+  }
+
+  /** Stops a member with SIGTERM, as an operator would, and waits until it has exited. */
+  public void stop(int member) throws InterruptedException {
+    members.get(member).stop();
+  }
+
+  /** Starts a stopped member again, on its ports and data, and waits until it serves. */
+  public void restart(int member) throws Exception {
+    Member restarted = members.get(member);
+    restarted.launch(directory);
+    restarted.awaitServing();
+  }
+
+  /** The index of the member that leads the cluster, asked of a running member. */
+  public int leader() {
+    for (Member asked : members) {
+      if (asked.isRunning()) {
+        StatusResponse status = asked.status();
+        for (int i = 0; i < members.size(); i++) {
+          if (members.get(i).isRunning()
+              && members.get(i).status().getHeader().getMemberId() == status.getLeader()) {
+            return i;
+          }
+        }
+      }
+    }
+    throw new IllegalStateException("no running member knows a leader");
+  }
+
+  /** Deletes every key, so that each test starts from an empty store. */
+  public void deleteAllKeys() {
+    for (Member member : members) {
+      if (member.isRunning()) {
+        KVGrpc.newBlockingStub(member.channel)
+            .withDeadlineAfter(10, TimeUnit.SECONDS)
+            .deleteRange(
+                DeleteRangeRequest.newBuilder().setKey(ALL_KEYS).setRangeEnd(ALL_KEYS).build());
+        return;
+      }
+    }
+    throw new IllegalStateException("no etcd member is running");
+  }
+
+  /** Stops every member and removes their data. */
+  @Override
+  public void close() {
+    for (Member member : members) {
+      member.destroy();
+    }
+    members.clear();
+    if (directory != null) {
+      try (Stream<Path> files = Files.walk(directory)) {
+        files.sorted(Comparator.reverseOrder()).map(Path::toFile).forEach(File::delete);
+      } catch (IOException e) {
+        // The temporary directory is left behind; nothing else depends on it.
+      }
+      directory = null;
+    }
+  }
+
+  private static String binary() {
+    List<String> candidates = new ArrayList<>();
+    String configured = System.getenv("ETCD_BINARY");
+    if (configured != null && !configured.isBlank()) {
+      candidates.add(configured);
+    }
+    candidates.add("/usr/bin/etcd");
+    for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
+      candidates.add(Path.of(dir, "etcd").toString());
+    }
+    return candidates.stream()
+        .filter(path -> Files.isExecutable(Path.of(path)))
+        .findFirst()
+        .orElseThrow(
+            () ->
+                new IllegalStateException(
+                    "these tests need a real etcd, and none is installed: "
+                        + "apt-get install etcd-server (or set ETCD_BINARY)"));
+  }
+
+  private static List<Integer> freePorts(int count) throws IOException {
+    List<ServerSocket> sockets = new ArrayList<>();
+    try {
+      for (int i = 0; i < count; i++) {
+        sockets.add(new ServerSocket(0, 1, InetAddress.getLoopbackAddress()));
+      }
+      return sockets.stream().map(ServerSocket::getLocalPort).toList();
+    } finally {
+      for (ServerSocket socket : sockets) {
+        socket.close();
+      }
+    }
+  }
+
+  /** One etcd process, and a channel to it for the cluster's own checks. */
+  private static final class Member {
+    final String name;
+    final int clientPort;
+    final int peerPort;
+    final ManagedChannel channel;
+    List<String> command;
+    Process process;
+    Path log;
+
+    Member(String name, int clientPort, int peerPort) {
+      this.name = name;
+      this.clientPort = clientPort;
+      this.peerPort = peerPort;
+      this.channel = NettyChannelBuilder.forAddress("127.0.0.1", clientPort).usePlaintext().build();
+    }
+
+    HostPort address() {
+      return new HostPort("127.0.0.1", clientPort);
+    }
+
+    String clientUrl() {
+      return "http://127.0.0.1:" + clientPort;
+    }
+
+    String peerUrl() {
+      return "http://127.0.0.1:" + peerPort;
+    }
+
+    boolean isRunning() {
+      return process != null && process.isAlive();
+    }
+
+    void launch(Path directory) throws IOException {
+      log = directory.resolve(name + ".log");
+      process =
+          new ProcessBuilder(command)
+              .redirectErrorStream(true)
+              .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+              .start();
+    }
+
+    /** Waits until this member answers a linearizable read, which needs a leader. */
+    void awaitServing() throws Exception {
+      long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
+      Exception last = null;
+      while (System.nanoTime() < deadline) {
+        if (!process.isAlive()) {
+          throw new IllegalStateException(
+              "etcd member " + name + " exited with " + process.exitValue() + ":\n" + logTail());
+        }
+        try {
+          KVGrpc.newBlockingStub(channel)
+              .withDeadlineAfter(1, TimeUnit.SECONDS)
+              .range(RangeRequest.newBuilder().setKey(ByteString.copyFromUtf8("health")).build());
+          return;
+        } catch (RuntimeException e) {
+          last = e;
+          channel.resetConnectBackoff();
+          Thread.sleep(100);
+        }
+      }
+      throw new IllegalStateException(
+          "etcd member " + name + " did not serve within " + START_TIMEOUT + ":\n" + logTail(),
+          last);
+    }
+
+    StatusResponse status() {
+      return MaintenanceGrpc.newBlockingStub(channel)
+          .withDeadlineAfter(5, TimeUnit.SECONDS)
+          .status(StatusRequest.getDefaultInstance());
+    }
+
+    void stop() throws InterruptedException {
+      process.destroy();
+      if (!process.waitFor(30, TimeUnit.SECONDS)) {
+        process.destroyForcibly().waitFor();
+      }
+    }
+
+    void destroy() {
+      channel.shutdownNow();
+      if (process != null) {
+        process.destroyForcibly();
+        try {
+          process.waitFor(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    }
+
+    private String logTail() {
+      try {
+        List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
+        return String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));
+      } catch (IOException e) {
+        return "(no log: " + e + ")";
+      }
+    }
+  }
+}

@@ -1,0 +1,121 @@
+package dev.kv.core.etcd;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.protobuf.ByteString;
+import dev.kv.core.KvException;
+import dev.kv.core.KvStore;
+import dev.kv.core.KvStoreContract;
+import dev.kv.etcd.api.etcdserverpb.KVGrpc;
+import dev.kv.etcd.api.etcdserverpb.PutRequest;
+import dev.kv.etcd.api.etcdserverpb.RangeRequest;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.NettyChannelBuilder;
+import java.time.Duration;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** The etcd adapter against a real etcd member. */
+class EtcdStoreContractTest extends KvStoreContract {
+
+  @RegisterExtension static final EtcdCluster etcd = EtcdCluster.ofMembers(1);
+
+  @Override
+  protected KvStore newStore() {
+    etcd.deleteAllKeys();
+    return EtcdStore.builder().endpoints(etcd.endpoints()).timeout(Duration.ofSeconds(5)).build();
+  }
+
+  @Test
+  void set_storesTheUtf8BytesOtherEtcdClientsRead() {
+    await(store.set("clé", "välue 🔑"));
+
+    assertThat(rawValue("clé")).isEqualTo(ByteString.copyFromUtf8("välue 🔑"));
+  }
+
+  @Test
+  void get_valueThatIsNotUtf8_failsClearlyAndLeavesItAlone() throws Exception {
+    ByteString bytes = ByteString.copyFrom(new byte[] {(byte) 0xff, (byte) 0xfe, 0x00, 0x41});
+    rawPut("binary", bytes);
+
+    assertThat(store.get("binary"))
+        .failsWithin(Duration.ofSeconds(10))
+        .withThrowableOfType(ExecutionException.class)
+        .havingCause()
+        .isInstanceOfSatisfying(
+            KvException.class,
+            e -> {
+              assertThat(e.code()).isEqualTo(KvException.Code.FAILED_PRECONDITION);
+              assertThat(e.getMessage())
+                  .isEqualTo(
+                      "the value of key 'binary' is not UTF-8 text (4 bytes, written by another"
+                          + " etcd client); kv reads and writes text only");
+            });
+    assertThat(rawValue("binary")).isEqualTo(bytes);
+  }
+
+  @Test
+  void noMemberAnswers_failsWithUnavailableNamingTheEndpointsWithinTheTimeout() throws Exception {
+    EtcdEndpoints nowhere = EtcdEndpoints.parse("http://127.0.0.1:1,http://127.0.0.1:9");
+    try (KvStore unreachable =
+        EtcdStore.builder().endpoints(nowhere).timeout(Duration.ofSeconds(2)).build()) {
+      long start = System.nanoTime();
+
+      assertThat(unreachable.get("foo"))
+          .failsWithin(Duration.ofSeconds(10))
+          .withThrowableOfType(ExecutionException.class)
+          .havingCause()
+          .isInstanceOfSatisfying(
+              KvException.class,
+              e -> {
+                assertThat(e.code())
+                    .isIn(KvException.Code.UNAVAILABLE, KvException.Code.DEADLINE_EXCEEDED);
+                assertThat(e.getMessage())
+                    .contains("etcd at http://127.0.0.1:1,http://127.0.0.1:9");
+              });
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(4));
+    }
+  }
+
+  @Test
+  void authority_isSentWithEveryCall() {
+    // etcd ignores :authority, so an overridden one must still reach it unchanged.
+    try (KvStore viaName =
+        EtcdStore.builder().endpoints(etcd.endpoints()).authority("etcd").build()) {
+      await(viaName.set("routed", "yes"));
+      assertThat(valueOf(viaName.get("routed"))).contains("yes");
+    }
+  }
+
+  private static ByteString rawValue(String key) {
+    ManagedChannel channel = channel();
+    try {
+      return KVGrpc.newBlockingStub(channel)
+          .withDeadlineAfter(5, TimeUnit.SECONDS)
+          .range(RangeRequest.newBuilder().setKey(ByteString.copyFromUtf8(key)).build())
+          .getKvs(0)
+          .getValue();
+    } finally {
+      channel.shutdownNow();
+    }
+  }
+
+  private static void rawPut(String key, ByteString value) {
+    ManagedChannel channel = channel();
+    try {
+      KVGrpc.newBlockingStub(channel)
+          .withDeadlineAfter(5, TimeUnit.SECONDS)
+          .put(
+              PutRequest.newBuilder().setKey(ByteString.copyFromUtf8(key)).setValue(value).build());
+    } finally {
+      channel.shutdownNow();
+    }
+  }
+
+  private static ManagedChannel channel() {
+    var member = etcd.endpoints().members().get(0);
+    return NettyChannelBuilder.forAddress(member.host(), member.port()).usePlaintext().build();
+  }
+}
