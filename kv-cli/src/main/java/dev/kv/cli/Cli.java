@@ -3,6 +3,7 @@ package dev.kv.cli;
 import dev.kv.core.KvException;
 import dev.kv.core.config.Durations;
 import dev.kv.core.config.HostPort;
+import dev.kv.core.etcd.EtcdEndpoints;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.function.Function;
@@ -19,6 +20,8 @@ final class Cli {
     CommandLine commandLine = new CommandLine(kv);
     commandLine.registerConverter(HostPort.class, text -> parse(HostPort::parse, text));
     commandLine.registerConverter(Duration.class, text -> parse(Durations::parse, text));
+    commandLine.registerConverter(EtcdEndpoints.class, text -> parse(EtcdEndpoints::parse, text));
+    listExitCodes(commandLine);
     commandLine.setParameterExceptionHandler(
         (error, args) -> {
           PrintWriter err = error.getCommandLine().getErr();
@@ -49,6 +52,16 @@ final class Cli {
           }
         });
     return commandLine;
+  }
+
+  /** Every command's help ends with the exit codes, which are the same for all. */
+  private static void listExitCodes(CommandLine command) {
+    command
+        .getCommandSpec()
+        .usageMessage()
+        .exitCodeListHeading("%nExit codes:%n")
+        .exitCodeList(ExitCodes.DESCRIPTIONS);
+    command.getSubcommands().values().forEach(Cli::listExitCodes);
   }
 
   private static <T> T parse(Function<String, T> parser, String text) {

@@ -1,6 +1,8 @@
 package dev.kv.cli;
 
 import dev.kv.core.KvException;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /** The exit codes of {@code kv}, as {@code kv --help} documents them. */
 final class ExitCodes {
@@ -10,7 +12,23 @@ final class ExitCodes {
   static final int USAGE = 2;
   static final int FAILED = 3;
 
+  /** How {@code --help} explains them, on every command. */
+  static final Map<String, String> DESCRIPTIONS =
+      descriptions(
+          OK, "success",
+          NOT_FOUND, "the key was not found",
+          USAGE, "invalid usage or input",
+          FAILED, "the server or etcd is unreachable, timed out or failed");
+
   private ExitCodes() {}
+
+  private static Map<String, String> descriptions(Object... codesAndTexts) {
+    Map<String, String> descriptions = new LinkedHashMap<>();
+    for (int i = 0; i < codesAndTexts.length; i += 2) {
+      descriptions.put(String.valueOf(codesAndTexts[i]), (String) codesAndTexts[i + 1]);
+    }
+    return descriptions;
+  }
 
   /** The exit code for a store error. */
   static int of(KvException error) {

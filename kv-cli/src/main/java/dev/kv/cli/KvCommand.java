@@ -3,6 +3,8 @@ package dev.kv.cli;
 import dev.kv.core.KvStore;
 import dev.kv.core.KvVersion;
 import dev.kv.core.config.HostPort;
+import dev.kv.core.etcd.EtcdEndpoints;
+import dev.kv.core.etcd.EtcdStore;
 import dev.kv.core.remote.RemoteStore;
 import java.time.Duration;
 import java.util.logging.Level;
@@ -12,6 +14,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.HelpCommand;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParseResult;
 import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.Spec;
 
@@ -24,21 +27,15 @@ import picocli.CommandLine.Spec;
     usageHelpAutoWidth = true,
     subcommands = {GetCommand.class, SetCommand.class, HelpCommand.class},
     description = {
-      "Reads and writes keys in a kv store through kv-server.",
+      "Reads and writes keys in a kv store: through kv-server (--server), or directly in "
+          + "etcd (--etcd).",
       "",
       "Every option can also be set by the environment variable named in its description; "
           + "an option on the command line wins. A value that starts with '-' follows '--': "
           + "kv set temperature -- -5",
       ""
     },
-    commandListHeading = "%nCommands:%n",
-    exitCodeListHeading = "%nExit codes:%n",
-    exitCodeList = {
-      "0:success",
-      "1:the key was not found",
-      "2:invalid usage or input",
-      "3:the server is unreachable, timed out or failed"
-    })
+    commandListHeading = "%nCommands:%n")
 final class KvCommand implements Runnable, AutoCloseable {
 
   @Spec CommandSpec spec;
@@ -50,6 +47,30 @@ final class KvCommand implements Runnable, AutoCloseable {
       defaultValue = "${env:KV_SERVER:-127.0.0.1:9986}",
       description = {"The kv-server to talk to.", "Env: KV_SERVER. Default: ${DEFAULT-VALUE}."})
   HostPort server;
+
+  @Option(
+      names = "--etcd",
+      paramLabel = "URLS",
+      scope = ScopeType.INHERIT,
+      defaultValue = "${env:KV_ETCD_ENDPOINTS}",
+      description = {
+        "Talk to etcd directly instead of kv-server: its members' client URLs, such as "
+            + "http://127.0.0.1:2379,http://127.0.0.1:22379.",
+        "Env: KV_ETCD_ENDPOINTS."
+      })
+  EtcdEndpoints etcd;
+
+  @Option(
+      names = "--etcd-authority",
+      paramLabel = "NAME",
+      scope = ScopeType.INHERIT,
+      defaultValue = "${env:KV_ETCD_AUTHORITY}",
+      description = {
+        "With --etcd: the :authority of every call, for a proxy that routes on it (such as "
+            + "Envoy's etcd listener, authority etcd).",
+        "Env: KV_ETCD_AUTHORITY."
+      })
+  String etcdAuthority;
 
   @Option(
       names = "--timeout",
@@ -80,16 +101,39 @@ final class KvCommand implements Runnable, AutoCloseable {
     throw new CommandLine.ParameterException(spec.commandLine(), "missing command: get or set");
   }
 
-  /** The store the commands work on, connected on first use. */
+  /** The store the commands work on: etcd with --etcd, kv-server otherwise. */
   KvStore store() {
-    if (timeout.isZero()) {
-      throw new CommandLine.ParameterException(
-          spec.commandLine(), "--timeout must be longer than 0");
-    }
     if (store == null) {
-      store = RemoteStore.connect(server, timeout);
+      if (etcd != null && given("--server")) {
+        throw new CommandLine.ParameterException(
+            spec.commandLine(), "--server and --etcd exclude each other: choose one");
+      }
+      try {
+        store =
+            etcd != null
+                ? EtcdStore.builder()
+                    .endpoints(etcd)
+                    .authority(etcdAuthority)
+                    .timeout(timeout)
+                    .build()
+                : RemoteStore.connect(server, timeout);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+      }
     }
     return store;
+  }
+
+  /** Whether {@code option} was on the command line, before or after the command's name. */
+  private boolean given(String option) {
+    for (ParseResult parsed = spec.commandLine().getParseResult();
+        parsed != null;
+        parsed = parsed.subcommand()) {
+      if (parsed.hasMatchedOption(option)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   @Override
