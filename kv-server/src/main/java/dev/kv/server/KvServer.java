@@ -3,6 +3,7 @@ package dev.kv.server;
 import dev.kv.api.KVGrpc;
 import dev.kv.core.KvStore;
 import dev.kv.core.config.HostPort;
+import dev.kv.core.grpc.GrpcErrors;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
@@ -13,23 +14,54 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.logging.Logger;
 
 /**
  * The kv gRPC server: the {@code kv.KV} service over a store, with standard health checking ({@code
  * grpc.health.v1.Health}, for {@code ""} and {@code kv.KV}) and server reflection, so that load
  * balancers and tools work without the .proto files.
+ *
+ * <p>Health follows the store: the server checks it every second, and answers {@code SERVING} only
+ * while the store answers, {@code NOT_SERVING} otherwise, without a restart either way.
  */
 public final class KvServer {
 
   /** The service name that health checks and reflection know the API by. */
   public static final String SERVICE_NAME = KVGrpc.SERVICE_NAME;
 
+  static final Duration HEALTH_CHECK_INTERVAL = Duration.ofSeconds(1);
+
+  private static final Logger logger = Logger.getLogger(KvServer.class.getName());
+
   private final Server server;
+  private final KvStore store;
+  private final Duration healthCheckInterval;
   private final HealthStatusManager health = new HealthStatusManager();
+  private final ScheduledExecutorService healthChecks;
+  private final AtomicBoolean checking = new AtomicBoolean();
+  private ServingStatus reported = ServingStatus.NOT_SERVING;
+  private boolean stopping;
 
   /** A server built on {@code builder}, such as an in-process one in tests. */
   public KvServer(ServerBuilder<?> builder, KvStore store) {
+    this(builder, store, HEALTH_CHECK_INTERVAL);
+  }
+
+  KvServer(ServerBuilder<?> builder, KvStore store, Duration healthCheckInterval) {
+    this.store = store;
+    this.healthCheckInterval = healthCheckInterval;
+    this.healthChecks =
+        Executors.newSingleThreadScheduledExecutor(
+            task -> {
+              Thread thread = new Thread(task, "kv-server-health");
+              thread.setDaemon(true);
+              return thread;
+            });
     this.server =
         builder
             .addService(CallFailureInterceptor.guard(new KvService(store)))
@@ -45,14 +77,53 @@ public final class KvServer {
   }
 
   /**
-   * Starts serving, and reports {@code SERVING} to health checks.
+   * Starts serving, and checking the store: health checks answer {@code SERVING} once it answers.
    *
    * @throws IOException when the address cannot be bound, for example because it is in use
    */
   public KvServer start() throws IOException {
     server.start();
-    setServing(ServingStatus.SERVING);
+    checkStore();
+    healthChecks.scheduleWithFixedDelay(
+        this::checkStore,
+        healthCheckInterval.toNanos(),
+        healthCheckInterval.toNanos(),
+        TimeUnit.NANOSECONDS);
     return this;
+  }
+
+  /** One health check of the store; a check still waiting for its answer is not repeated. */
+  private void checkStore() {
+    if (!checking.compareAndSet(false, true)) {
+      return;
+    }
+    CompletableFuture<Void> check;
+    try {
+      check = store.checkHealth();
+    } catch (RuntimeException e) {
+      check = CompletableFuture.failedFuture(e);
+    }
+    check.whenComplete(
+        (ok, error) -> {
+          checking.set(false);
+          report(error == null ? ServingStatus.SERVING : ServingStatus.NOT_SERVING, error);
+        });
+  }
+
+  private synchronized void report(ServingStatus status, Throwable error) {
+    if (stopping || status == reported) {
+      return;
+    }
+    reported = status;
+    setServing(status);
+    if (status == ServingStatus.SERVING) {
+      logger.info("the store answers: health is SERVING");
+    } else {
+      logger.warning(
+          "the store does not answer ("
+              + GrpcErrors.unwrap(error).getMessage()
+              + "): health is NOT_SERVING");
+    }
   }
 
   /** The port the server listens on, once started; useful after asking for port 0. */
@@ -76,14 +147,33 @@ public final class KvServer {
    * are cancelled. Returns once the server has stopped.
    */
   public void stop(Duration grace) throws InterruptedException {
+    stop(Duration.ZERO, grace);
+  }
+
+  /**
+   * Stops gracefully as {@link #stop(Duration)} does, but keeps serving for {@code drain} after
+   * health checks turn {@code NOT_SERVING}, so that load balancers that poll them see it before new
+   * calls are refused.
+   */
+  public void stop(Duration drain, Duration grace) throws InterruptedException {
+    synchronized (this) {
+      stopping = true;
+    }
+    healthChecks.shutdownNow();
     if (!server.isShutdown()) {
       health.enterTerminalState();
+      Thread.sleep(drain.toMillis());
       server.shutdown();
     }
     if (!server.awaitTermination(grace.toNanos(), TimeUnit.NANOSECONDS)) {
       server.shutdownNow();
       server.awaitTermination();
     }
+  }
+
+  /** Cancels every call at once: for an operator who will not wait for the grace period. */
+  public void stopNow() {
+    server.shutdownNow();
   }
 
   /** Waits until the server has stopped. */

@@ -4,6 +4,9 @@ import dev.kv.core.KvStore;
 import dev.kv.core.KvVersion;
 import dev.kv.core.config.Durations;
 import dev.kv.core.config.HostPort;
+import dev.kv.core.etcd.EtcdEndpoints;
+import dev.kv.core.etcd.EtcdStore;
+import dev.kv.core.memory.MemoryStore;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.time.Duration;
@@ -13,7 +16,9 @@ import java.util.function.Function;
 import java.util.logging.Logger;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.TypeConversionException;
 import sun.misc.Signal;
 
@@ -64,10 +69,44 @@ public final class Main implements Callable<Integer> {
       defaultValue = "${env:KV_STORE:-memory}",
       description = {
         "Where the data is kept: ${COMPLETION-CANDIDATES}. memory keeps it in this process "
-            + "only, and loses it when the server stops.",
+            + "only, and loses it when the server stops; etcd keeps it in an etcd cluster "
+            + "(see --etcd-endpoints), which several kv-servers can share.",
         "Env: KV_STORE. Default: ${DEFAULT-VALUE}."
       })
   StoreKind store;
+
+  @Option(
+      names = "--etcd-endpoints",
+      paramLabel = "URLS",
+      defaultValue = "${env:KV_ETCD_ENDPOINTS}",
+      description = {
+        "With --store etcd: the client URLs of the etcd members, comma-separated, such as "
+            + "http://127.0.0.1:2379,http://127.0.0.1:22379. Calls move to another member "
+            + "when one goes away.",
+        "Env: KV_ETCD_ENDPOINTS."
+      })
+  EtcdEndpoints etcdEndpoints;
+
+  @Option(
+      names = "--etcd-authority",
+      paramLabel = "NAME",
+      defaultValue = "${env:KV_ETCD_AUTHORITY}",
+      description = {
+        "With --store etcd: the :authority of every call to etcd, for a proxy that routes on "
+            + "it (such as Envoy's etcd listener, authority etcd).",
+        "Env: KV_ETCD_AUTHORITY."
+      })
+  String etcdAuthority;
+
+  @Option(
+      names = "--etcd-timeout",
+      paramLabel = "DURATION",
+      defaultValue = "${env:KV_ETCD_TIMEOUT:-5s}",
+      description = {
+        "With --store etcd: how long each call to etcd may take, retries included.",
+        "Env: KV_ETCD_TIMEOUT. Default: ${DEFAULT-VALUE}."
+      })
+  Duration etcdTimeout;
 
   @Option(
       names = "--shutdown-grace",
@@ -80,7 +119,21 @@ public final class Main implements Callable<Integer> {
       })
   Duration shutdownGrace;
 
+  @Option(
+      names = "--shutdown-drain",
+      paramLabel = "DURATION",
+      defaultValue = "${env:KV_SHUTDOWN_DRAIN:-0s}",
+      description = {
+        "How long to keep serving once health checks answer NOT_SERVING, before new calls are "
+            + "refused: set it to the health-check interval of the load balancer in front.",
+        "Env: KV_SHUTDOWN_DRAIN. Default: ${DEFAULT-VALUE}."
+      })
+  Duration shutdownDrain;
+
+  @Spec CommandSpec spec;
+
   private final CountDownLatch stopRequested = new CountDownLatch(1);
+  private volatile KvServer running;
 
   public static void main(String[] args) {
     Logging.configure();
@@ -93,6 +146,7 @@ public final class Main implements Callable<Integer> {
     commandLine.setCaseInsensitiveEnumValuesAllowed(true);
     commandLine.registerConverter(HostPort.class, text -> parse(HostPort::parse, text));
     commandLine.registerConverter(Duration.class, text -> parse(Durations::parse, text));
+    commandLine.registerConverter(EtcdEndpoints.class, text -> parse(EtcdEndpoints::parse, text));
     commandLine.setParameterExceptionHandler(
         (error, args) -> {
           PrintWriter err = error.getCommandLine().getErr();
@@ -111,10 +165,11 @@ public final class Main implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     for (String name : new String[] {"TERM", "INT"}) {
-      Signal.handle(new Signal(name), signal -> stopRequested.countDown());
+      Signal.handle(new Signal(name), signal -> onStopSignal());
     }
-    try (KvStore kvStore = store.open()) {
+    try (KvStore kvStore = openStore()) {
       KvServer server = KvServer.listeningOn(listen, kvStore);
+      running = server;
       try {
         server.start();
       } catch (IOException e) {
@@ -127,14 +182,51 @@ public final class Main implements Callable<Integer> {
                   + " listening on "
                   + server.address()
                   + " (store: "
-                  + store
+                  + describeStore()
                   + ")");
       stopRequested.await();
       logger.info(() -> "stopping: calls in flight get up to " + Durations.format(shutdownGrace));
-      server.stop(shutdownGrace);
+      server.stop(shutdownDrain, shutdownGrace);
     }
     logger.info("stopped");
     return 0;
+  }
+
+  /** The first signal stops gracefully; a second one cancels what is still running. */
+  private void onStopSignal() {
+    KvServer server = running;
+    if (stopRequested.getCount() == 0 && server != null) {
+      logger.warning("second stop signal: cancelling the calls still in flight");
+      server.stopNow();
+    }
+    stopRequested.countDown();
+  }
+
+  private KvStore openStore() {
+    return switch (store) {
+      case memory -> new MemoryStore();
+      case etcd -> {
+        if (etcdEndpoints == null) {
+          throw new CommandLine.ParameterException(
+              spec.commandLine(),
+              "--store etcd needs --etcd-endpoints (or KV_ETCD_ENDPOINTS), such as "
+                  + "http://127.0.0.1:2379");
+        }
+        try {
+          yield EtcdStore.builder()
+              .endpoints(etcdEndpoints)
+              .authority(etcdAuthority)
+              .timeout(etcdTimeout)
+              .build();
+        } catch (IllegalArgumentException e) {
+          throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+      }
+    };
+  }
+
+  private String describeStore() {
+    return store == StoreKind.etcd ? "etcd at " + etcdEndpoints : store.name();
   }
 
   private static String rootMessage(Throwable error) {

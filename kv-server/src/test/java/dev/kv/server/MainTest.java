@@ -73,6 +73,14 @@ class MainTest {
   }
 
   @Test
+  void etcdStoreWithoutEndpoints_exitsTwoSayingWhatIsMissing() {
+    CommandRun run = run("--store", "etcd", "--listen", "127.0.0.1:0");
+
+    assertThat(run.exitCode()).isEqualTo(Main.EXIT_USAGE);
+    assertThat(run.err()).startsWith("kv-server: --store etcd needs --etcd-endpoints");
+  }
+
+  @Test
   void help_documentsEveryOptionItsEnvironmentVariableAndTheExitCodes() {
     CommandRun run = run("--help");
 
@@ -81,6 +89,8 @@ class MainTest {
         .contains("--listen", "KV_LISTEN", "127.0.0.1:9986")
         .contains("--store", "KV_STORE")
         .contains("--shutdown-grace", "KV_SHUTDOWN_GRACE")
+        .contains("--shutdown-drain", "KV_SHUTDOWN_DRAIN")
+        .contains("--etcd-endpoints", "KV_ETCD_ENDPOINTS", "--etcd-authority", "--etcd-timeout")
         .contains("Exit codes:");
   }
 

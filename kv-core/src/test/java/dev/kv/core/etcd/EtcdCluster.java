@@ -121,6 +121,11 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
     members.get(member).stop();
   }
 
+  /** Kills a member with SIGKILL, as a crash would: no goodbye to the cluster or the clients. */
+  public void kill(int member) throws InterruptedException {
+    members.get(member).kill();
+  }
+
   /** Starts a stopped member again, on its ports and data, and waits until it serves. */
   public void restart(int member) throws Exception {
     Member restarted = members.get(member);
@@ -156,6 +161,25 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
       }
     }
     throw new IllegalStateException("no etcd member is running");
+  }
+
+  /**
+   * Runs etcd's own client, {@code etcdctl} (Debian's {@code etcd-client}), against this cluster
+   * and returns what it printed on standard output, failing on a non-zero exit.
+   */
+  public byte[] etcdctl(String... args) throws Exception {
+    List<String> command = new ArrayList<>(List.of("etcdctl", "--endpoints=" + endpoints()));
+    command.addAll(List.of(args));
+    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(false);
+    builder.environment().put("ETCDCTL_API", "3");
+    Process process = builder.start();
+    process.getOutputStream().close();
+    byte[] out = process.getInputStream().readAllBytes();
+    String err = new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (!process.waitFor(30, TimeUnit.SECONDS) || process.exitValue() != 0) {
+      throw new IllegalStateException("etcdctl " + String.join(" ", args) + " failed: " + err);
+    }
+    return out;
   }
 
   /** Stops every member and removes their data. */
@@ -287,6 +311,10 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
       if (!process.waitFor(30, TimeUnit.SECONDS)) {
         process.destroyForcibly().waitFor();
       }
+    }
+
+    void kill() throws InterruptedException {
+      process.destroyForcibly().waitFor();
     }
 
     void destroy() {

@@ -1,0 +1,117 @@
+package dev.kv.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kv.core.config.HostPort;
+import dev.kv.core.etcd.EtcdCluster;
+import dev.kv.core.etcd.EtcdStore;
+import dev.kv.server.CommandRun;
+import dev.kv.server.KvServer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** {@code kv} on etcd: through kv-server, and directly with --etcd; alongside etcd's own client. */
+@Timeout(60)
+class EtcdCliTest {
+
+  @RegisterExtension static final EtcdCluster etcd = EtcdCluster.ofMembers(1);
+
+  private static EtcdStore store;
+  private static KvServer server;
+
+  @BeforeAll
+  static void startServer() throws Exception {
+    store = EtcdStore.builder().endpoints(etcd.endpoints()).build();
+    server = KvServer.listeningOn(new HostPort("127.0.0.1", 0), store).start();
+  }
+
+  @AfterAll
+  static void stopServer() throws Exception {
+    server.stop(Duration.ZERO);
+    store.close();
+  }
+
+  @BeforeEach
+  void emptyStore() {
+    etcd.deleteAllKeys();
+  }
+
+  @Test
+  void valuePutWithEtcdctl_readsBackThroughKvGet_viaServerAndDirectly() throws Exception {
+    etcd.etcdctl("put", "from-etcdctl", "hello from etcdctl ✓");
+
+    assertThat(kv("--server", server.address().toString(), "get", "from-etcdctl"))
+        .isEqualTo(new CommandRun(0, "hello from etcdctl ✓\n", ""));
+    assertThat(kv("--etcd", etcd.endpoints().toString(), "get", "from-etcdctl"))
+        .isEqualTo(new CommandRun(0, "hello from etcdctl ✓\n", ""));
+  }
+
+  @Test
+  void directSet_isWhatEtcdctlReads() throws Exception {
+    CommandRun set = kv("--etcd", etcd.endpoints().toString(), "set", "direct", "straight in");
+
+    assertThat(set).isEqualTo(new CommandRun(0, "", ""));
+    assertThat(
+            new String(etcd.etcdctl("get", "direct", "--print-value-only"), StandardCharsets.UTF_8))
+        .isEqualTo("straight in\n");
+  }
+
+  @Test
+  void direct_missingKey_exitsOneAsWithTheServer() {
+    assertThat(kv("--etcd", etcd.endpoints().toString(), "get", "nosuchkey"))
+        .isEqualTo(new CommandRun(1, "", "kv: key not found: nosuchkey\n"))
+        .isEqualTo(kv("--server", server.address().toString(), "get", "nosuchkey"));
+  }
+
+  @Test
+  void direct_throughAnAuthority_reachesEtcd() {
+    String endpoints = etcd.endpoints().toString();
+
+    assertThat(kv("--etcd", endpoints, "--etcd-authority", "etcd", "set", "k", "v").exitCode())
+        .isZero();
+    assertThat(kv("--etcd", endpoints, "--etcd-authority", "etcd", "get", "k").out())
+        .isEqualTo("v\n");
+  }
+
+  @Test
+  void direct_etcdUnreachable_exitsThreeNamingTheEndpoints() {
+    CommandRun run = kv("--etcd", "http://127.0.0.1:1", "--timeout", "2s", "get", "foo");
+
+    assertThat(run.exitCode()).isEqualTo(3);
+    assertThat(run.err()).startsWith("kv: ").contains("etcd at http://127.0.0.1:1").endsWith("\n");
+    assertThat(run.err().lines()).hasSize(1);
+  }
+
+  @Test
+  void serverAndEtcdTogether_exitsTwo() {
+    CommandRun run =
+        kv(
+            "--server",
+            server.address().toString(),
+            "--etcd",
+            etcd.endpoints().toString(),
+            "get",
+            "k");
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err()).startsWith("kv: --server and --etcd exclude each other");
+  }
+
+  @Test
+  void invalidEtcdEndpoints_exitsTwoSayingWhatIsExpected() {
+    CommandRun run = kv("--etcd", "etcd", "get", "k");
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err()).contains("expected etcd endpoints such as http://127.0.0.1:2379");
+  }
+
+  private static CommandRun kv(String... args) {
+    return CommandRun.execute(Cli.commandLine(), args);
+  }
+}

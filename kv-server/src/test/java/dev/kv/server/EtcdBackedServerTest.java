@@ -1,0 +1,117 @@
+package dev.kv.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.kv.core.KvException;
+import dev.kv.core.KvStore;
+import dev.kv.core.config.HostPort;
+import dev.kv.core.etcd.EtcdCluster;
+import dev.kv.core.etcd.EtcdStore;
+import dev.kv.core.remote.RemoteStore;
+import io.grpc.ManagedChannel;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.health.v1.HealthGrpc;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.NettyServerBuilder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** kv-server on real etcd: what users of the etcd store see, including etcd going away. */
+@Timeout(120)
+class EtcdBackedServerTest {
+
+  private static final Duration HEALTH_INTERVAL = Duration.ofMillis(200);
+
+  @Test
+  void valueSetThroughTheServer_readsBackByteForByteWithEtcdctl() throws Exception {
+    try (EtcdCluster etcd = EtcdCluster.ofMembers(1).start();
+        Running server = Running.on(etcd, Duration.ofSeconds(5))) {
+      String value = "grüße, 世界 🔑";
+
+      server.client.blocking().set("interop/greeting", value);
+
+      byte[] printed = etcd.etcdctl("get", "interop/greeting", "--print-value-only");
+      assertThat(printed).isEqualTo((value + "\n").getBytes(StandardCharsets.UTF_8));
+    }
+  }
+
+  @Test
+  void etcdDownEntirely_thenBack_serverStaysUpAndServesAgain() throws Exception {
+    try (EtcdCluster etcd = EtcdCluster.ofMembers(1).start();
+        Running server = Running.on(etcd, Duration.ofSeconds(2))) {
+      server.client.blocking().set("durable", "kept");
+      assertThat(server.health()).isEqualTo(ServingStatus.SERVING);
+
+      etcd.stop(0);
+
+      await()
+          .atMost(10, TimeUnit.SECONDS)
+          .until(() -> server.health() == ServingStatus.NOT_SERVING);
+      long start = System.nanoTime();
+      assertThat(server.client.get("durable"))
+          .failsWithin(Duration.ofSeconds(10))
+          .withThrowableOfType(ExecutionException.class)
+          .havingCause()
+          .isInstanceOfSatisfying(
+              KvException.class,
+              e -> {
+                assertThat(e.code())
+                    .isIn(KvException.Code.UNAVAILABLE, KvException.Code.DEADLINE_EXCEEDED);
+                assertThat(e.getMessage()).contains("etcd at " + etcd.endpoints());
+              });
+      // Within the server's etcd deadline, not the client's.
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
+
+      etcd.restart(0);
+
+      await().atMost(20, TimeUnit.SECONDS).until(() -> server.health() == ServingStatus.SERVING);
+      assertThat(server.client.blocking().get("durable")).contains("kept");
+    }
+  }
+
+  /** A kv-server on the etcd store, on a loopback port, and a client of it. */
+  static final class Running implements AutoCloseable {
+    final KvServer server;
+    final KvStore etcdStore;
+    final KvStore client;
+    final ManagedChannel channel;
+
+    private Running(EtcdCluster etcd, Duration etcdTimeout) throws Exception {
+      etcdStore = EtcdStore.builder().endpoints(etcd.endpoints()).timeout(etcdTimeout).build();
+      server =
+          new KvServer(
+                  NettyServerBuilder.forAddress(new HostPort("127.0.0.1", 0).toSocketAddress()),
+                  etcdStore,
+                  HEALTH_INTERVAL)
+              .start();
+      client = RemoteStore.connect(server.address(), Duration.ofSeconds(10));
+      channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
+      await().atMost(10, TimeUnit.SECONDS).until(() -> health() == ServingStatus.SERVING);
+    }
+
+    static Running on(EtcdCluster etcd, Duration etcdTimeout) throws Exception {
+      return new Running(etcd, etcdTimeout);
+    }
+
+    ServingStatus health() {
+      return HealthGrpc.newBlockingStub(channel)
+          .withDeadlineAfter(5, TimeUnit.SECONDS)
+          .check(HealthCheckRequest.newBuilder().setService(KvServer.SERVICE_NAME).build())
+          .getStatus();
+    }
+
+    @Override
+    public void close() throws Exception {
+      channel.shutdownNow();
+      client.close();
+      server.stop(Duration.ZERO);
+      etcdStore.close();
+    }
+  }
+}
