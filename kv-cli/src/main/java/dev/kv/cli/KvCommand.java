@@ -52,11 +52,11 @@ final class KvCommand implements Runnable, AutoCloseable {
       names = "--etcd",
       paramLabel = "URLS",
       scope = ScopeType.INHERIT,
-      defaultValue = "${env:KV_ETCD_ENDPOINTS}",
+      defaultValue = "${env:KV_ETCD}",
       description = {
         "Talk to etcd directly instead of kv-server: its members' client URLs, such as "
             + "http://127.0.0.1:2379,http://127.0.0.1:22379.",
-        "Env: KV_ETCD_ENDPOINTS."
+        "Env: KV_ETCD (which --server on the command line overrides)."
       })
   EtcdEndpoints etcd;
 
@@ -104,13 +104,13 @@ final class KvCommand implements Runnable, AutoCloseable {
   /** The store the commands work on: etcd with --etcd, kv-server otherwise. */
   KvStore store() {
     if (store == null) {
-      if (etcd != null && given("--server")) {
+      if (given("--etcd") && given("--server")) {
         throw new CommandLine.ParameterException(
             spec.commandLine(), "--server and --etcd exclude each other: choose one");
       }
       try {
         store =
-            etcd != null
+            etcd != null && !given("--server")
                 ? EtcdStore.builder()
                     .endpoints(etcd)
                     .authority(etcdAuthority)

@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -46,25 +47,31 @@ class LaunchersIT {
         DaemonProcess.start(List.of(launcher("kv-server"), "--listen", "127.0.0.1:0"))) {
       String target = server.awaitListening().toString();
 
-      CommandRun set = run(List.of(launcher("kv"), "set", "env", "works"), target);
-      CommandRun get = run(List.of(launcher("kv"), "get", "env"), target);
+      CommandRun set =
+          run(List.of(launcher("kv"), "set", "env", "works"), Map.of("KV_SERVER", target));
+      CommandRun get = run(List.of(launcher("kv"), "get", "env"), Map.of("KV_SERVER", target));
+      // KV_ETCD would send kv straight to etcd, but --server on the command line wins.
+      CommandRun override =
+          run(
+              List.of(launcher("kv"), "--server", target, "get", "env"),
+              Map.of("KV_ETCD", "http://127.0.0.1:1"));
 
       assertThat(set.exitCode()).isZero();
       assertThat(get).isEqualTo(new CommandRun(0, "works\n", ""));
+      assertThat(override).isEqualTo(get);
     }
   }
 
   private static CommandRun kv(String server, String... args) throws Exception {
     List<String> command = new ArrayList<>(List.of(launcher("kv"), "--server", server));
     command.addAll(List.of(args));
-    return run(command, null);
+    return run(command, Map.of());
   }
 
-  private static CommandRun run(List<String> command, String kvServerEnv) throws Exception {
+  private static CommandRun run(List<String> command, Map<String, String> environment)
+      throws Exception {
     ProcessBuilder builder = new ProcessBuilder(command);
-    if (kvServerEnv != null) {
-      builder.environment().put("KV_SERVER", kvServerEnv);
-    }
+    builder.environment().putAll(environment);
     Process process = builder.start();
     process.getOutputStream().close();
     byte[] out = process.getInputStream().readAllBytes();

@@ -105,8 +105,9 @@ public final class KvServer {
     }
     check.whenComplete(
         (ok, error) -> {
-          checking.set(false);
           report(error == null ? ServingStatus.SERVING : ServingStatus.NOT_SERVING, error);
+          // Only now, so that no later check reports before this one.
+          checking.set(false);
         });
   }
 

@@ -27,6 +27,7 @@ import org.junit.jupiter.api.Timeout;
 class EtcdBackedServerTest {
 
   private static final Duration HEALTH_INTERVAL = Duration.ofMillis(200);
+  private static final Duration OUTAGE = Duration.ofSeconds(30);
 
   @Test
   void valueSetThroughTheServer_readsBackByteForByteWithEtcdctl() throws Exception {
@@ -48,6 +49,7 @@ class EtcdBackedServerTest {
       server.client.blocking().set("durable", "kept");
       assertThat(server.health()).isEqualTo(ServingStatus.SERVING);
 
+      long stoppedAt = System.nanoTime();
       etcd.stop(0);
 
       await()
@@ -68,9 +70,17 @@ class EtcdBackedServerTest {
       // Within the server's etcd deadline, not the client's.
       assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
 
+      // Down long enough for gRPC's reconnect backoff to grow well past the recovery expected.
+      Thread.sleep(Math.max(0, OUTAGE.toMillis() - (System.nanoTime() - stoppedAt) / 1_000_000));
       etcd.restart(0);
+      long backAt = System.nanoTime();
 
-      await().atMost(20, TimeUnit.SECONDS).until(() -> server.health() == ServingStatus.SERVING);
+      await().atMost(30, TimeUnit.SECONDS).until(() -> server.health() == ServingStatus.SERVING);
+      Duration recovery = Duration.ofNanos(System.nanoTime() - backAt);
+      System.out.printf(
+          "etcd down for %ds: kv-server SERVING again %d ms after etcd answered%n",
+          OUTAGE.toSeconds(), recovery.toMillis());
+      assertThat(recovery).isLessThan(Duration.ofSeconds(5));
       assertThat(server.client.blocking().get("durable")).contains("kept");
     }
   }
@@ -78,25 +88,43 @@ class EtcdBackedServerTest {
   /** A kv-server on the etcd store, on a loopback port, and a client of it. */
   static final class Running implements AutoCloseable {
     final KvServer server;
-    final KvStore etcdStore;
+    final EtcdStore etcdStore;
     final KvStore client;
     final ManagedChannel channel;
 
-    private Running(EtcdCluster etcd, Duration etcdTimeout) throws Exception {
-      etcdStore = EtcdStore.builder().endpoints(etcd.endpoints()).timeout(etcdTimeout).build();
-      server =
-          new KvServer(
-                  NettyServerBuilder.forAddress(new HostPort("127.0.0.1", 0).toSocketAddress()),
-                  etcdStore,
-                  HEALTH_INTERVAL)
-              .start();
-      client = RemoteStore.connect(server.address(), Duration.ofSeconds(10));
-      channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
-      await().atMost(10, TimeUnit.SECONDS).until(() -> health() == ServingStatus.SERVING);
+    private Running(EtcdStore etcdStore, KvServer server) {
+      this.etcdStore = etcdStore;
+      this.server = server;
+      this.client = RemoteStore.connect(server.address(), Duration.ofSeconds(10));
+      this.channel =
+          NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
     }
 
+    /** Starts one, and waits until it reports SERVING; stops it again if it never does. */
     static Running on(EtcdCluster etcd, Duration etcdTimeout) throws Exception {
-      return new Running(etcd, etcdTimeout);
+      EtcdStore etcdStore =
+          EtcdStore.builder().endpoints(etcd.endpoints()).timeout(etcdTimeout).build();
+      KvServer server =
+          new KvServer(
+              NettyServerBuilder.forAddress(new HostPort("127.0.0.1", 0).toSocketAddress()),
+              etcdStore,
+              HEALTH_INTERVAL);
+      Running running = null;
+      try {
+        server.start();
+        running = new Running(etcdStore, server);
+        Running started = running;
+        await().atMost(10, TimeUnit.SECONDS).until(() -> started.health() == ServingStatus.SERVING);
+        return running;
+      } catch (Exception | AssertionError e) {
+        if (running != null) {
+          running.close();
+        } else {
+          server.stop(Duration.ZERO);
+          etcdStore.close();
+        }
+        throw e;
+      }
     }
 
     ServingStatus health() {

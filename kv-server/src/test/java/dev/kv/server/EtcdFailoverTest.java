@@ -68,8 +68,8 @@ class EtcdFailoverTest {
     @Override
     public String toString() {
       return String.format(
-          "%s: %d writes acknowledged and %d reported failed in the 5s after; "
-              + "answering again %d ms after the stop",
+          "%s: %d writes acknowledged and %d reported failed until writes flowed for 2s "
+              + "without a failure; answering again %d ms after the stop",
           event, acknowledged, failed, recovery.toMillis());
     }
   }
@@ -126,17 +126,20 @@ class EtcdFailoverTest {
     }
 
     /**
-     * Runs {@code stop}, then watches the writes for five seconds: recovery is the time from the
-     * stop to the first acknowledged write after the last failure.
+     * Runs {@code stop}, then watches the writes until they have gone through for two seconds
+     * without a failure. Recovery is the time from the stop to the first acknowledged write after
+     * the last failure.
      */
     Phase measure(String event, Action stop) throws Exception {
       int acknowledgedBefore = acknowledged.size();
       int failedBefore = failed.size();
       long stoppedAt = System.nanoTime();
       stop.run();
-      Thread.sleep(5_000);
-      long lastFailure =
-          failedAt.stream().filter(at -> at >= stoppedAt).max(Long::compare).orElse(stoppedAt);
+      long deadline = stoppedAt + Duration.ofSeconds(30).toNanos();
+      while (System.nanoTime() < deadline && !flowingSince(lastFailureSince(stoppedAt))) {
+        Thread.sleep(50);
+      }
+      long lastFailure = lastFailureSince(stoppedAt);
       long recoveredAt =
           acknowledgedAt.stream()
               .filter(at -> at >= lastFailure)
@@ -147,6 +150,16 @@ class EtcdFailoverTest {
           acknowledged.size() - acknowledgedBefore,
           failed.size() - failedBefore,
           Duration.ofNanos(recoveredAt - stoppedAt));
+    }
+
+    /** Whether writes have succeeded, and none failed, for two seconds after {@code since}. */
+    private boolean flowingSince(long since) {
+      return System.nanoTime() - since >= Duration.ofSeconds(2).toNanos()
+          && acknowledgedAt.stream().anyMatch(at -> at >= since);
+    }
+
+    private long lastFailureSince(long since) {
+      return failedAt.stream().filter(at -> at >= since).max(Long::compare).orElse(since);
     }
 
     @Override

@@ -14,6 +14,7 @@ import dev.kv.etcd.api.etcdserverpb.PutResponse;
 import dev.kv.etcd.api.etcdserverpb.RangeRequest;
 import dev.kv.etcd.api.etcdserverpb.RangeResponse;
 import io.grpc.ManagedChannel;
+import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
 import java.time.Duration;
@@ -23,6 +24,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -53,11 +55,13 @@ public final class EtcdStore implements KvStore {
   private static final ByteString HEALTH_KEY = ByteString.copyFromUtf8("health");
 
   private static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(5);
+  private static final Duration RECONNECT_PACE = Duration.ofSeconds(1);
 
   private final ManagedChannel channel;
   private final KVGrpc.KVStub kv;
   private final String peer;
   private final Duration timeout;
+  private final AtomicLong lastReconnect = new AtomicLong(System.nanoTime());
 
   private EtcdStore(Builder builder) {
     EtcdEndpoints endpoints = Objects.requireNonNull(builder.endpoints, "endpoints");
@@ -170,7 +174,23 @@ public final class EtcdStore implements KvStore {
   }
 
   private KvException failure(StatusRuntimeException error) {
+    if (error.getStatus().getCode() == Status.Code.UNAVAILABLE) {
+      reconnectSoon();
+    }
     return GrpcErrors.callFailure(error, peer, timeout);
+  }
+
+  /**
+   * Lets members that failed be tried again now. Without it, gRPC waits longer after each failed
+   * connection (up to two minutes), and a cluster that is back would stay unused for that long. At
+   * most once a second, so that a dead member is not hammered.
+   */
+  private void reconnectSoon() {
+    long now = System.nanoTime();
+    long last = lastReconnect.get();
+    if (now - last >= RECONNECT_PACE.toNanos() && lastReconnect.compareAndSet(last, now)) {
+      channel.resetConnectBackoff();
+    }
   }
 
   private static ByteString utf8(String text) {

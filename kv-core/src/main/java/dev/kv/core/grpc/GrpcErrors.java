@@ -5,6 +5,7 @@ import dev.kv.core.config.Durations;
 import io.grpc.Status;
 import io.grpc.StatusException;
 import io.grpc.StatusRuntimeException;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletionException;
@@ -70,17 +71,30 @@ public final class GrpcErrors {
   public static KvException callFailure(
       StatusRuntimeException error, String peer, Duration timeout) {
     Status status = error.getStatus();
+    Status.Code code = status.getCode();
+    if (code == Status.Code.UNKNOWN && unwrapCause(status) instanceof IOException) {
+      // A connection that broke under the call (gRPC reports some of these as UNKNOWN).
+      code = Status.Code.UNAVAILABLE;
+    }
     String description = status.getDescription();
     String message =
-        switch (status.getCode()) {
+        switch (code) {
           case UNAVAILABLE ->
               status.getCause() != null || description == null
                   ? "cannot reach " + peer
                   : peer + " is unavailable: " + description;
           case DEADLINE_EXCEEDED -> peer + " did not answer within " + Durations.format(timeout);
-          default -> description != null ? description : peer + " failed with " + status.getCode();
+          default -> description != null ? description : peer + " failed with " + code;
         };
-    return new KvException(toKvCode(status.getCode()), message, error);
+    return new KvException(toKvCode(code), message, error);
+  }
+
+  private static Throwable unwrapCause(Status status) {
+    Throwable cause = status.getCause();
+    while (cause != null && !(cause instanceof IOException) && cause.getCause() != null) {
+      cause = cause.getCause();
+    }
+    return cause;
   }
 
   /** The failure inside the wrappers that futures put around it. */

@@ -65,9 +65,28 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
     close();
   }
 
-  /** Starts every member and waits until the cluster answers linearizable reads. */
+  /**
+   * Starts every member and waits until the cluster answers linearizable reads. A member that could
+   * not bind its ports (taken between choosing and binding them) gets new ones.
+   */
   public EtcdCluster start() throws Exception {
     String etcd = binary();
+    Runtime.getRuntime().addShutdownHook(cleanup);
+    for (int attempt = 1; ; attempt++) {
+      try {
+        launch(etcd);
+        return this;
+      } catch (Exception e) {
+        stopAll();
+        if (attempt == 3) {
+          close();
+          throw e;
+        }
+      }
+    }
+  }
+
+  private void launch(String etcd) throws Exception {
     directory = Files.createTempDirectory("kv-etcd-");
     List<Integer> ports = freePorts(2 * size);
     StringBuilder initialCluster = new StringBuilder();
@@ -103,7 +122,6 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
     for (Member member : members) {
       member.awaitServing();
     }
-    return this;
   }
 
   /** Every member's client URL. */
@@ -170,21 +188,41 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
   public byte[] etcdctl(String... args) throws Exception {
     List<String> command = new ArrayList<>(List.of("etcdctl", "--endpoints=" + endpoints()));
     command.addAll(List.of(args));
-    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(false);
-    builder.environment().put("ETCDCTL_API", "3");
-    Process process = builder.start();
-    process.getOutputStream().close();
-    byte[] out = process.getInputStream().readAllBytes();
-    String err = new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (!process.waitFor(30, TimeUnit.SECONDS) || process.exitValue() != 0) {
-      throw new IllegalStateException("etcdctl " + String.join(" ", args) + " failed: " + err);
+    Path errors = Files.createTempFile("etcdctl-", ".err");
+    try {
+      ProcessBuilder builder =
+          new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.to(errors.toFile()));
+      builder.environment().put("ETCDCTL_API", "3");
+      Process process = builder.start();
+      process.getOutputStream().close();
+      // etcdctl prints little: reading it all before waiting cannot fill a pipe.
+      byte[] out = process.getInputStream().readAllBytes();
+      if (!process.waitFor(30, TimeUnit.SECONDS) || process.exitValue() != 0) {
+        process.destroyForcibly();
+        throw new IllegalStateException(
+            "etcdctl " + String.join(" ", args) + " failed: " + Files.readString(errors));
+      }
+      return out;
+    } finally {
+      Files.deleteIfExists(errors);
     }
-    return out;
   }
 
   /** Stops every member and removes their data. */
   @Override
   public void close() {
+    stopAll();
+    try {
+      Runtime.getRuntime().removeShutdownHook(cleanup);
+    } catch (IllegalStateException | IllegalArgumentException e) {
+      // Already shutting down, or never started: the hook has nothing left to do.
+    }
+  }
+
+  /** Kills every member and removes the data, also when the test JVM is stopped. */
+  private final Thread cleanup = new Thread(this::stopAll, "etcd-cluster-cleanup");
+
+  private synchronized void stopAll() {
     for (Member member : members) {
       member.destroy();
     }

@@ -79,16 +79,6 @@ class EtcdStoreContractTest extends KvStoreContract {
     }
   }
 
-  @Test
-  void authority_isSentWithEveryCall() {
-    // etcd ignores :authority, so an overridden one must still reach it unchanged.
-    try (KvStore viaName =
-        EtcdStore.builder().endpoints(etcd.endpoints()).authority("etcd").build()) {
-      await(viaName.set("routed", "yes"));
-      assertThat(valueOf(viaName.get("routed"))).contains("yes");
-    }
-  }
-
   private static ByteString rawValue(String key) {
     ManagedChannel channel = channel();
     try {

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kv.core.KvException;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.time.Duration;
 import java.util.concurrent.CompletionException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -42,6 +44,33 @@ class GrpcErrorsTest {
     Status status = GrpcErrors.toStatus(Status.UNKNOWN.withDescription("?").asRuntimeException());
 
     assertThat(status.getCode()).isEqualTo(Status.Code.INTERNAL);
+  }
+
+  @Test
+  void callFailure_connectionBrokenUnderTheCall_isUnavailable() {
+    StatusRuntimeException broken =
+        Status.UNKNOWN
+            .withDescription("channel closed")
+            .withCause(new java.nio.channels.ClosedChannelException())
+            .asRuntimeException();
+
+    KvException failure =
+        GrpcErrors.callFailure(broken, "etcd at http://127.0.0.1:2379", Duration.ofSeconds(5));
+
+    assertThat(failure.code()).isEqualTo(KvException.Code.UNAVAILABLE);
+    assertThat(failure.getMessage()).isEqualTo("cannot reach etcd at http://127.0.0.1:2379");
+  }
+
+  @Test
+  void callFailure_deadline_namesThePeerAndTheTimeout() {
+    KvException failure =
+        GrpcErrors.callFailure(
+            Status.DEADLINE_EXCEEDED.asRuntimeException(),
+            "kv-server at h:1",
+            Duration.ofMillis(1500));
+
+    assertThat(failure.code()).isEqualTo(KvException.Code.DEADLINE_EXCEEDED);
+    assertThat(failure.getMessage()).isEqualTo("kv-server at h:1 did not answer within 1500ms");
   }
 
   @Test
