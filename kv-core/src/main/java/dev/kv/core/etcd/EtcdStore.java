@@ -7,6 +7,7 @@ import dev.kv.core.KvException;
 import dev.kv.core.KvStore;
 import dev.kv.core.config.Durations;
 import dev.kv.core.grpc.GrpcErrors;
+import dev.kv.core.grpc.Reconnects;
 import dev.kv.core.grpc.UnaryCallFuture;
 import dev.kv.etcd.api.etcdserverpb.KVGrpc;
 import dev.kv.etcd.api.etcdserverpb.PutRequest;
@@ -24,7 +25,6 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -55,13 +55,12 @@ public final class EtcdStore implements KvStore {
   private static final ByteString HEALTH_KEY = ByteString.copyFromUtf8("health");
 
   private static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(5);
-  private static final Duration RECONNECT_PACE = Duration.ofSeconds(1);
 
   private final ManagedChannel channel;
   private final KVGrpc.KVStub kv;
   private final String peer;
   private final Duration timeout;
-  private final AtomicLong lastReconnect = new AtomicLong(System.nanoTime());
+  private final Reconnects reconnects;
 
   private EtcdStore(Builder builder) {
     EtcdEndpoints endpoints = Objects.requireNonNull(builder.endpoints, "endpoints");
@@ -71,6 +70,7 @@ public final class EtcdStore implements KvStore {
     this.peer = "etcd at " + endpoints;
     this.channel = openChannel(endpoints, authority);
     this.kv = KVGrpc.newStub(channel);
+    this.reconnects = new Reconnects(channel);
   }
 
   public static Builder builder() {
@@ -175,22 +175,9 @@ public final class EtcdStore implements KvStore {
 
   private KvException failure(StatusRuntimeException error) {
     if (error.getStatus().getCode() == Status.Code.UNAVAILABLE) {
-      reconnectSoon();
+      reconnects.soon();
     }
     return GrpcErrors.callFailure(error, peer, timeout);
-  }
-
-  /**
-   * Lets members that failed be tried again now. Without it, gRPC waits longer after each failed
-   * connection (up to two minutes), and a cluster that is back would stay unused for that long. At
-   * most once a second, so that a dead member is not hammered.
-   */
-  private void reconnectSoon() {
-    long now = System.nanoTime();
-    long last = lastReconnect.get();
-    if (now - last >= RECONNECT_PACE.toNanos() && lastReconnect.compareAndSet(last, now)) {
-      channel.resetConnectBackoff();
-    }
   }
 
   private static ByteString utf8(String text) {

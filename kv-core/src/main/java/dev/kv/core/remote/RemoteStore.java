@@ -10,6 +10,7 @@ import dev.kv.core.KvStore;
 import dev.kv.core.config.Durations;
 import dev.kv.core.config.HostPort;
 import dev.kv.core.grpc.GrpcErrors;
+import dev.kv.core.grpc.Reconnects;
 import dev.kv.core.grpc.UnaryCallFuture;
 import io.grpc.Channel;
 import io.grpc.ManagedChannel;
@@ -46,6 +47,7 @@ public final class RemoteStore implements KvStore {
   private final String serverName;
   private final Duration timeout;
   private final ManagedChannel ownedChannel;
+  private final Reconnects reconnects;
 
   private RemoteStore(
       Channel channel, String serverName, Duration timeout, ManagedChannel ownedChannel) {
@@ -54,6 +56,7 @@ public final class RemoteStore implements KvStore {
     this.serverName = Objects.requireNonNull(serverName, "serverName");
     this.timeout = Durations.requireTimeout(timeout);
     this.ownedChannel = ownedChannel;
+    this.reconnects = ownedChannel == null ? null : new Reconnects(ownedChannel);
   }
 
   /**
@@ -147,6 +150,9 @@ public final class RemoteStore implements KvStore {
   }
 
   private KvException failure(StatusRuntimeException error) {
+    if (reconnects != null && error.getStatus().getCode() == Status.Code.UNAVAILABLE) {
+      reconnects.soon();
+    }
     return GrpcErrors.callFailure(error, "kv-server at " + serverName, timeout);
   }
 
