@@ -18,6 +18,7 @@ final class Cli {
   static CommandLine commandLine() {
     KvCommand kv = new KvCommand();
     CommandLine commandLine = new CommandLine(kv);
+    commandLine.setCaseInsensitiveEnumValuesAllowed(true);
     commandLine.registerConverter(HostPort.class, text -> parse(HostPort::parse, text));
     commandLine.registerConverter(Duration.class, text -> parse(Durations::parse, text));
     commandLine.registerConverter(EtcdEndpoints.class, text -> parse(EtcdEndpoints::parse, text));

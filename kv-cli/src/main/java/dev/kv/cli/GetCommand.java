@@ -1,9 +1,11 @@
 package dev.kv.cli;
 
 import dev.kv.core.KvException;
+import dev.kv.core.ReadConsistency;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
@@ -22,9 +24,20 @@ final class GetCommand implements Callable<Integer> {
   @Parameters(paramLabel = "KEY", description = "The key to read.")
   String key;
 
+  @Option(
+      names = "--consistency",
+      paramLabel = "LEVEL",
+      defaultValue = "linearizable",
+      description = {
+        "linearizable (sees every write acknowledged before) or serializable (may miss the "
+            + "latest writes; cheaper). Default: ${DEFAULT-VALUE}."
+      })
+  ReadConsistency consistency;
+
   @Override
   public Integer call() {
-    String value = kv.store().blocking().get(key).orElseThrow(() -> KvException.notFound(key));
+    String value =
+        kv.store().blocking().get(key, consistency).orElseThrow(() -> KvException.notFound(key));
     spec.commandLine().getOut().println(value);
     return ExitCodes.OK;
   }

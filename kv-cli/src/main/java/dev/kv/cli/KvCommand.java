@@ -25,7 +25,13 @@ import picocli.CommandLine.Spec;
     versionProvider = KvCommand.Version.class,
     sortOptions = false,
     usageHelpAutoWidth = true,
-    subcommands = {GetCommand.class, SetCommand.class, HelpCommand.class},
+    subcommands = {
+      GetCommand.class,
+      SetCommand.class,
+      DelCommand.class,
+      ListCommand.class,
+      HelpCommand.class
+    },
     description = {
       "Reads and writes keys in a kv store: through kv-server (--server), or directly in "
           + "etcd (--etcd).",
@@ -98,7 +104,8 @@ final class KvCommand implements Runnable, AutoCloseable {
 
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "missing command: get or set");
+    throw new CommandLine.ParameterException(
+        spec.commandLine(), "missing command: get, set, del or list");
   }
 
   /** The store the commands work on: etcd with --etcd, kv-server otherwise. */

@@ -2,15 +2,14 @@ package dev.kv.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.kv.core.KeyValue;
 import dev.kv.core.KvStore;
 import dev.kv.core.config.HostPort;
 import dev.kv.core.memory.MemoryStore;
 import dev.kv.server.CommandRun;
 import dev.kv.server.KvServer;
+import java.lang.reflect.Proxy;
 import java.net.ServerSocket;
 import java.time.Duration;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -115,7 +114,7 @@ class CliTest {
 
   @Test
   void serverTooSlow_exitsThreeWithinTheTimeout() throws Exception {
-    KvServer silent = KvServer.listeningOn(new HostPort("127.0.0.1", 0), new SilentStore()).start();
+    KvServer silent = KvServer.listeningOn(new HostPort("127.0.0.1", 0), silentStore()).start();
     try {
       CommandRun run =
           kvWithoutServer(
@@ -133,12 +132,76 @@ class CliTest {
   }
 
   @Test
+  void del_existingKey_printsOne_thenTheKeyIsGone() {
+    kv("set", "doomed", "x");
+
+    assertThat(kv("del", "doomed")).isEqualTo(new CommandRun(0, "1\n", ""));
+    assertThat(kv("get", "doomed").exitCode()).isEqualTo(1);
+  }
+
+  @Test
+  void del_missingKey_exitsOne() {
+    assertThat(kv("del", "never")).isEqualTo(new CommandRun(1, "", "kv: key not found: never\n"));
+  }
+
+  @Test
+  void del_prefix_printsHowManyWentAndKeepsTheRest() {
+    kv("set", "tmp/a", "1");
+    kv("set", "tmp/b", "2");
+    kv("set", "tmpx", "3");
+
+    assertThat(kv("del", "--prefix", "tmp/")).isEqualTo(new CommandRun(0, "2\n", ""));
+    assertThat(kv("get", "tmpx").out()).isEqualTo("3\n");
+  }
+
+  @Test
+  void list_printsKeysAndValuesInKeyOrder() {
+    kv("set", "l/b", "two");
+    kv("set", "l/a", "one");
+    kv("set", "other", "x");
+
+    assertThat(kv("list", "l/")).isEqualTo(new CommandRun(0, "l/a\tone\nl/b\ttwo\n", ""));
+    assertThat(kv("list", "l/", "--keys-only").out()).isEqualTo("l/a\nl/b\n");
+    assertThat(kv("list").out()).isEqualTo("l/a\tone\nl/b\ttwo\nother\tx\n");
+  }
+
+  @Test
+  void list_limitAndStartAfter_page() {
+    for (int i = 1; i <= 5; i++) {
+      kv("set", "n/" + i, "v");
+    }
+
+    assertThat(kv("list", "n/", "--keys-only", "--limit", "2").out()).isEqualTo("n/1\nn/2\n");
+    assertThat(kv("list", "n/", "--keys-only", "--start-after", "n/2").out())
+        .isEqualTo("n/3\nn/4\nn/5\n");
+    assertThat(kv("list", "--limit", "0").exitCode()).isEqualTo(2);
+  }
+
+  @Test
+  void list_moreKeysThanAPage_printsThemAll() {
+    for (int i = 0; i < 1_050; i++) {
+      store.blocking().set(String.format("big/%04d", i), "v");
+    }
+
+    assertThat(kv("list", "big/", "--keys-only").out().lines()).hasSize(1_050);
+  }
+
+  @Test
+  void get_serializable_readsTheValue() {
+    kv("set", "loose", "ok");
+
+    assertThat(kv("get", "loose", "--consistency", "serializable").out()).isEqualTo("ok\n");
+    assertThat(kv("get", "loose", "--consistency", "sometimes").exitCode()).isEqualTo(2);
+  }
+
+  @Test
   void noCommand_exitsTwoWithAHint() {
     CommandRun run = kv();
 
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.err())
-        .isEqualTo("kv: missing command: get or set\nTry 'kv --help' for more information.\n");
+        .isEqualTo(
+            "kv: missing command: get, set, del or list\nTry 'kv --help' for more information.\n");
   }
 
   @Test
@@ -203,24 +266,13 @@ class CliTest {
     return CommandRun.execute(Cli.commandLine(), args);
   }
 
-  /** A store that never answers. */
-  private static final class SilentStore implements KvStore {
-    @Override
-    public CompletableFuture<Optional<KeyValue>> get(String key) {
-      return new CompletableFuture<>();
-    }
-
-    @Override
-    public CompletableFuture<Void> set(String key, String value) {
-      return new CompletableFuture<>();
-    }
-
-    @Override
-    public CompletableFuture<Void> checkHealth() {
-      return new CompletableFuture<>();
-    }
-
-    @Override
-    public void close() {}
+  /** A store that never answers: every call's future stays pending. */
+  private static KvStore silentStore() {
+    return (KvStore)
+        Proxy.newProxyInstance(
+            KvStore.class.getClassLoader(),
+            new Class<?>[] {KvStore.class},
+            (proxy, method, args) ->
+                method.getName().equals("close") ? null : new CompletableFuture<>());
   }
 }

@@ -64,6 +64,19 @@ class EtcdCliTest {
   }
 
   @Test
+  void direct_delAndList_workAsWithTheServer() throws Exception {
+    String endpoints = etcd.endpoints().toString();
+    etcd.etcdctl("put", "d/1", "one");
+    etcd.etcdctl("put", "d/2", "two");
+
+    assertThat(kv("--etcd", endpoints, "list", "d/"))
+        .isEqualTo(new CommandRun(0, "d/1\tone\nd/2\ttwo\n", ""));
+    assertThat(kv("--etcd", endpoints, "del", "--prefix", "d/"))
+        .isEqualTo(new CommandRun(0, "2\n", ""));
+    assertThat(new String(etcd.etcdctl("get", "d/", "--prefix"), StandardCharsets.UTF_8)).isEmpty();
+  }
+
+  @Test
   void direct_missingKey_exitsOneAsWithTheServer() {
     assertThat(kv("--etcd", etcd.endpoints().toString(), "get", "nosuchkey"))
         .isEqualTo(new CommandRun(1, "", "kv: key not found: nosuchkey\n"))

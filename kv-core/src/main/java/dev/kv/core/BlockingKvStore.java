@@ -22,9 +22,34 @@ public final class BlockingKvStore {
     return await(store.get(key)).map(KeyValue::value);
   }
 
-  /** Stores {@code value} under {@code key}. */
-  public void set(String key, String value) {
-    await(store.set(key, value));
+  /** Returns the value stored under {@code key}, as up to date as {@code consistency} asks. */
+  public Optional<String> get(String key, ReadConsistency consistency) {
+    return await(store.get(key, consistency)).map(KeyValue::value);
+  }
+
+  /** Returns the entry stored under {@code key}, revisions included. */
+  public Optional<KeyValue> entry(String key) {
+    return await(store.get(key));
+  }
+
+  /** Stores {@code value} under {@code key}, and returns the revision the write created. */
+  public long set(String key, String value) {
+    return await(store.set(key, value));
+  }
+
+  /** Deletes {@code key}; returns whether it existed. */
+  public boolean delete(String key) {
+    return await(store.delete(key)).count() > 0;
+  }
+
+  /** Deletes every key under {@code prefix}; returns how many there were. */
+  public long deletePrefix(String prefix) {
+    return await(store.deletePrefix(prefix)).count();
+  }
+
+  /** Lists one page of the keys {@code query} selects. */
+  public Page list(ListQuery query) {
+    return await(store.list(query));
   }
 
   private static <T> T await(CompletableFuture<T> future) {

@@ -1,9 +1,52 @@
 package dev.kv.core;
 
+import java.util.Comparator;
+
 /** The rules keys and values follow, the same for every store. */
 public final class Keys {
 
+  /**
+   * The order of keys in every store: by Unicode code point, which is the order of their UTF-8
+   * bytes, and so etcd's. (Java's own string order differs for characters beyond U+FFFF.)
+   */
+  public static final Comparator<String> ORDER =
+      (a, b) -> {
+        int i = 0;
+        int j = 0;
+        while (i < a.length() && j < b.length()) {
+          int x = a.codePointAt(i);
+          int y = b.codePointAt(j);
+          if (x != y) {
+            return Integer.compare(x, y);
+          }
+          i += Character.charCount(x);
+          j += Character.charCount(y);
+        }
+        return Integer.compare(a.length() - i, b.length() - j);
+      };
+
   private Keys() {}
+
+  /**
+   * The first key after every key that starts with {@code prefix}, or the empty string when no such
+   * key exists (the prefix is empty, or made only of the highest code point).
+   */
+  public static String prefixEnd(String prefix) {
+    int end = prefix.length();
+    while (end > 0) {
+      int last = prefix.codePointBefore(end);
+      int start = end - Character.charCount(last);
+      if (last < Character.MAX_CODE_POINT) {
+        int next = last + 1;
+        if (next >= Character.MIN_SURROGATE && next <= Character.MAX_SURROGATE) {
+          next = Character.MAX_SURROGATE + 1;
+        }
+        return prefix.substring(0, start) + new String(Character.toChars(next));
+      }
+      end = start;
+    }
+    return "";
+  }
 
   /**
    * Checks that {@code key} can be stored.
@@ -15,6 +58,18 @@ public final class Keys {
       throw new KvException(KvException.Code.INVALID_ARGUMENT, "key must not be empty");
     }
     return key;
+  }
+
+  /**
+   * Checks that {@code prefix} can select keys to delete: not empty, which would select them all.
+   */
+  public static String requireDeletablePrefix(String prefix) {
+    if (prefix == null || prefix.isEmpty()) {
+      throw new KvException(
+          KvException.Code.INVALID_ARGUMENT,
+          "a prefix to delete must not be empty: it would delete every key");
+    }
+    return prefix;
   }
 
   /**

@@ -8,27 +8,54 @@ import java.util.concurrent.CompletableFuture;
  *
  * <p>Every method is asynchronous and never throws: failures arrive through the returned future as
  * a {@link KvException}, whose {@link KvException.Code} tells the caller what went wrong.
- * Implementations are thread-safe. Keys are compared as Java strings, in their natural order.
+ * Implementations are thread-safe. Keys are ordered by {@link Keys#ORDER}, etcd's order.
+ *
+ * <p>Every write advances the store's revision, a number that only grows; each entry carries the
+ * revisions that created and last changed it.
  *
  * <p>For code that prefers to wait, {@link #blocking()} gives a synchronous view of the same store.
  */
 public interface KvStore extends AutoCloseable {
 
   /**
-   * Reads the entry stored under {@code key}.
+   * Reads the entry stored under {@code key}, seeing every write acknowledged before.
    *
    * @return the entry, or an empty optional when the key does not exist; fails with {@link
    *     KvException.Code#INVALID_ARGUMENT} for an empty key
    */
-  CompletableFuture<Optional<KeyValue>> get(String key);
+  default CompletableFuture<Optional<KeyValue>> get(String key) {
+    return get(key, ReadConsistency.LINEARIZABLE);
+  }
+
+  /** Reads the entry stored under {@code key}, as up to date as {@code consistency} asks. */
+  CompletableFuture<Optional<KeyValue>> get(String key, ReadConsistency consistency);
 
   /**
    * Stores {@code value} under {@code key}, replacing any previous value. The future completes once
    * the write is visible to every later {@link #get}.
    *
-   * @return a future that fails with {@link KvException.Code#INVALID_ARGUMENT} for an empty key
+   * @return the store revision the write created; fails with {@link
+   *     KvException.Code#INVALID_ARGUMENT} for an empty key
    */
-  CompletableFuture<Void> set(String key, String value);
+  CompletableFuture<Long> set(String key, String value);
+
+  /**
+   * Deletes {@code key}.
+   *
+   * @return how many keys were deleted (0 or 1), and the store revision after
+   */
+  CompletableFuture<Deleted> delete(String key);
+
+  /**
+   * Deletes every key that starts with {@code prefix}.
+   *
+   * @return how many keys were deleted, and the store revision after; fails with {@link
+   *     KvException.Code#INVALID_ARGUMENT} for an empty prefix, which would delete everything
+   */
+  CompletableFuture<Deleted> deletePrefix(String prefix);
+
+  /** Lists the keys {@code query} selects, a page at a time, in key order. */
+  CompletableFuture<Page> list(ListQuery query);
 
   /**
    * Checks that the store can serve requests now, for health checks. Cheap enough to call every

@@ -53,7 +53,12 @@ public abstract class KvStoreContract {
   void set_thenGet_returnsTheValue() {
     await(store.set("foo", "bar"));
 
-    assertThat(await(store.get("foo"))).contains(new KeyValue("foo", "bar"));
+    assertThat(await(store.get("foo")))
+        .hasValueSatisfying(
+            entry -> {
+              assertThat(entry.key()).isEqualTo("foo");
+              assertThat(entry.value()).isEqualTo("bar");
+            });
   }
 
   @Test
@@ -123,7 +128,7 @@ public abstract class KvStoreContract {
   void set_fromManyThreadsAtOnce_keepsEveryWrite() throws Exception {
     ExecutorService callers = Executors.newFixedThreadPool(8);
     try {
-      List<CompletableFuture<Void>> writes = new ArrayList<>();
+      List<CompletableFuture<Long>> writes = new ArrayList<>();
       for (int i = 0; i < 500; i++) {
         int n = i;
         writes.add(
@@ -138,6 +143,165 @@ public abstract class KvStoreContract {
     for (int i = 0; i < 500; i++) {
       assertThat(valueOf(store.get("concurrent/" + i))).contains("value-" + i);
     }
+  }
+
+  // Revisions
+
+  @Test
+  void set_returnsTheRevisionItCreated_andGetReportsTheKeysHistory() {
+    long created = await(store.set("history", "one"));
+    long other = await(store.set("elsewhere", "x"));
+    long changed = await(store.set("history", "two"));
+
+    assertThat(other).isGreaterThan(created);
+    assertThat(changed).isGreaterThan(other);
+    KeyValue entry = await(store.get("history")).orElseThrow();
+    assertThat(entry.value()).isEqualTo("two");
+    assertThat(entry.createRevision()).isEqualTo(created);
+    assertThat(entry.modRevision()).isEqualTo(changed);
+    assertThat(entry.version()).isEqualTo(2);
+  }
+
+  @Test
+  void get_serializable_readsTheValue() {
+    await(store.set("relaxed", "value"));
+
+    assertThat(await(store.get("relaxed", ReadConsistency.SERIALIZABLE)).map(KeyValue::value))
+        .contains("value");
+  }
+
+  @Test
+  void deletedKey_startsANewHistoryWhenWrittenAgain() {
+    await(store.set("reborn", "first life"));
+    await(store.delete("reborn"));
+    long reborn = await(store.set("reborn", "second life"));
+
+    KeyValue entry = await(store.get("reborn")).orElseThrow();
+    assertThat(entry.createRevision()).isEqualTo(reborn);
+    assertThat(entry.version()).isEqualTo(1);
+  }
+
+  // Delete
+
+  @Test
+  void delete_existingKey_deletesOneAndAdvancesTheRevision() {
+    long written = await(store.set("doomed", "x"));
+
+    Deleted deleted = await(store.delete("doomed"));
+
+    assertThat(deleted.count()).isEqualTo(1);
+    assertThat(deleted.revision()).isGreaterThan(written);
+    assertThat(await(store.get("doomed"))).isEmpty();
+  }
+
+  @Test
+  void delete_missingKey_deletesNothing() {
+    assertThat(await(store.delete("never-there")).count()).isZero();
+  }
+
+  @Test
+  void deletePrefix_deletesOnlyTheKeysUnderIt() {
+    for (String key : List.of("a/1", "a/2", "a/2/deep", "ab", "b", "a")) {
+      await(store.set(key, key));
+    }
+
+    assertThat(await(store.deletePrefix("a/")).count()).isEqualTo(3);
+
+    assertThat(keys(ListQuery.prefix(""))).containsExactly("a", "ab", "b");
+  }
+
+  @Test
+  void delete_emptyKeyOrPrefix_failsWithInvalidArgument() {
+    assertFailsWith(store.delete(""), KvException.Code.INVALID_ARGUMENT);
+    assertFailsWith(store.deletePrefix(""), KvException.Code.INVALID_ARGUMENT);
+  }
+
+  // List
+
+  @Test
+  void list_prefix_givesItsKeysInKeyOrder() {
+    for (String key : List.of("users/carol", "users/alice", "usersx", "user", "users/bob")) {
+      await(store.set(key, "v:" + key));
+    }
+
+    Page page = await(store.list(ListQuery.prefix("users/")));
+
+    assertThat(page.entries())
+        .extracting(KeyValue::key)
+        .containsExactly("users/alice", "users/bob", "users/carol");
+    assertThat(page.entries())
+        .extracting(KeyValue::value)
+        .containsExactly("v:users/alice", "v:users/bob", "v:users/carol");
+    assertThat(page.more()).isFalse();
+  }
+
+  @Test
+  void list_range_includesItsStartAndExcludesItsEnd() {
+    for (String key : List.of("a", "b", "c", "d", "e")) {
+      await(store.set(key, key));
+    }
+
+    assertThat(keys(ListQuery.range("b", "d"))).containsExactly("b", "c");
+    assertThat(keys(ListQuery.range("c", ""))).containsExactly("c", "d", "e");
+  }
+
+  @Test
+  void list_pages_continueWhereThePreviousStopped() {
+    List<String> all = new ArrayList<>();
+    for (int i = 0; i < 25; i++) {
+      String key = String.format("page/%02d", i);
+      all.add(key);
+      await(store.set(key, "x"));
+    }
+
+    List<String> seen = new ArrayList<>();
+    List<Boolean> more = new ArrayList<>();
+    ListQuery query = ListQuery.prefix("page/").limit(10);
+    while (true) {
+      Page page = await(store.list(query));
+      page.entries().forEach(entry -> seen.add(entry.key()));
+      more.add(page.more());
+      if (!page.more()) {
+        break;
+      }
+      query = query.startAfter(page.entries().get(page.entries().size() - 1).key());
+    }
+
+    assertThat(seen).isEqualTo(all);
+    assertThat(more).containsExactly(true, true, false);
+  }
+
+  @Test
+  void list_withoutValues_leavesTheValuesOut() {
+    await(store.set("k/1", "secret"));
+
+    Page page = await(store.list(ListQuery.prefix("k/").withoutValues()));
+
+    assertThat(page.entries())
+        .singleElement()
+        .satisfies(
+            entry -> {
+              assertThat(entry.key()).isEqualTo("k/1");
+              assertThat(entry.value()).isEmpty();
+              assertThat(entry.version()).isEqualTo(1);
+            });
+  }
+
+  @Test
+  void list_ordersKeysByCodePoint_asEtcdOrdersTheirBytes() {
+    // Java's String order puts the emoji (a surrogate pair) first; UTF-8 byte order does not.
+    for (String key : List.of("o/\uD83D\uDE00", "o/\uFFFD", "o/z")) {
+      await(store.set(key, "x"));
+    }
+
+    assertThat(keys(ListQuery.prefix("o/"))).containsExactly("o/z", "o/\uFFFD", "o/\uD83D\uDE00");
+  }
+
+  @Test
+  void list_reportsTheRevisionItReadAt() {
+    long last = await(store.set("r", "x"));
+
+    assertThat(await(store.list(ListQuery.prefix("r"))).revision()).isGreaterThanOrEqualTo(last);
   }
 
   @Test
@@ -192,6 +356,10 @@ public abstract class KvStoreContract {
         .withThrowableOfType(ExecutionException.class)
         .havingCause()
         .isInstanceOfSatisfying(KvException.class, e -> assertThat(e.code()).isEqualTo(code));
+  }
+
+  private List<String> keys(ListQuery query) {
+    return await(store.list(query)).entries().stream().map(KeyValue::key).toList();
   }
 
   protected static Optional<String> valueOf(CompletableFuture<Optional<KeyValue>> future) {

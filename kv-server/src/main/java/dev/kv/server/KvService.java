@@ -1,12 +1,17 @@
 package dev.kv.server;
 
+import dev.kv.api.DeleteRequest;
+import dev.kv.api.DeleteResponse;
 import dev.kv.api.GetRequest;
 import dev.kv.api.GetResponse;
 import dev.kv.api.KVGrpc;
+import dev.kv.api.ListRequest;
+import dev.kv.api.ListResponse;
 import dev.kv.api.SetRequest;
 import dev.kv.api.SetResponse;
 import dev.kv.core.KvException;
 import dev.kv.core.KvStore;
+import dev.kv.core.grpc.ApiMessages;
 import dev.kv.core.grpc.GrpcErrors;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -25,7 +30,6 @@ import java.util.logging.Logger;
 final class KvService extends KVGrpc.KVImplBase {
 
   private static final Logger logger = Logger.getLogger(KvService.class.getName());
-  private static final SetResponse SET_OK = SetResponse.newBuilder().setOk(true).build();
 
   private final KvStore store;
 
@@ -37,17 +41,37 @@ final class KvService extends KVGrpc.KVImplBase {
   public void get(GetRequest request, StreamObserver<GetResponse> responses) {
     String key = request.getKey();
     reply(
-        () -> store.get(key),
-        found ->
-            GetResponse.newBuilder()
-                .setValue(found.orElseThrow(() -> KvException.notFound(key)).value())
-                .build(),
+        () -> store.get(key, ApiMessages.consistency(request.getConsistency())),
+        found -> ApiMessages.getResponse(found.orElseThrow(() -> KvException.notFound(key))),
         responses);
   }
 
   @Override
   public void set(SetRequest request, StreamObserver<SetResponse> responses) {
-    reply(() -> store.set(request.getKey(), request.getValue()), done -> SET_OK, responses);
+    reply(
+        () -> store.set(request.getKey(), request.getValue()),
+        revision -> SetResponse.newBuilder().setOk(true).setRevision(revision).build(),
+        responses);
+  }
+
+  @Override
+  public void delete(DeleteRequest request, StreamObserver<DeleteResponse> responses) {
+    reply(
+        () ->
+            request.getPrefix()
+                ? store.deletePrefix(request.getKey())
+                : store.delete(request.getKey()),
+        deleted ->
+            DeleteResponse.newBuilder()
+                .setDeleted(deleted.count())
+                .setRevision(deleted.revision())
+                .build(),
+        responses);
+  }
+
+  @Override
+  public void list(ListRequest request, StreamObserver<ListResponse> responses) {
+    reply(() -> store.list(ApiMessages.query(request)), ApiMessages::response, responses);
   }
 
   /**

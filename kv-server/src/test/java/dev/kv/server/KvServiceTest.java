@@ -1,5 +1,6 @@
 package dev.kv.server;
 
+import static dev.kv.core.ReadConsistency.LINEARIZABLE;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -57,14 +58,15 @@ class KvServiceTest {
 
   @Test
   void get_existingKey_answersTheValue() {
-    when(store.get("foo")).thenReturn(found("foo", "bar"));
+    when(store.get("foo", LINEARIZABLE)).thenReturn(found("foo", "bar"));
 
     assertThat(client.get(getRequest("foo")).getValue()).isEqualTo("bar");
   }
 
   @Test
   void get_missingKey_answersNotFoundNamingTheKey() {
-    when(store.get("nosuchkey")).thenReturn(CompletableFuture.completedFuture(Optional.empty()));
+    when(store.get("nosuchkey", LINEARIZABLE))
+        .thenReturn(CompletableFuture.completedFuture(Optional.empty()));
 
     assertThatThrownBy(() -> client.get(getRequest("nosuchkey")))
         .satisfies(e -> assertStatus(e, Status.Code.NOT_FOUND, "key not found: nosuchkey"));
@@ -72,9 +74,12 @@ class KvServiceTest {
 
   @Test
   void set_storesTheKeyAndValue_andAnswersOk() {
-    when(store.set("foo", "bar")).thenReturn(CompletableFuture.completedFuture(null));
+    when(store.set("foo", "bar")).thenReturn(CompletableFuture.completedFuture(7L));
 
-    assertThat(client.set(setRequest("foo", "bar")).getOk()).isTrue();
+    var response = client.set(setRequest("foo", "bar"));
+
+    assertThat(response.getOk()).isTrue();
+    assertThat(response.getRevision()).isEqualTo(7);
     verify(store).set("foo", "bar");
   }
 
@@ -91,7 +96,7 @@ class KvServiceTest {
 
   @Test
   void storeUnavailable_answersUnavailable() {
-    when(store.get("foo"))
+    when(store.get("foo", LINEARIZABLE))
         .thenReturn(
             CompletableFuture.failedFuture(
                 new KvException(KvException.Code.UNAVAILABLE, "no etcd member answers")));
@@ -102,7 +107,7 @@ class KvServiceTest {
 
   @Test
   void storeFailsUnexpectedly_answersInternalNotUnknown() {
-    when(store.get("foo"))
+    when(store.get("foo", LINEARIZABLE))
         .thenReturn(CompletableFuture.failedFuture(new IllegalStateException("bug")));
 
     assertThatThrownBy(() -> client.get(getRequest("foo")))
@@ -120,7 +125,7 @@ class KvServiceTest {
   @Test
   void clientCancels_cancelsTheStoresWork() {
     CompletableFuture<Optional<KeyValue>> pending = new CompletableFuture<>();
-    when(store.get("slow")).thenReturn(pending);
+    when(store.get("slow", LINEARIZABLE)).thenReturn(pending);
 
     var call = KVGrpc.newFutureStub(channel).get(getRequest("slow"));
     call.cancel(true);
@@ -128,8 +133,33 @@ class KvServiceTest {
     await().atMost(5, TimeUnit.SECONDS).until(pending::isCancelled);
   }
 
+  @Test
+  void list_limitOutOfRange_answersInvalidArgumentWithoutAskingTheStore() {
+    var request = dev.kv.api.ListRequest.newBuilder().setLimit(20_000).build();
+
+    assertThatThrownBy(() -> client.list(request))
+        .satisfies(
+            e ->
+                assertStatus(
+                    e,
+                    Status.Code.INVALID_ARGUMENT,
+                    "limit must be between 1 and 10000, not 20000"));
+    org.mockito.Mockito.verifyNoInteractions(store);
+  }
+
+  @Test
+  void list_prefixAndRangeTogether_answersInvalidArgument() {
+    var request = dev.kv.api.ListRequest.newBuilder().setPrefix("a").setRangeStart("b").build();
+
+    assertThatThrownBy(() -> client.list(request))
+        .satisfies(
+            e ->
+                assertStatus(
+                    e, Status.Code.INVALID_ARGUMENT, "list by prefix or by range, not both"));
+  }
+
   private static CompletableFuture<Optional<KeyValue>> found(String key, String value) {
-    return CompletableFuture.completedFuture(Optional.of(new KeyValue(key, value)));
+    return CompletableFuture.completedFuture(Optional.of(new KeyValue(key, value, 2, 2, 1)));
   }
 
   static GetRequest getRequest(String key) {

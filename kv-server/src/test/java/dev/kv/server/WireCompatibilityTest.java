@@ -56,9 +56,10 @@ class WireCompatibilityTest {
   @Test
   void originalWireFormat_setThenGet() {
     // SetRequest{key: "foo" (field 1), value: "bar" (field 2)}, SetResponse{ok: true (field 1)}.
-    assertThat(callRaw("kv.KV/Set", "0a03666f6f1203626172")).isEqualTo("0801");
+    // Fields added since follow the original ones; the original clients skip them.
+    assertThat(callRaw("kv.KV/Set", "0a03666f6f1203626172")).startsWith("0801");
     // GetRequest{key: "foo"}, GetResponse{value: "bar"}.
-    assertThat(callRaw("kv.KV/Get", "0a03666f6f")).isEqualTo("0a03626172");
+    assertThat(callRaw("kv.KV/Get", "0a03666f6f")).startsWith("0a03626172");
   }
 
   @Test
@@ -69,8 +70,8 @@ class WireCompatibilityTest {
     String setAnswer = callJson(kv.findMethodByName("Set"), "{\"key\":\"foo\",\"value\":\"bar\"}");
     String getAnswer = callJson(kv.findMethodByName("Get"), "{\"key\":\"foo\"}");
 
-    assertThat(setAnswer).isEqualTo("{\"ok\":true}");
-    assertThat(getAnswer).isEqualTo("{\"value\":\"bar\"}");
+    assertThat(setAnswer).startsWith("{\"ok\":true");
+    assertThat(getAnswer).startsWith("{\"value\":\"bar\"");
   }
 
   @Test

@@ -1,14 +1,20 @@
 package dev.kv.core.etcd;
 
 import com.google.protobuf.ByteString;
+import dev.kv.core.Deleted;
 import dev.kv.core.KeyValue;
 import dev.kv.core.Keys;
 import dev.kv.core.KvException;
 import dev.kv.core.KvStore;
+import dev.kv.core.ListQuery;
+import dev.kv.core.Page;
+import dev.kv.core.ReadConsistency;
 import dev.kv.core.config.Durations;
 import dev.kv.core.grpc.GrpcErrors;
 import dev.kv.core.grpc.Reconnects;
 import dev.kv.core.grpc.UnaryCallFuture;
+import dev.kv.etcd.api.etcdserverpb.DeleteRangeRequest;
+import dev.kv.etcd.api.etcdserverpb.DeleteRangeResponse;
 import dev.kv.etcd.api.etcdserverpb.KVGrpc;
 import dev.kv.etcd.api.etcdserverpb.PutRequest;
 import dev.kv.etcd.api.etcdserverpb.PutResponse;
@@ -18,6 +24,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -53,6 +60,9 @@ public final class EtcdStore implements KvStore {
 
   /** The key etcd's own health check reads; reading it is cheap and needs a quorum. */
   private static final ByteString HEALTH_KEY = ByteString.copyFromUtf8("health");
+
+  /** The smallest key: as a range start, every key; as a range end, no end. */
+  private static final ByteString FIRST_KEY = ByteString.copyFrom(new byte[] {0});
 
   private static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(5);
 
@@ -120,18 +130,22 @@ public final class EtcdStore implements KvStore {
   }
 
   @Override
-  public CompletableFuture<Optional<KeyValue>> get(String key) {
+  public CompletableFuture<Optional<KeyValue>> get(String key, ReadConsistency consistency) {
     return call(
-        () -> RangeRequest.newBuilder().setKey(utf8(Keys.requireValid(key))).build(),
+        () ->
+            RangeRequest.newBuilder()
+                .setKey(utf8(Keys.requireValid(key)))
+                .setSerializable(consistency == ReadConsistency.SERIALIZABLE)
+                .build(),
         (request, answer) -> withDeadline().range(request, answer),
         (RangeResponse response) ->
             response.getKvsCount() == 0
                 ? Optional.<KeyValue>empty()
-                : Optional.of(new KeyValue(key, text(key, response))));
+                : Optional.of(entry(response.getKvs(0))));
   }
 
   @Override
-  public CompletableFuture<Void> set(String key, String value) {
+  public CompletableFuture<Long> set(String key, String value) {
     return call(
         () ->
             PutRequest.newBuilder()
@@ -139,7 +153,53 @@ public final class EtcdStore implements KvStore {
                 .setValue(utf8(Keys.requireValue(value)))
                 .build(),
         (request, answer) -> withDeadline().put(request, answer),
-        (PutResponse response) -> null);
+        (PutResponse response) -> response.getHeader().getRevision());
+  }
+
+  @Override
+  public CompletableFuture<Deleted> delete(String key) {
+    return deleteRange(() -> DeleteRangeRequest.newBuilder().setKey(utf8(Keys.requireValid(key))));
+  }
+
+  @Override
+  public CompletableFuture<Deleted> deletePrefix(String prefix) {
+    return deleteRange(
+        () ->
+            DeleteRangeRequest.newBuilder()
+                .setKey(utf8(Keys.requireDeletablePrefix(prefix)))
+                .setRangeEnd(rangeEnd(Keys.prefixEnd(prefix))));
+  }
+
+  private CompletableFuture<Deleted> deleteRange(Supplier<DeleteRangeRequest.Builder> request) {
+    return call(
+        () -> request.get().build(),
+        (built, answer) -> withDeadline().deleteRange(built, answer),
+        (DeleteRangeResponse response) ->
+            new Deleted(response.getDeleted(), response.getHeader().getRevision()));
+  }
+
+  @Override
+  public CompletableFuture<Page> list(ListQuery query) {
+    return call(
+        () ->
+            RangeRequest.newBuilder()
+                .setKey(query.pageStart().isEmpty() ? FIRST_KEY : utf8(query.pageStart()))
+                .setRangeEnd(rangeEnd(query.to()))
+                .setLimit(query.limit())
+                .setKeysOnly(query.keysOnly())
+                .setSerializable(query.consistency() == ReadConsistency.SERIALIZABLE)
+                .build(),
+        (request, answer) -> withDeadline().range(request, answer),
+        (RangeResponse response) ->
+            new Page(
+                response.getKvsList().stream().map(EtcdStore::entry).toList(),
+                response.getMore(),
+                response.getHeader().getRevision()));
+  }
+
+  /** etcd's end of a range: the key itself, or "\0" for no end. */
+  private static ByteString rangeEnd(String to) {
+    return to.isEmpty() ? FIRST_KEY : utf8(to);
   }
 
   @Override
@@ -150,23 +210,18 @@ public final class EtcdStore implements KvStore {
         (RangeResponse response) -> null);
   }
 
-  /** Starts one call, turning an invalid request and every failure into a failed future. */
+  /** Starts one call; every failure becomes a failed future with a message for a person. */
   private <ReqT, RespT, T> CompletableFuture<T> call(
       Supplier<ReqT> request,
-      BiConsumer<ReqT, UnaryCallFuture<ReqT, RespT, T>> send,
+      BiConsumer<ReqT, StreamObserver<RespT>> send,
       Function<RespT, T> onResponse) {
-    UnaryCallFuture<ReqT, RespT, T> answer =
-        new UnaryCallFuture<>(
-            onResponse,
-            error -> {
-              throw failure(error);
-            });
-    try {
-      send.accept(request.get(), answer);
-    } catch (KvException e) {
-      answer.completeExceptionally(e);
-    }
-    return answer;
+    return UnaryCallFuture.start(
+        request,
+        send,
+        onResponse,
+        error -> {
+          throw failure(error);
+        });
   }
 
   private KVGrpc.KVStub withDeadline() {
@@ -184,19 +239,31 @@ public final class EtcdStore implements KvStore {
     return ByteString.copyFromUtf8(text);
   }
 
-  /** The value a range found, as text, or a clear error when another client stored bytes. */
-  private static String text(String key, RangeResponse response) {
-    ByteString value = response.getKvs(0).getValue();
-    if (!value.isValidUtf8()) {
+  /** An entry etcd holds, as text, or a clear error when another client stored other bytes. */
+  private static KeyValue entry(dev.kv.etcd.api.mvccpb.KeyValue stored) {
+    if (!stored.getKey().isValidUtf8()) {
+      throw new KvException(
+          KvException.Code.FAILED_PRECONDITION,
+          "a key is not UTF-8 text ("
+              + stored.getKey().size()
+              + " bytes, written by another etcd client); kv reads and writes text only");
+    }
+    String key = stored.getKey().toStringUtf8();
+    if (!stored.getValue().isValidUtf8()) {
       throw new KvException(
           KvException.Code.FAILED_PRECONDITION,
           "the value of key '"
               + key
               + "' is not UTF-8 text ("
-              + value.size()
+              + stored.getValue().size()
               + " bytes, written by another etcd client); kv reads and writes text only");
     }
-    return value.toStringUtf8();
+    return new KeyValue(
+        key,
+        stored.getValue().toStringUtf8(),
+        stored.getCreateRevision(),
+        stored.getModRevision(),
+        stored.getVersion());
   }
 
   @Override

@@ -3,8 +3,11 @@ package dev.kv.core.grpc;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
+import io.grpc.stub.StreamObserver;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.BiConsumer;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * The future answer of one unary call. Cancelling the future cancels the call, so that a caller who
@@ -26,9 +29,31 @@ public final class UnaryCallFuture<ReqT, RespT, T> extends CompletableFuture<T>
   private final ErrorHandler<T> onError;
   private volatile ClientCallStreamObserver<ReqT> call;
 
-  public UnaryCallFuture(Function<RespT, T> onResponse, ErrorHandler<T> onError) {
+  private UnaryCallFuture(Function<RespT, T> onResponse, ErrorHandler<T> onError) {
     this.onResponse = onResponse;
     this.onError = onError;
+  }
+
+  /**
+   * Starts one call and returns its future answer. A request that cannot be built (its {@code
+   * request} supplier throws, for example a {@link dev.kv.core.KvException} for an empty key) fails
+   * the future instead of reaching the server.
+   *
+   * @param send starts the call on a stub, such as {@code (req, observer) -> stub.get(req,
+   *     observer)}
+   */
+  public static <ReqT, RespT, T> CompletableFuture<T> start(
+      Supplier<ReqT> request,
+      BiConsumer<ReqT, StreamObserver<RespT>> send,
+      Function<RespT, T> onResponse,
+      ErrorHandler<T> onError) {
+    UnaryCallFuture<ReqT, RespT, T> answer = new UnaryCallFuture<>(onResponse, onError);
+    try {
+      send.accept(request.get(), answer);
+    } catch (RuntimeException e) {
+      answer.completeExceptionally(e);
+    }
+    return answer;
   }
 
   @Override

@@ -1,9 +1,16 @@
 package dev.kv.core.memory;
 
+import dev.kv.core.Deleted;
 import dev.kv.core.KeyValue;
 import dev.kv.core.Keys;
 import dev.kv.core.KvException;
 import dev.kv.core.KvStore;
+import dev.kv.core.ListQuery;
+import dev.kv.core.Page;
+import dev.kv.core.ReadConsistency;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.NavigableMap;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentNavigableMap;
@@ -13,50 +20,125 @@ import java.util.function.Supplier;
 /**
  * A store that keeps its entries in this process's memory, sorted by key. Fast and thread-safe, but
  * everything is lost when the process ends: meant for tests and throwaway use.
+ *
+ * <p>Revisions follow etcd's rules: the store starts at revision 1, and each write that changes
+ * something advances it by one, a delete of many keys included.
  */
 public final class MemoryStore implements KvStore {
 
-  private final ConcurrentNavigableMap<String, String> entries = new ConcurrentSkipListMap<>();
+  private final ConcurrentNavigableMap<String, KeyValue> entries =
+      new ConcurrentSkipListMap<>(Keys.ORDER);
+
+  /** Writers take turns, so that each gets a revision of its own; readers never wait. */
+  private final Object writeLock = new Object();
+
+  private volatile long revision = 1;
   private volatile boolean closed;
 
   @Override
-  public CompletableFuture<Optional<KeyValue>> get(String key) {
-    return answer(
-        key, () -> Optional.ofNullable(entries.get(key)).map(value -> new KeyValue(key, value)));
+  public CompletableFuture<Optional<KeyValue>> get(String key, ReadConsistency consistency) {
+    return answer(() -> Optional.ofNullable(entries.get(Keys.requireValid(key))));
   }
 
   @Override
-  public CompletableFuture<Void> set(String key, String value) {
+  public CompletableFuture<Long> set(String key, String value) {
     return answer(
-        key,
         () -> {
-          entries.put(key, Keys.requireValue(value));
-          return null;
+          Keys.requireValid(key);
+          Keys.requireValue(value);
+          synchronized (writeLock) {
+            long written = revision + 1;
+            KeyValue previous = entries.get(key);
+            entries.put(
+                key,
+                previous == null
+                    ? new KeyValue(key, value, written, written, 1)
+                    : new KeyValue(
+                        key, value, previous.createRevision(), written, previous.version() + 1));
+            revision = written;
+            return written;
+          }
         });
   }
 
   @Override
+  public CompletableFuture<Deleted> delete(String key) {
+    return answer(
+        () -> {
+          Keys.requireValid(key);
+          synchronized (writeLock) {
+            return deleted(entries.remove(key) == null ? 0 : 1);
+          }
+        });
+  }
+
+  @Override
+  public CompletableFuture<Deleted> deletePrefix(String prefix) {
+    return answer(
+        () -> {
+          Keys.requireDeletablePrefix(prefix);
+          synchronized (writeLock) {
+            NavigableMap<String, KeyValue> under = between(prefix, Keys.prefixEnd(prefix));
+            int count = under.size();
+            under.clear();
+            return deleted(count);
+          }
+        });
+  }
+
+  private Deleted deleted(int count) {
+    if (count > 0) {
+      revision++;
+    }
+    return new Deleted(count, revision);
+  }
+
+  @Override
+  public CompletableFuture<Page> list(ListQuery query) {
+    return answer(
+        () -> {
+          // Under the write lock, the page is the store as of one revision.
+          synchronized (writeLock) {
+            List<KeyValue> page = new ArrayList<>();
+            boolean more = false;
+            for (KeyValue entry : between(query.pageStart(), query.to()).values()) {
+              if (page.size() == query.limit()) {
+                more = true;
+                break;
+              }
+              page.add(query.keysOnly() ? entry.withoutValue() : entry);
+            }
+            return new Page(page, more, revision);
+          }
+        });
+  }
+
+  /** The keys in [from, to); an empty {@code to} has no end. */
+  private NavigableMap<String, KeyValue> between(String from, String to) {
+    if (to.isEmpty()) {
+      return entries.tailMap(from, true);
+    }
+    if (Keys.ORDER.compare(from, to) >= 0) {
+      return entries.subMap(from, true, from, false);
+    }
+    return entries.subMap(from, true, to, false);
+  }
+
+  @Override
   public CompletableFuture<Void> checkHealth() {
-    return closed
-        ? CompletableFuture.failedFuture(closedError())
-        : CompletableFuture.completedFuture(null);
+    return answer(() -> null);
   }
 
   /** Runs {@code operation} at once, turning a rejected request into a failed future. */
-  private <T> CompletableFuture<T> answer(String key, Supplier<T> operation) {
+  private <T> CompletableFuture<T> answer(Supplier<T> operation) {
     try {
       if (closed) {
-        throw closedError();
+        throw new KvException(KvException.Code.UNAVAILABLE, "the memory store is closed");
       }
-      Keys.requireValid(key);
       return CompletableFuture.completedFuture(operation.get());
     } catch (KvException e) {
       return CompletableFuture.failedFuture(e);
     }
-  }
-
-  private static KvException closedError() {
-    return new KvException(KvException.Code.UNAVAILABLE, "the memory store is closed");
   }
 
   @Override

@@ -1,14 +1,23 @@
 package dev.kv.core.remote;
 
+import dev.kv.api.DeleteRequest;
+import dev.kv.api.DeleteResponse;
 import dev.kv.api.GetRequest;
+import dev.kv.api.GetResponse;
 import dev.kv.api.KVGrpc;
 import dev.kv.api.SetRequest;
+import dev.kv.api.SetResponse;
+import dev.kv.core.Deleted;
 import dev.kv.core.KeyValue;
 import dev.kv.core.Keys;
 import dev.kv.core.KvException;
 import dev.kv.core.KvStore;
+import dev.kv.core.ListQuery;
+import dev.kv.core.Page;
+import dev.kv.core.ReadConsistency;
 import dev.kv.core.config.Durations;
 import dev.kv.core.config.HostPort;
+import dev.kv.core.grpc.ApiMessages;
 import dev.kv.core.grpc.GrpcErrors;
 import dev.kv.core.grpc.Reconnects;
 import dev.kv.core.grpc.UnaryCallFuture;
@@ -20,11 +29,15 @@ import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * A store served by a {@code kv-server} over gRPC: the client side of the {@code kv.KV} service.
@@ -83,66 +96,96 @@ public final class RemoteStore implements KvStore {
   }
 
   @Override
-  public CompletableFuture<Optional<KeyValue>> get(String key) {
-    UnaryCallFuture<GetRequest, dev.kv.api.GetResponse, Optional<KeyValue>> answer =
-        new UnaryCallFuture<>(
-            response -> Optional.of(new KeyValue(key, response.getValue())),
-            error -> {
-              if (error.getStatus().getCode() == Status.Code.NOT_FOUND) {
-                return Optional.empty();
-              }
-              throw failure(error);
-            });
-    try {
-      Keys.requireValid(key);
-      withDeadline().get(GetRequest.newBuilder().setKey(key).build(), answer);
-    } catch (KvException e) {
-      answer.completeExceptionally(e);
-    }
-    return answer;
+  public CompletableFuture<Optional<KeyValue>> get(String key, ReadConsistency consistency) {
+    return UnaryCallFuture.start(
+        () ->
+            GetRequest.newBuilder()
+                .setKey(Keys.requireValid(key))
+                .setConsistency(ApiMessages.consistency(consistency))
+                .build(),
+        (request, answer) -> withDeadline().get(request, answer),
+        (GetResponse response) -> Optional.of(ApiMessages.keyValue(key, response)),
+        error -> {
+          if (error.getStatus().getCode() == Status.Code.NOT_FOUND) {
+            return Optional.empty();
+          }
+          throw failure(error);
+        });
   }
 
   @Override
-  public CompletableFuture<Void> set(String key, String value) {
-    UnaryCallFuture<SetRequest, dev.kv.api.SetResponse, Void> answer =
-        new UnaryCallFuture<>(
-            response -> null,
-            error -> {
-              throw failure(error);
-            });
-    try {
-      SetRequest request =
-          SetRequest.newBuilder()
-              .setKey(Keys.requireValid(key))
-              .setValue(Keys.requireValue(value))
-              .build();
-      withDeadline().set(request, answer);
-    } catch (KvException e) {
-      answer.completeExceptionally(e);
-    }
-    return answer;
+  public CompletableFuture<Long> set(String key, String value) {
+    return call(
+        () ->
+            SetRequest.newBuilder()
+                .setKey(Keys.requireValid(key))
+                .setValue(Keys.requireValue(value))
+                .build(),
+        (request, answer) -> withDeadline().set(request, answer),
+        SetResponse::getRevision);
+  }
+
+  @Override
+  public CompletableFuture<Deleted> delete(String key) {
+    return delete(() -> DeleteRequest.newBuilder().setKey(Keys.requireValid(key)).build());
+  }
+
+  @Override
+  public CompletableFuture<Deleted> deletePrefix(String prefix) {
+    return delete(
+        () ->
+            DeleteRequest.newBuilder()
+                .setKey(Keys.requireDeletablePrefix(prefix))
+                .setPrefix(true)
+                .build());
+  }
+
+  private CompletableFuture<Deleted> delete(Supplier<DeleteRequest> request) {
+    return call(
+        request,
+        (built, answer) -> withDeadline().delete(built, answer),
+        (DeleteResponse response) -> new Deleted(response.getDeleted(), response.getRevision()));
+  }
+
+  @Override
+  public CompletableFuture<Page> list(ListQuery query) {
+    return call(
+        () -> ApiMessages.request(query),
+        (request, answer) -> withDeadline().list(request, answer),
+        ApiMessages::page);
+  }
+
+  /** Starts one call; every failure becomes a failed future with a message for a person. */
+  private <ReqT, RespT, T> CompletableFuture<T> call(
+      Supplier<ReqT> request,
+      BiConsumer<ReqT, StreamObserver<RespT>> send,
+      Function<RespT, T> onResponse) {
+    return UnaryCallFuture.start(
+        request,
+        send,
+        onResponse,
+        error -> {
+          throw failure(error);
+        });
   }
 
   /** Asks the server's standard health service whether {@code kv.KV} is serving. */
   @Override
   public CompletableFuture<Void> checkHealth() {
-    UnaryCallFuture<HealthCheckRequest, HealthCheckResponse, Void> answer =
-        new UnaryCallFuture<>(
-            response -> {
-              if (response.getStatus() != HealthCheckResponse.ServingStatus.SERVING) {
-                throw new KvException(
-                    KvException.Code.UNAVAILABLE,
-                    "kv-server at " + serverName + " is " + response.getStatus());
-              }
-              return null;
-            },
-            error -> {
-              throw failure(error);
-            });
-    health
-        .withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS)
-        .check(HealthCheckRequest.newBuilder().setService(KVGrpc.SERVICE_NAME).build(), answer);
-    return answer;
+    return call(
+        () -> HealthCheckRequest.newBuilder().setService(KVGrpc.SERVICE_NAME).build(),
+        (request, answer) ->
+            health
+                .withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS)
+                .check(request, answer),
+        (HealthCheckResponse response) -> {
+          if (response.getStatus() != HealthCheckResponse.ServingStatus.SERVING) {
+            throw new KvException(
+                KvException.Code.UNAVAILABLE,
+                "kv-server at " + serverName + " is " + response.getStatus());
+          }
+          return null;
+        });
   }
 
   private KVGrpc.KVStub withDeadline() {

@@ -1,0 +1,77 @@
+package dev.kv.cli;
+
+import dev.kv.core.KeyValue;
+import dev.kv.core.ListQuery;
+import dev.kv.core.Page;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+
+@Command(
+    name = "list",
+    mixinStandardHelpOptions = true,
+    versionProvider = KvCommand.Version.class,
+    description = {
+      "Lists the keys that start with PREFIX (every key without one), in key order: one per "
+          + "line, followed by a tab and its value unless --keys-only."
+    })
+final class ListCommand implements Callable<Integer> {
+
+  @ParentCommand KvCommand kv;
+  @Spec CommandSpec spec;
+
+  @Parameters(
+      paramLabel = "PREFIX",
+      arity = "0..1",
+      defaultValue = "",
+      description = "List only the keys that start with it.")
+  String prefix;
+
+  @Option(
+      names = "--limit",
+      paramLabel = "N",
+      description = "List at most N keys (default: all of them, fetched a page at a time).")
+  Integer limit;
+
+  @Option(
+      names = "--start-after",
+      paramLabel = "KEY",
+      defaultValue = "",
+      description = "List only keys after KEY: the last one a previous listing printed.")
+  String startAfter;
+
+  @Option(names = "--keys-only", description = "Print the keys without their values.")
+  boolean keysOnly;
+
+  @Override
+  public Integer call() {
+    if (limit != null && limit < 1) {
+      throw new picocli.CommandLine.ParameterException(
+          spec.commandLine(), "--limit must be at least 1, not " + limit);
+    }
+    PrintWriter out = spec.commandLine().getOut();
+    ListQuery query = ListQuery.prefix(prefix).startAfter(startAfter);
+    if (keysOnly) {
+      query = query.withoutValues();
+    }
+    long left = limit == null ? Long.MAX_VALUE : limit;
+    while (left > 0) {
+      Page page =
+          kv.store().blocking().list(query.limit((int) Math.min(left, ListQuery.DEFAULT_LIMIT)));
+      for (KeyValue entry : page.entries()) {
+        out.println(keysOnly ? entry.key() : entry.key() + "\t" + entry.value());
+      }
+      left -= page.entries().size();
+      if (!page.more() || page.entries().isEmpty()) {
+        break;
+      }
+      query = query.startAfter(page.entries().get(page.entries().size() - 1).key());
+    }
+    return ExitCodes.OK;
+  }
+}

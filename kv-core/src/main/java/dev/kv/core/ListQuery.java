@@ -1,0 +1,88 @@
+package dev.kv.core;
+
+import java.util.Objects;
+
+/**
+ * Which keys a listing returns: those under a prefix, or those in a range [{@code from}, {@code
+ * to}), in key order, a page at a time.
+ *
+ * <pre>{@code
+ * ListQuery.prefix("users/").limit(100)
+ * ListQuery.range("a", "m").withoutValues()
+ * }</pre>
+ *
+ * @param from the first key that may be listed; empty for the first key of the store
+ * @param to the key after the last that may be listed; empty for no end
+ * @param startAfter list only keys after this one, to continue where a page stopped; empty for none
+ * @param limit how many keys a page holds at most, from 1 to {@value #MAX_LIMIT}
+ * @param keysOnly whether to leave the values out
+ * @param consistency how up to date the listing must be
+ */
+public record ListQuery(
+    String from,
+    String to,
+    String startAfter,
+    int limit,
+    boolean keysOnly,
+    ReadConsistency consistency) {
+
+  /** The largest page. */
+  public static final int MAX_LIMIT = 10_000;
+
+  /** The page size unless one is asked for. */
+  public static final int DEFAULT_LIMIT = 1_000;
+
+  public ListQuery {
+    Objects.requireNonNull(from, "from");
+    Objects.requireNonNull(to, "to");
+    Objects.requireNonNull(startAfter, "startAfter");
+    Objects.requireNonNull(consistency, "consistency");
+    if (limit < 1 || limit > MAX_LIMIT) {
+      throw new KvException(
+          KvException.Code.INVALID_ARGUMENT,
+          "limit must be between 1 and " + MAX_LIMIT + ", not " + limit);
+    }
+    if (!to.isEmpty() && Keys.ORDER.compare(from, to) >= 0) {
+      throw new KvException(
+          KvException.Code.INVALID_ARGUMENT,
+          "the range must end after it starts: '" + from + "' is not before '" + to + "'");
+    }
+  }
+
+  /** Every key that starts with {@code prefix}; the empty prefix lists every key. */
+  public static ListQuery prefix(String prefix) {
+    Objects.requireNonNull(prefix, "prefix");
+    return new ListQuery(
+        prefix, Keys.prefixEnd(prefix), "", DEFAULT_LIMIT, false, ReadConsistency.LINEARIZABLE);
+  }
+
+  /** Every key from {@code from} (included) to {@code to} (excluded; empty for no end). */
+  public static ListQuery range(String from, String to) {
+    return new ListQuery(from, to, "", DEFAULT_LIMIT, false, ReadConsistency.LINEARIZABLE);
+  }
+
+  public ListQuery limit(int limit) {
+    return new ListQuery(from, to, startAfter, limit, keysOnly, consistency);
+  }
+
+  public ListQuery startAfter(String key) {
+    return new ListQuery(from, to, key, limit, keysOnly, consistency);
+  }
+
+  /** The same query, listing keys without their values. */
+  public ListQuery withoutValues() {
+    return new ListQuery(from, to, startAfter, limit, true, consistency);
+  }
+
+  public ListQuery consistency(ReadConsistency consistency) {
+    return new ListQuery(from, to, startAfter, limit, keysOnly, consistency);
+  }
+
+  /** The first key this page may hold: after {@link #startAfter} when given. */
+  public String pageStart() {
+    if (startAfter.isEmpty() || Keys.ORDER.compare(startAfter, from) < 0) {
+      return from;
+    }
+    return startAfter + '\u0000';
+  }
+}

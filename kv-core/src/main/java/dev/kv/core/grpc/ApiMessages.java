@@ -1,0 +1,119 @@
+package dev.kv.core.grpc;
+
+import dev.kv.api.Consistency;
+import dev.kv.api.Entry;
+import dev.kv.api.GetResponse;
+import dev.kv.api.ListRequest;
+import dev.kv.api.ListResponse;
+import dev.kv.core.KeyValue;
+import dev.kv.core.KvException;
+import dev.kv.core.ListQuery;
+import dev.kv.core.Page;
+import dev.kv.core.ReadConsistency;
+
+/**
+ * The one translation between the {@code kv.KV} wire messages and the port's own types, used by the
+ * server and by its client alike.
+ */
+public final class ApiMessages {
+
+  private ApiMessages() {}
+
+  public static ReadConsistency consistency(Consistency consistency) {
+    return consistency == Consistency.SERIALIZABLE
+        ? ReadConsistency.SERIALIZABLE
+        : ReadConsistency.LINEARIZABLE;
+  }
+
+  public static Consistency consistency(ReadConsistency consistency) {
+    return consistency == ReadConsistency.SERIALIZABLE
+        ? Consistency.SERIALIZABLE
+        : Consistency.LINEARIZABLE;
+  }
+
+  public static GetResponse getResponse(KeyValue entry) {
+    return GetResponse.newBuilder()
+        .setValue(entry.value())
+        .setCreateRevision(entry.createRevision())
+        .setModRevision(entry.modRevision())
+        .setVersion(entry.version())
+        .build();
+  }
+
+  public static KeyValue keyValue(String key, GetResponse response) {
+    return new KeyValue(
+        key,
+        response.getValue(),
+        response.getCreateRevision(),
+        response.getModRevision(),
+        response.getVersion());
+  }
+
+  public static Entry entry(KeyValue entry) {
+    return Entry.newBuilder()
+        .setKey(entry.key())
+        .setValue(entry.value())
+        .setCreateRevision(entry.createRevision())
+        .setModRevision(entry.modRevision())
+        .setVersion(entry.version())
+        .build();
+  }
+
+  public static KeyValue keyValue(Entry entry) {
+    return new KeyValue(
+        entry.getKey(),
+        entry.getValue(),
+        entry.getCreateRevision(),
+        entry.getModRevision(),
+        entry.getVersion());
+  }
+
+  /**
+   * The query a request asks for.
+   *
+   * @throws KvException with {@link KvException.Code#INVALID_ARGUMENT} for a prefix and a range
+   *     together, or a limit out of range
+   */
+  public static ListQuery query(ListRequest request) {
+    boolean range = !request.getRangeStart().isEmpty() || !request.getRangeEnd().isEmpty();
+    if (range && !request.getPrefix().isEmpty()) {
+      throw new KvException(
+          KvException.Code.INVALID_ARGUMENT, "list by prefix or by range, not both");
+    }
+    ListQuery query =
+        range
+            ? ListQuery.range(request.getRangeStart(), request.getRangeEnd())
+            : ListQuery.prefix(request.getPrefix());
+    query =
+        query
+            .limit(request.getLimit() == 0 ? ListQuery.DEFAULT_LIMIT : request.getLimit())
+            .startAfter(request.getStartAfter())
+            .consistency(consistency(request.getConsistency()));
+    return request.getKeysOnly() ? query.withoutValues() : query;
+  }
+
+  public static ListRequest request(ListQuery query) {
+    return ListRequest.newBuilder()
+        .setRangeStart(query.from())
+        .setRangeEnd(query.to())
+        .setLimit(query.limit())
+        .setStartAfter(query.startAfter())
+        .setKeysOnly(query.keysOnly())
+        .setConsistency(consistency(query.consistency()))
+        .build();
+  }
+
+  public static ListResponse response(Page page) {
+    ListResponse.Builder response =
+        ListResponse.newBuilder().setMore(page.more()).setRevision(page.revision());
+    page.entries().forEach(entry -> response.addEntries(entry(entry)));
+    return response.build();
+  }
+
+  public static Page page(ListResponse response) {
+    return new Page(
+        response.getEntriesList().stream().map(ApiMessages::keyValue).toList(),
+        response.getMore(),
+        response.getRevision());
+  }
+}
