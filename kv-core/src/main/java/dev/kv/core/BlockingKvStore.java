@@ -37,6 +37,16 @@ public final class BlockingKvStore {
     return await(store.set(key, value));
   }
 
+  /** Stores {@code value} only if the key's modification revision is {@code expected} now. */
+  public Swap setIf(String key, String value, long expected) {
+    return await(store.setIf(key, value, expected));
+  }
+
+  /** Deletes {@code key} only if its modification revision is {@code expected} now. */
+  public Swap deleteIf(String key, long expected) {
+    return await(store.deleteIf(key, expected));
+  }
+
   /** Deletes {@code key}; returns whether it existed. */
   public boolean delete(String key) {
     return await(store.delete(key)).count() > 0;

@@ -73,6 +73,27 @@ public final class Keys {
   }
 
   /**
+   * Checks an expected modification revision: {@link Swap#ABSENT} or a revision, never negative.
+   */
+  public static long requireRevision(long revision) {
+    if (revision < 0) {
+      throw new KvException(
+          KvException.Code.INVALID_ARGUMENT, "a revision must not be negative, not " + revision);
+    }
+    return revision;
+  }
+
+  /** Checks the revision a conditional delete expects: a key that exists has one of at least 1. */
+  public static long requireExistingRevision(long revision) {
+    if (revision < 1) {
+      throw new KvException(
+          KvException.Code.INVALID_ARGUMENT,
+          "a conditional delete needs the key's revision, at least 1, not " + revision);
+    }
+    return revision;
+  }
+
+  /**
    * Checks that {@code value} can be stored: any string, the empty one included, but not null.
    *
    * @throws KvException with {@link KvException.Code#INVALID_ARGUMENT} when it cannot

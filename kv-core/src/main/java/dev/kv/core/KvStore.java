@@ -40,6 +40,23 @@ public interface KvStore extends AutoCloseable {
   CompletableFuture<Long> set(String key, String value);
 
   /**
+   * Stores {@code value} under {@code key} only if the key's modification revision is {@code
+   * expectedModRevision} now, or only if the key does not exist when it is {@link Swap#ABSENT}:
+   * compare-and-set, for safe concurrent updates. Of writers racing with the same expected
+   * revision, exactly one applies.
+   *
+   * @return whether it applied, and otherwise the entry as it is now
+   */
+  CompletableFuture<Swap> setIf(String key, String value, long expectedModRevision);
+
+  /**
+   * Deletes {@code key} only if its modification revision is {@code expectedModRevision} now.
+   *
+   * @return whether it applied, and otherwise the entry as it is now
+   */
+  CompletableFuture<Swap> deleteIf(String key, long expectedModRevision);
+
+  /**
    * Deletes {@code key}.
    *
    * @return how many keys were deleted (0 or 1), and the store revision after

@@ -216,6 +216,90 @@ public abstract class KvStoreContract {
     assertFailsWith(store.deletePrefix(""), KvException.Code.INVALID_ARGUMENT);
   }
 
+  // Compare-and-set
+
+  @Test
+  void setIfAbsent_newKey_applies_thenRefusesWithTheCurrentEntry() {
+    Swap first = await(store.setIf("lock", "me", Swap.ABSENT));
+    Swap second = await(store.setIf("lock", "you", Swap.ABSENT));
+
+    assertThat(first.applied()).isTrue();
+    assertThat(first.current()).isEmpty();
+    assertThat(second.applied()).isFalse();
+    assertThat(second.current())
+        .hasValueSatisfying(
+            entry -> {
+              assertThat(entry.value()).isEqualTo("me");
+              assertThat(entry.modRevision()).isEqualTo(first.revision());
+            });
+    assertThat(valueOf(store.get("lock"))).contains("me");
+  }
+
+  @Test
+  void setIf_matchingRevision_applies_staleRevision_changesNothing() {
+    long written = await(store.set("counter", "1"));
+
+    Swap stale = await(store.setIf("counter", "stale", written - 1));
+    Swap fresh = await(store.setIf("counter", "2", written));
+
+    assertThat(stale.applied()).isFalse();
+    assertThat(stale.current().map(KeyValue::value)).contains("1");
+    assertThat(fresh.applied()).isTrue();
+    assertThat(fresh.revision()).isGreaterThan(written);
+    assertThat(await(store.get("counter")).orElseThrow().modRevision()).isEqualTo(fresh.revision());
+  }
+
+  @Test
+  void setIf_revisionOfAKeyThatIsGone_reportsNoCurrentEntry() {
+    long written = await(store.set("gone", "x"));
+    await(store.delete("gone"));
+
+    Swap swap = await(store.setIf("gone", "y", written));
+
+    assertThat(swap.applied()).isFalse();
+    assertThat(swap.current()).isEmpty();
+  }
+
+  @Test
+  void setIf_concurrentWritersExpectingTheSameRevision_exactlyOneWins() throws Exception {
+    long start = await(store.set("contended", "start"));
+    ExecutorService writers = Executors.newFixedThreadPool(8);
+    try {
+      List<CompletableFuture<Swap>> attempts = new ArrayList<>();
+      for (int i = 0; i < 16; i++) {
+        String value = "writer-" + i;
+        attempts.add(
+            CompletableFuture.supplyAsync(() -> store.setIf("contended", value, start), writers)
+                .thenCompose(attempt -> attempt));
+      }
+      await(CompletableFuture.allOf(attempts.toArray(CompletableFuture[]::new)));
+
+      List<Swap> winners =
+          attempts.stream().map(CompletableFuture::join).filter(Swap::applied).toList();
+      assertThat(winners).hasSize(1);
+      assertThat(await(store.get("contended")).orElseThrow().modRevision())
+          .isEqualTo(winners.get(0).revision());
+    } finally {
+      writers.shutdown();
+    }
+  }
+
+  @Test
+  void deleteIf_matchingRevision_deletes_staleRevision_keeps() {
+    long written = await(store.set("guarded", "x"));
+
+    assertThat(await(store.deleteIf("guarded", written + 100)).applied()).isFalse();
+    assertThat(valueOf(store.get("guarded"))).contains("x");
+    assertThat(await(store.deleteIf("guarded", written)).applied()).isTrue();
+    assertThat(await(store.get("guarded"))).isEmpty();
+  }
+
+  @Test
+  void conditionalWrites_invalidRevision_failWithInvalidArgument() {
+    assertFailsWith(store.setIf("k", "v", -1), KvException.Code.INVALID_ARGUMENT);
+    assertFailsWith(store.deleteIf("k", Swap.ABSENT), KvException.Code.INVALID_ARGUMENT);
+  }
+
   // List
 
   @Test

@@ -11,6 +11,7 @@ import dev.kv.api.SetRequest;
 import dev.kv.api.SetResponse;
 import dev.kv.core.KvException;
 import dev.kv.core.KvStore;
+import dev.kv.core.Swap;
 import dev.kv.core.grpc.ApiMessages;
 import dev.kv.core.grpc.GrpcErrors;
 import io.grpc.Status;
@@ -48,14 +49,55 @@ final class KvService extends KVGrpc.KVImplBase {
 
   @Override
   public void set(SetRequest request, StreamObserver<SetResponse> responses) {
+    if (!request.getIfAbsent() && request.getIfModRevision() == 0) {
+      reply(
+          () -> store.set(request.getKey(), request.getValue()),
+          revision -> SetResponse.newBuilder().setOk(true).setRevision(revision).build(),
+          responses);
+      return;
+    }
     reply(
-        () -> store.set(request.getKey(), request.getValue()),
-        revision -> SetResponse.newBuilder().setOk(true).setRevision(revision).build(),
+        () -> store.setIf(request.getKey(), request.getValue(), expectedRevision(request)),
+        swap -> {
+          SetResponse.Builder response =
+              SetResponse.newBuilder().setOk(swap.applied()).setRevision(swap.revision());
+          swap.current().ifPresent(entry -> response.setCurrent(ApiMessages.entry(entry)));
+          return response.build();
+        },
         responses);
+  }
+
+  private static long expectedRevision(SetRequest request) {
+    if (request.getIfAbsent() && request.getIfModRevision() != 0) {
+      throw new KvException(
+          KvException.Code.INVALID_ARGUMENT, "if_absent and if_mod_revision exclude each other");
+    }
+    return request.getIfAbsent() ? Swap.ABSENT : request.getIfModRevision();
   }
 
   @Override
   public void delete(DeleteRequest request, StreamObserver<DeleteResponse> responses) {
+    if (request.getIfModRevision() != 0) {
+      reply(
+          () -> {
+            if (request.getPrefix()) {
+              throw new KvException(
+                  KvException.Code.INVALID_ARGUMENT, "a prefix delete cannot be conditional");
+            }
+            return store.deleteIf(request.getKey(), request.getIfModRevision());
+          },
+          swap -> {
+            DeleteResponse.Builder response =
+                DeleteResponse.newBuilder()
+                    .setApplied(swap.applied())
+                    .setDeleted(swap.applied() ? 1 : 0)
+                    .setRevision(swap.revision());
+            swap.current().ifPresent(entry -> response.setCurrent(ApiMessages.entry(entry)));
+            return response.build();
+          },
+          responses);
+      return;
+    }
     reply(
         () ->
             request.getPrefix()
@@ -63,6 +105,7 @@ final class KvService extends KVGrpc.KVImplBase {
                 : store.delete(request.getKey()),
         deleted ->
             DeleteResponse.newBuilder()
+                .setApplied(true)
                 .setDeleted(deleted.count())
                 .setRevision(deleted.revision())
                 .build(),

@@ -9,10 +9,12 @@ import dev.kv.core.KvStore;
 import dev.kv.core.ListQuery;
 import dev.kv.core.Page;
 import dev.kv.core.ReadConsistency;
+import dev.kv.core.Swap;
 import dev.kv.core.config.Durations;
 import dev.kv.core.grpc.GrpcErrors;
 import dev.kv.core.grpc.Reconnects;
 import dev.kv.core.grpc.UnaryCallFuture;
+import dev.kv.etcd.api.etcdserverpb.Compare;
 import dev.kv.etcd.api.etcdserverpb.DeleteRangeRequest;
 import dev.kv.etcd.api.etcdserverpb.DeleteRangeResponse;
 import dev.kv.etcd.api.etcdserverpb.KVGrpc;
@@ -20,6 +22,9 @@ import dev.kv.etcd.api.etcdserverpb.PutRequest;
 import dev.kv.etcd.api.etcdserverpb.PutResponse;
 import dev.kv.etcd.api.etcdserverpb.RangeRequest;
 import dev.kv.etcd.api.etcdserverpb.RangeResponse;
+import dev.kv.etcd.api.etcdserverpb.RequestOp;
+import dev.kv.etcd.api.etcdserverpb.TxnRequest;
+import dev.kv.etcd.api.etcdserverpb.TxnResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -34,6 +39,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
 /**
@@ -154,6 +160,64 @@ public final class EtcdStore implements KvStore {
                 .build(),
         (request, answer) -> withDeadline().put(request, answer),
         (PutResponse response) -> response.getHeader().getRevision());
+  }
+
+  @Override
+  public CompletableFuture<Swap> setIf(String key, String value, long expectedModRevision) {
+    return swap(
+        key,
+        () -> Keys.requireRevision(expectedModRevision),
+        () ->
+            RequestOp.newBuilder()
+                .setRequestPut(
+                    PutRequest.newBuilder()
+                        .setKey(utf8(key))
+                        .setValue(utf8(Keys.requireValue(value))))
+                .build());
+  }
+
+  @Override
+  public CompletableFuture<Swap> deleteIf(String key, long expectedModRevision) {
+    return swap(
+        key,
+        () -> Keys.requireExistingRevision(expectedModRevision),
+        () ->
+            RequestOp.newBuilder()
+                .setRequestDeleteRange(DeleteRangeRequest.newBuilder().setKey(utf8(key)))
+                .build());
+  }
+
+  /**
+   * One transaction: if the key's mod revision is {@code expected} (0 when absent), apply {@code
+   * write}; otherwise read the key as it is.
+   */
+  private CompletableFuture<Swap> swap(
+      String key, LongSupplier expected, Supplier<RequestOp> write) {
+    return call(
+        () -> {
+          ByteString name = utf8(Keys.requireValid(key));
+          return TxnRequest.newBuilder()
+              .addCompare(
+                  Compare.newBuilder()
+                      .setKey(name)
+                      .setTarget(Compare.CompareTarget.MOD)
+                      .setResult(Compare.CompareResult.EQUAL)
+                      .setModRevision(expected.getAsLong()))
+              .addSuccess(write.get())
+              .addFailure(
+                  RequestOp.newBuilder().setRequestRange(RangeRequest.newBuilder().setKey(name)))
+              .build();
+        },
+        (request, answer) -> withDeadline().txn(request, answer),
+        (TxnResponse response) ->
+            response.getSucceeded()
+                ? new Swap(true, response.getHeader().getRevision(), Optional.empty())
+                : new Swap(
+                    false,
+                    response.getHeader().getRevision(),
+                    response.getResponses(0).getResponseRange().getKvsList().stream()
+                        .findFirst()
+                        .map(EtcdStore::entry)));
   }
 
   @Override

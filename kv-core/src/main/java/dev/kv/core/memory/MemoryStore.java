@@ -8,6 +8,7 @@ import dev.kv.core.KvStore;
 import dev.kv.core.ListQuery;
 import dev.kv.core.Page;
 import dev.kv.core.ReadConsistency;
+import dev.kv.core.Swap;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.NavigableMap;
@@ -47,18 +48,60 @@ public final class MemoryStore implements KvStore {
           Keys.requireValid(key);
           Keys.requireValue(value);
           synchronized (writeLock) {
-            long written = revision + 1;
-            KeyValue previous = entries.get(key);
-            entries.put(
-                key,
-                previous == null
-                    ? new KeyValue(key, value, written, written, 1)
-                    : new KeyValue(
-                        key, value, previous.createRevision(), written, previous.version() + 1));
-            revision = written;
-            return written;
+            return put(key, value);
           }
         });
+  }
+
+  @Override
+  public CompletableFuture<Swap> setIf(String key, String value, long expectedModRevision) {
+    return answer(
+        () -> {
+          Keys.requireValid(key);
+          Keys.requireValue(value);
+          Keys.requireRevision(expectedModRevision);
+          synchronized (writeLock) {
+            KeyValue current = entries.get(key);
+            if (modRevision(current) != expectedModRevision) {
+              return new Swap(false, revision, Optional.ofNullable(current));
+            }
+            return new Swap(true, put(key, value), Optional.empty());
+          }
+        });
+  }
+
+  @Override
+  public CompletableFuture<Swap> deleteIf(String key, long expectedModRevision) {
+    return answer(
+        () -> {
+          Keys.requireValid(key);
+          Keys.requireExistingRevision(expectedModRevision);
+          synchronized (writeLock) {
+            KeyValue current = entries.get(key);
+            if (modRevision(current) != expectedModRevision) {
+              return new Swap(false, revision, Optional.ofNullable(current));
+            }
+            return new Swap(
+                true, deleted(entries.remove(key) == null ? 0 : 1).revision(), Optional.empty());
+          }
+        });
+  }
+
+  private static long modRevision(KeyValue entry) {
+    return entry == null ? Swap.ABSENT : entry.modRevision();
+  }
+
+  /** Writes one entry at the next revision; the caller holds the write lock. */
+  private long put(String key, String value) {
+    long written = revision + 1;
+    KeyValue previous = entries.get(key);
+    entries.put(
+        key,
+        previous == null
+            ? new KeyValue(key, value, written, written, 1)
+            : new KeyValue(key, value, previous.createRevision(), written, previous.version() + 1));
+    revision = written;
+    return written;
   }
 
   @Override

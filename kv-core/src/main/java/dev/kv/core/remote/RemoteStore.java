@@ -15,6 +15,7 @@ import dev.kv.core.KvStore;
 import dev.kv.core.ListQuery;
 import dev.kv.core.Page;
 import dev.kv.core.ReadConsistency;
+import dev.kv.core.Swap;
 import dev.kv.core.config.Durations;
 import dev.kv.core.config.HostPort;
 import dev.kv.core.grpc.ApiMessages;
@@ -123,6 +124,46 @@ public final class RemoteStore implements KvStore {
                 .build(),
         (request, answer) -> withDeadline().set(request, answer),
         SetResponse::getRevision);
+  }
+
+  @Override
+  public CompletableFuture<Swap> setIf(String key, String value, long expectedModRevision) {
+    return call(
+        () -> {
+          SetRequest.Builder request =
+              SetRequest.newBuilder()
+                  .setKey(Keys.requireValid(key))
+                  .setValue(Keys.requireValue(value));
+          return Keys.requireRevision(expectedModRevision) == Swap.ABSENT
+              ? request.setIfAbsent(true).build()
+              : request.setIfModRevision(expectedModRevision).build();
+        },
+        (request, answer) -> withDeadline().set(request, answer),
+        (SetResponse response) ->
+            new Swap(
+                response.getOk(),
+                response.getRevision(),
+                current(response.hasCurrent(), response.getCurrent())));
+  }
+
+  @Override
+  public CompletableFuture<Swap> deleteIf(String key, long expectedModRevision) {
+    return call(
+        () ->
+            DeleteRequest.newBuilder()
+                .setKey(Keys.requireValid(key))
+                .setIfModRevision(Keys.requireExistingRevision(expectedModRevision))
+                .build(),
+        (request, answer) -> withDeadline().delete(request, answer),
+        (DeleteResponse response) ->
+            new Swap(
+                response.getApplied(),
+                response.getRevision(),
+                current(response.hasCurrent(), response.getCurrent())));
+  }
+
+  private static Optional<KeyValue> current(boolean present, dev.kv.api.Entry entry) {
+    return present ? Optional.of(ApiMessages.keyValue(entry)) : Optional.empty();
   }
 
   @Override
