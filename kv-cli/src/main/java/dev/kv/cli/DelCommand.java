@@ -1,6 +1,9 @@
 package dev.kv.cli;
 
+import com.google.gson.JsonObject;
+import dev.kv.core.Deleted;
 import dev.kv.core.KvException;
+import dev.kv.core.Swap;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -13,10 +16,10 @@ import picocli.CommandLine.Spec;
     name = "del",
     mixinStandardHelpOptions = true,
     versionProvider = KvCommand.Version.class,
-    description = "Deletes KEY, or with --prefix every key that starts with KEY.",
-    footer = {
-      "",
-      "Prints how many keys were deleted. Exits 1 when KEY does not exist (without --prefix)."
+    description = {
+      "Deletes KEY, or with --prefix every key that starts with KEY, and prints how many keys "
+          + "were deleted.",
+      "Exits 1 when KEY does not exist (without --prefix), or when --if-revision does not hold."
     })
 final class DelCommand implements Callable<Integer> {
 
@@ -29,17 +32,40 @@ final class DelCommand implements Callable<Integer> {
   @Option(names = "--prefix", description = "Delete every key that starts with KEY.")
   boolean prefix;
 
+  @Option(
+      names = "--if-revision",
+      paramLabel = "N",
+      description = "Delete only if KEY's modRevision is N (see get -o json). Not with --prefix.")
+  Long ifRevision;
+
   @Override
   public Integer call() {
-    long count;
-    if (prefix) {
-      count = kv.store().blocking().deletePrefix(key);
-    } else if (kv.store().blocking().delete(key)) {
-      count = 1;
-    } else {
-      throw KvException.notFound(key);
+    if (prefix && ifRevision != null) {
+      throw new picocli.CommandLine.ParameterException(
+          spec.commandLine(), "--if-revision does not go with --prefix");
     }
-    spec.commandLine().getOut().println(count);
+    Deleted deleted;
+    if (ifRevision != null) {
+      Swap swap = kv.store().blocking().deleteIf(key, ifRevision);
+      if (!swap.applied()) {
+        return Conditions.refused(kv, spec, "not deleted", key, ifRevision, swap);
+      }
+      deleted = new Deleted(1, swap.revision());
+    } else {
+      deleted =
+          prefix ? kv.store().blocking().deletePrefix(key) : kv.store().blocking().delete(key);
+      if (!prefix && deleted.count() == 0) {
+        throw KvException.notFound(key);
+      }
+    }
+    if (kv.output == Output.json) {
+      JsonObject result = new JsonObject();
+      result.addProperty("deleted", deleted.count());
+      result.addProperty("revision", deleted.revision());
+      Output.print(spec.commandLine().getOut(), result);
+    } else {
+      spec.commandLine().getOut().println(deleted.count());
+    }
     return ExitCodes.OK;
   }
 }

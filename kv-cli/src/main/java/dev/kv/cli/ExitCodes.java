@@ -9,6 +9,7 @@ final class ExitCodes {
 
   static final int OK = 0;
   static final int NOT_FOUND = 1;
+  static final int CONDITION_FAILED = 1;
   static final int USAGE = 2;
   static final int FAILED = 3;
 
@@ -16,7 +17,8 @@ final class ExitCodes {
   static final Map<String, String> DESCRIPTIONS =
       descriptions(
           OK, "success",
-          NOT_FOUND, "the key was not found",
+          NOT_FOUND,
+              "the key was not found, or a condition (--if-absent, --if-revision) did not hold",
           USAGE, "invalid usage or input",
           FAILED, "the server or etcd is unreachable, timed out or failed");
 

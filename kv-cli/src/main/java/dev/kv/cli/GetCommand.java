@@ -1,5 +1,6 @@
 package dev.kv.cli;
 
+import dev.kv.core.KeyValue;
 import dev.kv.core.KvException;
 import dev.kv.core.ReadConsistency;
 import java.util.concurrent.Callable;
@@ -14,7 +15,10 @@ import picocli.CommandLine.Spec;
     name = "get",
     mixinStandardHelpOptions = true,
     versionProvider = KvCommand.Version.class,
-    description = "Prints the value stored under KEY, followed by a newline.",
+    description = {
+      "Prints the value stored under KEY, followed by a newline; with -o json, the entry with "
+          + "its revisions (modRevision is what set --if-revision expects)."
+    },
     footer = {"", "Exits 1, printing nothing on standard output, when KEY does not exist."})
 final class GetCommand implements Callable<Integer> {
 
@@ -36,9 +40,13 @@ final class GetCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    String value =
-        kv.store().blocking().get(key, consistency).orElseThrow(() -> KvException.notFound(key));
-    spec.commandLine().getOut().println(value);
+    KeyValue entry =
+        kv.store().blocking().entry(key, consistency).orElseThrow(() -> KvException.notFound(key));
+    if (kv.output == Output.json) {
+      Output.print(spec.commandLine().getOut(), Output.entry(entry));
+    } else {
+      spec.commandLine().getOut().println(entry.value());
+    }
     return ExitCodes.OK;
   }
 }

@@ -89,6 +89,17 @@ final class KvCommand implements Runnable, AutoCloseable {
       })
   Duration timeout;
 
+  @Option(
+      names = {"-o", "--output"},
+      paramLabel = "FORMAT",
+      scope = ScopeType.INHERIT,
+      defaultValue = "text",
+      description = {
+        "text for people, or json for scripts: one JSON object per line, with revisions. "
+            + "Default: ${DEFAULT-VALUE}."
+      })
+  Output output;
+
   boolean verbose;
 
   private KvStore store;

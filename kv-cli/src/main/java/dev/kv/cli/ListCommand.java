@@ -18,7 +18,8 @@ import picocli.CommandLine.Spec;
     versionProvider = KvCommand.Version.class,
     description = {
       "Lists the keys that start with PREFIX (every key without one), in key order: one per "
-          + "line, followed by a tab and its value unless --keys-only."
+          + "line, followed by a tab and its value unless --keys-only; with -o json, one entry "
+          + "per line."
     })
 final class ListCommand implements Callable<Integer> {
 
@@ -64,7 +65,11 @@ final class ListCommand implements Callable<Integer> {
       Page page =
           kv.store().blocking().list(query.limit((int) Math.min(left, ListQuery.DEFAULT_LIMIT)));
       for (KeyValue entry : page.entries()) {
-        out.println(keysOnly ? entry.key() : entry.key() + "\t" + entry.value());
+        if (kv.output == Output.json) {
+          Output.print(out, Output.entry(entry));
+        } else {
+          out.println(keysOnly ? entry.key() : entry.key() + "\t" + entry.value());
+        }
       }
       left -= page.entries().size();
       if (!page.more() || page.entries().isEmpty()) {

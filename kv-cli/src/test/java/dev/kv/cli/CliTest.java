@@ -195,6 +195,71 @@ class CliTest {
   }
 
   @Test
+  void getJson_givesTheEntryWithItsRevisions() {
+    long revision = store.blocking().set("j", "value \"quoted\"\n");
+
+    assertThat(kv("-o", "json", "get", "j").out())
+        .isEqualTo(
+            "{\"key\":\"j\",\"value\":\"value \\\"quoted\\\"\\n\",\"createRevision\":"
+                + revision
+                + ",\"modRevision\":"
+                + revision
+                + ",\"version\":1}\n");
+  }
+
+  @Test
+  void setIfAbsent_secondTime_exitsOneSayingTheKeyExists() {
+    CommandRun first = kv("-o", "json", "set", "lock", "me", "--if-absent");
+    long revision = store.blocking().entry("lock").orElseThrow().modRevision();
+    CommandRun second = kv("set", "lock", "you", "--if-absent");
+
+    assertThat(first)
+        .isEqualTo(new CommandRun(0, "{\"key\":\"lock\",\"revision\":" + revision + "}\n", ""));
+    assertThat(second)
+        .isEqualTo(
+            new CommandRun(
+                1, "", "kv: not set: lock already exists (modRevision " + revision + ")\n"));
+    assertThat(kv("get", "lock").out()).isEqualTo("me\n");
+  }
+
+  @Test
+  void setIfRevision_currentOne_writes_staleOne_exitsOne() {
+    long revision = store.blocking().set("cas", "1");
+
+    CommandRun stale = kv("set", "cas", "x", "--if-revision", String.valueOf(revision - 1));
+    CommandRun fresh = kv("set", "cas", "2", "--if-revision", String.valueOf(revision));
+
+    assertThat(stale.exitCode()).isEqualTo(1);
+    assertThat(stale.err())
+        .isEqualTo(
+            "kv: not set: cas has modRevision " + revision + ", not " + (revision - 1) + "\n");
+    assertThat(fresh.exitCode()).isZero();
+    assertThat(kv("get", "cas").out()).isEqualTo("2\n");
+    assertThat(kv("set", "cas", "3", "--if-absent", "--if-revision", "1").exitCode()).isEqualTo(2);
+  }
+
+  @Test
+  void delIfRevision_staleOne_keepsTheKey() {
+    long revision = store.blocking().set("kept", "x");
+
+    assertThat(kv("del", "kept", "--if-revision", String.valueOf(revision + 5)).exitCode())
+        .isEqualTo(1);
+    assertThat(kv("del", "kept", "--if-revision", String.valueOf(revision)))
+        .isEqualTo(new CommandRun(0, "1\n", ""));
+  }
+
+  @Test
+  void listJson_givesOneEntryPerLine() {
+    kv("set", "lj/a", "1");
+    kv("set", "lj/b", "2");
+
+    assertThat(kv("-o", "json", "list", "lj/").out().lines())
+        .hasSize(2)
+        .allSatisfy(
+            line -> assertThat(line).startsWith("{\"key\":\"lj/").contains("\"modRevision\":"));
+  }
+
+  @Test
   void noCommand_exitsTwoWithAHint() {
     CommandRun run = kv();
 

@@ -32,6 +32,11 @@ public final class BlockingKvStore {
     return await(store.get(key));
   }
 
+  /** Returns the entry stored under {@code key}, as up to date as {@code consistency} asks. */
+  public Optional<KeyValue> entry(String key, ReadConsistency consistency) {
+    return await(store.get(key, consistency));
+  }
+
   /** Stores {@code value} under {@code key}, and returns the revision the write created. */
   public long set(String key, String value) {
     return await(store.set(key, value));
@@ -47,14 +52,14 @@ public final class BlockingKvStore {
     return await(store.deleteIf(key, expected));
   }
 
-  /** Deletes {@code key}; returns whether it existed. */
-  public boolean delete(String key) {
-    return await(store.delete(key)).count() > 0;
+  /** Deletes {@code key}; returns how many keys went (0 or 1) and the revision after. */
+  public Deleted delete(String key) {
+    return await(store.delete(key));
   }
 
-  /** Deletes every key under {@code prefix}; returns how many there were. */
-  public long deletePrefix(String prefix) {
-    return await(store.deletePrefix(prefix)).count();
+  /** Deletes every key under {@code prefix}; returns how many went and the revision after. */
+  public Deleted deletePrefix(String prefix) {
+    return await(store.deletePrefix(prefix));
   }
 
   /** Lists one page of the keys {@code query} selects. */

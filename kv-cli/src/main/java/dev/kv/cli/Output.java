@@ -1,0 +1,27 @@
+package dev.kv.cli;
+
+import com.google.gson.JsonObject;
+import dev.kv.core.KeyValue;
+import java.io.PrintWriter;
+
+/** How commands print their results: for people ({@code text}) or scripts ({@code json}). */
+enum Output {
+  text,
+  json;
+
+  /** Prints a JSON object on one line. */
+  static void print(PrintWriter out, JsonObject object) {
+    out.println(object.toString());
+  }
+
+  /** An entry as JSON, with the revisions etcd and the kv.KV API name. */
+  static JsonObject entry(KeyValue entry) {
+    JsonObject object = new JsonObject();
+    object.addProperty("key", entry.key());
+    object.addProperty("value", entry.value());
+    object.addProperty("createRevision", entry.createRevision());
+    object.addProperty("modRevision", entry.modRevision());
+    object.addProperty("version", entry.version());
+    return object;
+  }
+}
