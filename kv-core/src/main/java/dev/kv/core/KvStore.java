@@ -1,5 +1,6 @@
 package dev.kv.core;
 
+import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
@@ -37,7 +38,20 @@ public interface KvStore extends AutoCloseable {
    * @return the store revision the write created; fails with {@link
    *     KvException.Code#INVALID_ARGUMENT} for an empty key
    */
-  CompletableFuture<Long> set(String key, String value);
+  default CompletableFuture<Long> set(String key, String value) {
+    return set(key, value, Ttl.NONE);
+  }
+
+  /**
+   * Stores {@code value} under {@code key} for {@code ttl}: the key is deleted once it expires (a
+   * later write without a time to live keeps it). {@link Ttl#NONE} keeps it until deleted. Times to
+   * live are whole seconds, rounded up; etcd may lengthen very short ones (to about 2 seconds).
+   *
+   * @return the store revision the write created; fails with {@link
+   *     KvException.Code#INVALID_ARGUMENT} for a negative time to live or one beyond {@link
+   *     Ttl#MAX}
+   */
+  CompletableFuture<Long> set(String key, String value, Duration ttl);
 
   /**
    * Stores {@code value} under {@code key} only if the key's modification revision is {@code
@@ -47,7 +61,15 @@ public interface KvStore extends AutoCloseable {
    *
    * @return whether it applied, and otherwise the entry as it is now
    */
-  CompletableFuture<Swap> setIf(String key, String value, long expectedModRevision);
+  default CompletableFuture<Swap> setIf(String key, String value, long expectedModRevision) {
+    return setIf(key, value, expectedModRevision, Ttl.NONE);
+  }
+
+  /**
+   * {@link #setIf(String, String, long)}, with a time to live as {@link #set(String, String,
+   * Duration)} takes.
+   */
+  CompletableFuture<Swap> setIf(String key, String value, long expectedModRevision, Duration ttl);
 
   /**
    * Deletes {@code key} only if its modification revision is {@code expectedModRevision} now.

@@ -13,6 +13,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -214,6 +215,48 @@ public abstract class KvStoreContract {
   void delete_emptyKeyOrPrefix_failsWithInvalidArgument() {
     assertFailsWith(store.delete(""), KvException.Code.INVALID_ARGUMENT);
     assertFailsWith(store.deletePrefix(""), KvException.Code.INVALID_ARGUMENT);
+  }
+
+  // Time to live
+
+  @Test
+  void setWithTtl_keyIsThereUntilItExpires_thenGone() {
+    long written = await(store.set("session", "token", Duration.ofSeconds(1)));
+
+    assertThat(valueOf(store.get("session"))).contains("token");
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(15))
+        .pollInterval(Duration.ofMillis(100))
+        .until(() -> await(store.get("session")).isEmpty());
+    assertThat(await(store.list(ListQuery.prefix("session"))).revision()).isGreaterThan(written);
+  }
+
+  @Test
+  void setWithTtl_thenPlainSet_keepsTheKey() throws Exception {
+    await(store.set("renewed", "short-lived", Duration.ofSeconds(1)));
+    await(store.set("renewed", "forever"));
+
+    Thread.sleep(3_500);
+
+    assertThat(valueOf(store.get("renewed"))).contains("forever");
+  }
+
+  @Test
+  void setIfAbsentWithTtl_isALockThatFreesItself() {
+    assertThat(await(store.setIf("lock", "me", Swap.ABSENT, Duration.ofSeconds(1))).applied())
+        .isTrue();
+    assertThat(await(store.setIf("lock", "you", Swap.ABSENT)).applied()).isFalse();
+
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(15))
+        .pollInterval(Duration.ofMillis(100))
+        .until(() -> await(store.setIf("lock", "you", Swap.ABSENT)).applied());
+  }
+
+  @Test
+  void set_invalidTtl_failsWithInvalidArgument() {
+    assertFailsWith(store.set("k", "v", Duration.ofSeconds(-1)), KvException.Code.INVALID_ARGUMENT);
+    assertFailsWith(store.set("k", "v", Duration.ofDays(400)), KvException.Code.INVALID_ARGUMENT);
   }
 
   // Compare-and-set

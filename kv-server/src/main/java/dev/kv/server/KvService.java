@@ -17,6 +17,7 @@ import dev.kv.core.grpc.GrpcErrors;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -51,13 +52,15 @@ final class KvService extends KVGrpc.KVImplBase {
   public void set(SetRequest request, StreamObserver<SetResponse> responses) {
     if (!request.getIfAbsent() && request.getIfModRevision() == 0) {
       reply(
-          () -> store.set(request.getKey(), request.getValue()),
+          () -> store.set(request.getKey(), request.getValue(), ttl(request)),
           revision -> SetResponse.newBuilder().setOk(true).setRevision(revision).build(),
           responses);
       return;
     }
     reply(
-        () -> store.setIf(request.getKey(), request.getValue(), expectedRevision(request)),
+        () ->
+            store.setIf(
+                request.getKey(), request.getValue(), expectedRevision(request), ttl(request)),
         swap -> {
           SetResponse.Builder response =
               SetResponse.newBuilder().setOk(swap.applied()).setRevision(swap.revision());
@@ -65,6 +68,10 @@ final class KvService extends KVGrpc.KVImplBase {
           return response.build();
         },
         responses);
+  }
+
+  private static Duration ttl(SetRequest request) {
+    return Duration.ofSeconds(request.getTtlSeconds());
   }
 
   private static long expectedRevision(SetRequest request) {

@@ -14,6 +14,7 @@ import dev.kv.api.SetRequest;
 import dev.kv.core.KeyValue;
 import dev.kv.core.KvException;
 import dev.kv.core.KvStore;
+import dev.kv.core.Ttl;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.Status;
@@ -74,18 +75,18 @@ class KvServiceTest {
 
   @Test
   void set_storesTheKeyAndValue_andAnswersOk() {
-    when(store.set("foo", "bar")).thenReturn(CompletableFuture.completedFuture(7L));
+    when(store.set("foo", "bar", Ttl.NONE)).thenReturn(CompletableFuture.completedFuture(7L));
 
     var response = client.set(setRequest("foo", "bar"));
 
     assertThat(response.getOk()).isTrue();
     assertThat(response.getRevision()).isEqualTo(7);
-    verify(store).set("foo", "bar");
+    verify(store).set("foo", "bar", Ttl.NONE);
   }
 
   @Test
   void storeRejectsTheRequest_answersItsCodeAndMessage() {
-    when(store.set("", "bar"))
+    when(store.set("", "bar", Ttl.NONE))
         .thenReturn(
             CompletableFuture.failedFuture(
                 new KvException(KvException.Code.INVALID_ARGUMENT, "key must not be empty")));
@@ -116,7 +117,7 @@ class KvServiceTest {
 
   @Test
   void storeThrowsInsteadOfFailingTheFuture_answersInternalNotUnknown() {
-    when(store.set("foo", "bar")).thenThrow(new NullPointerException("bug"));
+    when(store.set("foo", "bar", Ttl.NONE)).thenThrow(new NullPointerException("bug"));
 
     assertThatThrownBy(() -> client.set(setRequest("foo", "bar")))
         .satisfies(e -> assertStatus(e, Status.Code.INTERNAL, "internal error"));

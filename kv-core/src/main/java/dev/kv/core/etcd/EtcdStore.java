@@ -10,6 +10,7 @@ import dev.kv.core.ListQuery;
 import dev.kv.core.Page;
 import dev.kv.core.ReadConsistency;
 import dev.kv.core.Swap;
+import dev.kv.core.Ttl;
 import dev.kv.core.config.Durations;
 import dev.kv.core.grpc.GrpcErrors;
 import dev.kv.core.grpc.Reconnects;
@@ -18,6 +19,9 @@ import dev.kv.etcd.api.etcdserverpb.Compare;
 import dev.kv.etcd.api.etcdserverpb.DeleteRangeRequest;
 import dev.kv.etcd.api.etcdserverpb.DeleteRangeResponse;
 import dev.kv.etcd.api.etcdserverpb.KVGrpc;
+import dev.kv.etcd.api.etcdserverpb.LeaseGrantRequest;
+import dev.kv.etcd.api.etcdserverpb.LeaseGrantResponse;
+import dev.kv.etcd.api.etcdserverpb.LeaseGrpc;
 import dev.kv.etcd.api.etcdserverpb.PutRequest;
 import dev.kv.etcd.api.etcdserverpb.PutResponse;
 import dev.kv.etcd.api.etcdserverpb.RangeRequest;
@@ -39,6 +43,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
+import java.util.function.LongFunction;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
@@ -74,6 +79,7 @@ public final class EtcdStore implements KvStore {
 
   private final ManagedChannel channel;
   private final KVGrpc.KVStub kv;
+  private final LeaseGrpc.LeaseStub lease;
   private final String peer;
   private final Duration timeout;
   private final Reconnects reconnects;
@@ -86,6 +92,7 @@ public final class EtcdStore implements KvStore {
     this.peer = "etcd at " + endpoints;
     this.channel = openChannel(endpoints, authority);
     this.kv = KVGrpc.newStub(channel);
+    this.lease = LeaseGrpc.newStub(channel);
     this.reconnects = new Reconnects(channel);
   }
 
@@ -151,29 +158,64 @@ public final class EtcdStore implements KvStore {
   }
 
   @Override
-  public CompletableFuture<Long> set(String key, String value) {
-    return call(
-        () ->
-            PutRequest.newBuilder()
-                .setKey(utf8(Keys.requireValid(key)))
-                .setValue(utf8(Keys.requireValue(value)))
-                .build(),
-        (request, answer) -> withDeadline().put(request, answer),
-        (PutResponse response) -> response.getHeader().getRevision());
+  public CompletableFuture<Long> set(String key, String value, Duration ttl) {
+    return withLease(
+        key,
+        value,
+        ttl,
+        lease ->
+            call(
+                () -> put(key, value, lease).build(),
+                (request, answer) -> withDeadline().put(request, answer),
+                (PutResponse response) -> response.getHeader().getRevision()));
   }
 
   @Override
-  public CompletableFuture<Swap> setIf(String key, String value, long expectedModRevision) {
-    return swap(
+  public CompletableFuture<Swap> setIf(
+      String key, String value, long expectedModRevision, Duration ttl) {
+    return withLease(
         key,
-        () -> Keys.requireRevision(expectedModRevision),
-        () ->
-            RequestOp.newBuilder()
-                .setRequestPut(
-                    PutRequest.newBuilder()
-                        .setKey(utf8(key))
-                        .setValue(utf8(Keys.requireValue(value))))
-                .build());
+        value,
+        ttl,
+        lease ->
+            swap(
+                key,
+                () -> Keys.requireRevision(expectedModRevision),
+                () -> RequestOp.newBuilder().setRequestPut(put(key, value, lease)).build()));
+  }
+
+  private static PutRequest.Builder put(String key, String value, long lease) {
+    return PutRequest.newBuilder()
+        .setKey(utf8(Keys.requireValid(key)))
+        .setValue(utf8(Keys.requireValue(value)))
+        .setLease(lease);
+  }
+
+  /**
+   * Runs {@code write} with the ID of a lease granted for {@code ttl}, or 0 (no lease) when there
+   * is none: etcd deletes a key when its lease expires.
+   */
+  private <T> CompletableFuture<T> withLease(
+      String key, String value, Duration ttl, LongFunction<CompletableFuture<T>> write) {
+    long seconds;
+    try {
+      Keys.requireValid(key);
+      Keys.requireValue(value);
+      seconds = Ttl.seconds(ttl);
+    } catch (KvException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    if (seconds == 0) {
+      return write.apply(0);
+    }
+    return this.<LeaseGrantRequest, LeaseGrantResponse, Long>call(
+            () -> LeaseGrantRequest.newBuilder().setTTL(seconds).build(),
+            (request, answer) ->
+                lease
+                    .withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS)
+                    .leaseGrant(request, answer),
+            LeaseGrantResponse::getID)
+        .thenCompose(write::apply);
   }
 
   @Override

@@ -9,13 +9,21 @@ import dev.kv.core.ListQuery;
 import dev.kv.core.Page;
 import dev.kv.core.ReadConsistency;
 import dev.kv.core.Swap;
+import dev.kv.core.Ttl;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentNavigableMap;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
@@ -33,6 +41,17 @@ public final class MemoryStore implements KvStore {
   /** Writers take turns, so that each gets a revision of its own; readers never wait. */
   private final Object writeLock = new Object();
 
+  /** When keys with a time to live expire; guarded by the write lock. */
+  private final Map<String, ScheduledFuture<?>> expiries = new HashMap<>();
+
+  private final ScheduledExecutorService expirer =
+      Executors.newSingleThreadScheduledExecutor(
+          task -> {
+            Thread thread = new Thread(task, "kv-memory-expiry");
+            thread.setDaemon(true);
+            return thread;
+          });
+
   private volatile long revision = 1;
   private volatile boolean closed;
 
@@ -42,30 +61,33 @@ public final class MemoryStore implements KvStore {
   }
 
   @Override
-  public CompletableFuture<Long> set(String key, String value) {
+  public CompletableFuture<Long> set(String key, String value, Duration ttl) {
     return answer(
         () -> {
           Keys.requireValid(key);
           Keys.requireValue(value);
+          long ttlSeconds = Ttl.seconds(ttl);
           synchronized (writeLock) {
-            return put(key, value);
+            return put(key, value, ttlSeconds);
           }
         });
   }
 
   @Override
-  public CompletableFuture<Swap> setIf(String key, String value, long expectedModRevision) {
+  public CompletableFuture<Swap> setIf(
+      String key, String value, long expectedModRevision, Duration ttl) {
     return answer(
         () -> {
           Keys.requireValid(key);
           Keys.requireValue(value);
           Keys.requireRevision(expectedModRevision);
+          long ttlSeconds = Ttl.seconds(ttl);
           synchronized (writeLock) {
             KeyValue current = entries.get(key);
             if (modRevision(current) != expectedModRevision) {
               return new Swap(false, revision, Optional.ofNullable(current));
             }
-            return new Swap(true, put(key, value), Optional.empty());
+            return new Swap(true, put(key, value, ttlSeconds), Optional.empty());
           }
         });
   }
@@ -81,8 +103,7 @@ public final class MemoryStore implements KvStore {
             if (modRevision(current) != expectedModRevision) {
               return new Swap(false, revision, Optional.ofNullable(current));
             }
-            return new Swap(
-                true, deleted(entries.remove(key) == null ? 0 : 1).revision(), Optional.empty());
+            return new Swap(true, deleted(remove(key) ? 1 : 0).revision(), Optional.empty());
           }
         });
   }
@@ -91,8 +112,11 @@ public final class MemoryStore implements KvStore {
     return entry == null ? Swap.ABSENT : entry.modRevision();
   }
 
-  /** Writes one entry at the next revision; the caller holds the write lock. */
-  private long put(String key, String value) {
+  /**
+   * Writes one entry at the next revision, to expire after {@code ttlSeconds} unless 0; the caller
+   * holds the write lock.
+   */
+  private long put(String key, String value, long ttlSeconds) {
     long written = revision + 1;
     KeyValue previous = entries.get(key);
     entries.put(
@@ -101,7 +125,34 @@ public final class MemoryStore implements KvStore {
             ? new KeyValue(key, value, written, written, 1)
             : new KeyValue(key, value, previous.createRevision(), written, previous.version() + 1));
     revision = written;
+    ScheduledFuture<?> replaced = expiries.remove(key);
+    if (replaced != null) {
+      replaced.cancel(false);
+    }
+    if (ttlSeconds > 0) {
+      expiries.put(key, expirer.schedule(() -> expire(key, written), ttlSeconds, TimeUnit.SECONDS));
+    }
     return written;
+  }
+
+  /** Deletes {@code key} if the write that gave it a time to live is still its last one. */
+  private void expire(String key, long writtenAt) {
+    synchronized (writeLock) {
+      KeyValue current = entries.get(key);
+      if (current != null && current.modRevision() == writtenAt) {
+        remove(key);
+        revision++;
+      }
+    }
+  }
+
+  /** Removes one entry and its expiry; the caller holds the write lock. */
+  private boolean remove(String key) {
+    ScheduledFuture<?> expiry = expiries.remove(key);
+    if (expiry != null) {
+      expiry.cancel(false);
+    }
+    return entries.remove(key) != null;
   }
 
   @Override
@@ -110,7 +161,7 @@ public final class MemoryStore implements KvStore {
         () -> {
           Keys.requireValid(key);
           synchronized (writeLock) {
-            return deleted(entries.remove(key) == null ? 0 : 1);
+            return deleted(remove(key) ? 1 : 0);
           }
         });
   }
@@ -121,10 +172,9 @@ public final class MemoryStore implements KvStore {
         () -> {
           Keys.requireDeletablePrefix(prefix);
           synchronized (writeLock) {
-            NavigableMap<String, KeyValue> under = between(prefix, Keys.prefixEnd(prefix));
-            int count = under.size();
-            under.clear();
-            return deleted(count);
+            List<String> under = List.copyOf(between(prefix, Keys.prefixEnd(prefix)).keySet());
+            under.forEach(this::remove);
+            return deleted(under.size());
           }
         });
   }
@@ -187,6 +237,7 @@ public final class MemoryStore implements KvStore {
   @Override
   public void close() {
     closed = true;
+    expirer.shutdownNow();
     entries.clear();
   }
 }

@@ -16,6 +16,7 @@ import dev.kv.core.ListQuery;
 import dev.kv.core.Page;
 import dev.kv.core.ReadConsistency;
 import dev.kv.core.Swap;
+import dev.kv.core.Ttl;
 import dev.kv.core.config.Durations;
 import dev.kv.core.config.HostPort;
 import dev.kv.core.grpc.ApiMessages;
@@ -115,25 +116,19 @@ public final class RemoteStore implements KvStore {
   }
 
   @Override
-  public CompletableFuture<Long> set(String key, String value) {
+  public CompletableFuture<Long> set(String key, String value, Duration ttl) {
     return call(
-        () ->
-            SetRequest.newBuilder()
-                .setKey(Keys.requireValid(key))
-                .setValue(Keys.requireValue(value))
-                .build(),
+        () -> setRequest(key, value, ttl).build(),
         (request, answer) -> withDeadline().set(request, answer),
         SetResponse::getRevision);
   }
 
   @Override
-  public CompletableFuture<Swap> setIf(String key, String value, long expectedModRevision) {
+  public CompletableFuture<Swap> setIf(
+      String key, String value, long expectedModRevision, Duration ttl) {
     return call(
         () -> {
-          SetRequest.Builder request =
-              SetRequest.newBuilder()
-                  .setKey(Keys.requireValid(key))
-                  .setValue(Keys.requireValue(value));
+          SetRequest.Builder request = setRequest(key, value, ttl);
           return Keys.requireRevision(expectedModRevision) == Swap.ABSENT
               ? request.setIfAbsent(true).build()
               : request.setIfModRevision(expectedModRevision).build();
@@ -144,6 +139,13 @@ public final class RemoteStore implements KvStore {
                 response.getOk(),
                 response.getRevision(),
                 current(response.hasCurrent(), response.getCurrent())));
+  }
+
+  private static SetRequest.Builder setRequest(String key, String value, Duration ttl) {
+    return SetRequest.newBuilder()
+        .setKey(Keys.requireValid(key))
+        .setValue(Keys.requireValue(value))
+        .setTtlSeconds(Ttl.seconds(ttl));
   }
 
   @Override
