@@ -2,11 +2,22 @@ package dev.kv.cli;
 
 import com.google.gson.JsonObject;
 import dev.kv.core.Swap;
+import dev.kv.core.Ttl;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
@@ -29,8 +40,25 @@ final class SetCommand implements Callable<Integer> {
   @Parameters(index = "0", paramLabel = "KEY", description = "The key to write.")
   String key;
 
-  @Parameters(index = "1", paramLabel = "VALUE", description = "The value to store; may be empty.")
+  @Parameters(
+      index = "1",
+      arity = "0..1",
+      paramLabel = "VALUE",
+      description = "The value to store; may be empty. Or use --file.")
   String value;
+
+  @Option(
+      names = "--file",
+      paramLabel = "PATH",
+      description =
+          "Store the contents of PATH (UTF-8 text) instead of VALUE; - reads standard input.")
+  String file;
+
+  @Option(
+      names = "--ttl",
+      paramLabel = "DURATION",
+      description = "Delete the key this long after the write, such as 30s or 10m (whole seconds).")
+  Duration ttl;
 
   @ArgGroup(exclusive = true)
   Condition condition;
@@ -51,13 +79,15 @@ final class SetCommand implements Callable<Integer> {
   }
 
   @Override
-  public Integer call() {
+  public Integer call() throws IOException {
+    String content = content();
+    Duration timeToLive = ttl == null ? Ttl.NONE : ttl;
     JsonObject result = new JsonObject();
     result.addProperty("key", key);
     if (condition == null) {
-      result.addProperty("revision", kv.store().blocking().set(key, value));
+      result.addProperty("revision", kv.store().blocking().set(key, content, timeToLive));
     } else {
-      Swap swap = kv.store().blocking().setIf(key, value, condition.expected());
+      Swap swap = kv.store().blocking().setIf(key, content, condition.expected(), timeToLive);
       if (!swap.applied()) {
         return Conditions.refused(kv, spec, "not set", key, condition.expected(), swap);
       }
@@ -67,5 +97,33 @@ final class SetCommand implements Callable<Integer> {
       Output.print(spec.commandLine().getOut(), result);
     }
     return ExitCodes.OK;
+  }
+
+  /** VALUE, or what --file names, as text. */
+  private String content() throws IOException {
+    if ((value == null) == (file == null)) {
+      throw new ParameterException(spec.commandLine(), "give either VALUE or --file PATH");
+    }
+    if (value != null) {
+      return value;
+    }
+    byte[] bytes;
+    try {
+      bytes = file.equals("-") ? System.in.readAllBytes() : Files.readAllBytes(Path.of(file));
+    } catch (NoSuchFileException e) {
+      throw new ParameterException(spec.commandLine(), "no such file: " + file);
+    }
+    try {
+      return StandardCharsets.UTF_8
+          .newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(ByteBuffer.wrap(bytes))
+          .toString();
+    } catch (CharacterCodingException e) {
+      throw new ParameterException(
+          spec.commandLine(),
+          (file.equals("-") ? "standard input" : file) + " is not UTF-8 text; kv stores text");
+    }
   }
 }

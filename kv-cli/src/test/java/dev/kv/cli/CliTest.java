@@ -9,12 +9,16 @@ import dev.kv.server.CommandRun;
 import dev.kv.server.KvServer;
 import java.lang.reflect.Proxy;
 import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /** {@code kv} against a real kv-server on a loopback port. */
 @Timeout(60)
@@ -260,6 +264,46 @@ class CliTest {
   }
 
   @Test
+  void setWithTtl_keyGoesAwayOnItsOwn() {
+    assertThat(kv("set", "blink", "soon gone", "--ttl", "1s").exitCode()).isZero();
+    assertThat(kv("get", "blink").out()).isEqualTo("soon gone\n");
+
+    org.awaitility.Awaitility.await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> kv("get", "blink").exitCode() == 1);
+  }
+
+  @Test
+  void setFromFile_storesItsTextExactly(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("config.txt");
+    Files.writeString(file, "line one\nligne deux é\n", StandardCharsets.UTF_8);
+
+    assertThat(kv("set", "config", "--file", file.toString()).exitCode()).isZero();
+
+    assertThat(store.blocking().get("config")).contains("line one\nligne deux é\n");
+  }
+
+  @Test
+  void setFromFile_thatIsNotText_exitsTwo(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("image.bin");
+    Files.write(file, new byte[] {(byte) 0xff, (byte) 0xd8, 0});
+
+    CommandRun run = kv("set", "image", "--file", file.toString());
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err()).startsWith("kv: " + file + " is not UTF-8 text");
+  }
+
+  @Test
+  void set_valueAndFileTogether_orNeither_exitsTwo() {
+    assertThat(kv("set", "k", "v", "--file", "x").err())
+        .startsWith("kv: give either VALUE or --file");
+    assertThat(kv("set", "k").exitCode()).isEqualTo(2);
+    assertThat(kv("set", "k", "--file", "/no/such/file").err())
+        .startsWith("kv: no such file: /no/such/file");
+  }
+
+  @Test
   void noCommand_exitsTwoWithAHint() {
     CommandRun run = kv();
 
@@ -276,7 +320,7 @@ class CliTest {
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.err())
         .isEqualTo(
-            "kv: Missing required parameter: 'VALUE'\nTry 'kv set --help' for more information.\n");
+            "kv: give either VALUE or --file PATH\nTry 'kv set --help' for more information.\n");
   }
 
   @Test

@@ -62,18 +62,42 @@ class LaunchersIT {
     }
   }
 
+  @Test
+  void setFromStandardInput() throws Exception {
+    try (DaemonProcess server =
+        DaemonProcess.start(List.of(launcher("kv-server"), "--listen", "127.0.0.1:0"))) {
+      String target = server.awaitListening().toString();
+
+      CommandRun set =
+          run(
+              List.of(launcher("kv"), "--server", target, "set", "piped", "--file", "-"),
+              Map.of(),
+              "from a pipe\nsecond line");
+
+      assertThat(set.exitCode()).isZero();
+      assertThat(kv(target, "get", "piped").out()).isEqualTo("from a pipe\nsecond line\n");
+    }
+  }
+
   private static CommandRun kv(String server, String... args) throws Exception {
     List<String> command = new ArrayList<>(List.of(launcher("kv"), "--server", server));
     command.addAll(List.of(args));
-    return run(command, Map.of());
+    return run(command, Map.of(), "");
   }
 
   private static CommandRun run(List<String> command, Map<String, String> environment)
       throws Exception {
+    return run(command, environment, "");
+  }
+
+  private static CommandRun run(List<String> command, Map<String, String> environment, String input)
+      throws Exception {
     ProcessBuilder builder = new ProcessBuilder(command);
     builder.environment().putAll(environment);
     Process process = builder.start();
-    process.getOutputStream().close();
+    try (var stdin = process.getOutputStream()) {
+      stdin.write(input.getBytes(StandardCharsets.UTF_8));
+    }
     byte[] out = process.getInputStream().readAllBytes();
     byte[] err = process.getErrorStream().readAllBytes();
     assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();

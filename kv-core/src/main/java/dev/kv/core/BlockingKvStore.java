@@ -1,5 +1,6 @@
 package dev.kv.core;
 
+import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
@@ -42,9 +43,19 @@ public final class BlockingKvStore {
     return await(store.set(key, value));
   }
 
+  /** Stores {@code value} under {@code key} for {@code ttl}; returns the revision created. */
+  public long set(String key, String value, Duration ttl) {
+    return await(store.set(key, value, ttl));
+  }
+
   /** Stores {@code value} only if the key's modification revision is {@code expected} now. */
   public Swap setIf(String key, String value, long expected) {
     return await(store.setIf(key, value, expected));
+  }
+
+  /** {@link #setIf(String, String, long)} with a time to live. */
+  public Swap setIf(String key, String value, long expected, Duration ttl) {
+    return await(store.setIf(key, value, expected, ttl));
   }
 
   /** Deletes {@code key} only if its modification revision is {@code expected} now. */
