@@ -40,6 +40,10 @@ final class DelCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    if (ifRevision != null && ifRevision < 1) {
+      throw new picocli.CommandLine.ParameterException(
+          spec.commandLine(), "--if-revision takes a revision of at least 1");
+    }
     if (prefix && ifRevision != null) {
       throw new picocli.CommandLine.ParameterException(
           spec.commandLine(), "--if-revision does not go with --prefix");

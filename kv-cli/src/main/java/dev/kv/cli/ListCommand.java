@@ -66,7 +66,7 @@ final class ListCommand implements Callable<Integer> {
           kv.store().blocking().list(query.limit((int) Math.min(left, ListQuery.DEFAULT_LIMIT)));
       for (KeyValue entry : page.entries()) {
         if (kv.output == Output.json) {
-          Output.print(out, Output.entry(entry));
+          Output.print(out, Output.entry(entry, !keysOnly));
         } else {
           out.println(keysOnly ? entry.key() : entry.key() + "\t" + entry.value());
         }

@@ -16,9 +16,16 @@ enum Output {
 
   /** An entry as JSON, with the revisions etcd and the kv.KV API name. */
   static JsonObject entry(KeyValue entry) {
+    return entry(entry, true);
+  }
+
+  /** An entry as JSON; without its value for a keys-only listing. */
+  static JsonObject entry(KeyValue entry, boolean withValue) {
     JsonObject object = new JsonObject();
     object.addProperty("key", entry.key());
-    object.addProperty("value", entry.value());
+    if (withValue) {
+      object.addProperty("value", entry.value());
+    }
     object.addProperty("createRevision", entry.createRevision());
     object.addProperty("modRevision", entry.modRevision());
     object.addProperty("version", entry.version());

@@ -76,6 +76,10 @@ final class SetCommand implements Callable<Integer> {
     long expected() {
       return ifAbsent ? Swap.ABSENT : ifRevision;
     }
+
+    boolean valid() {
+      return ifAbsent || ifRevision >= 1;
+    }
   }
 
   @Override
@@ -84,6 +88,10 @@ final class SetCommand implements Callable<Integer> {
     Duration timeToLive = ttl == null ? Ttl.NONE : ttl;
     JsonObject result = new JsonObject();
     result.addProperty("key", key);
+    if (condition != null && !condition.valid()) {
+      throw new ParameterException(
+          spec.commandLine(), "--if-revision takes a revision of at least 1; see --if-absent");
+    }
     if (condition == null) {
       result.addProperty("revision", kv.store().blocking().set(key, content, timeToLive));
     } else {

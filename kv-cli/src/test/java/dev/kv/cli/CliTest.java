@@ -240,6 +240,8 @@ class CliTest {
     assertThat(fresh.exitCode()).isZero();
     assertThat(kv("get", "cas").out()).isEqualTo("2\n");
     assertThat(kv("set", "cas", "3", "--if-absent", "--if-revision", "1").exitCode()).isEqualTo(2);
+    assertThat(kv("set", "cas", "3", "--if-revision", "0").exitCode()).isEqualTo(2);
+    assertThat(kv("del", "cas", "--if-revision", "0").exitCode()).isEqualTo(2);
   }
 
   @Test

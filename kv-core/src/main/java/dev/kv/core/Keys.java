@@ -57,7 +57,27 @@ public final class Keys {
     if (key == null || key.isEmpty()) {
       throw new KvException(KvException.Code.INVALID_ARGUMENT, "key must not be empty");
     }
-    return key;
+    return requireUnicode("key", key);
+  }
+
+  /**
+   * Checks that {@code text} is well-formed: a lone half of a surrogate pair has no UTF-8 form, so
+   * etcd and the wire would store something else than was written.
+   */
+  private static String requireUnicode(String what, String text) {
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (Character.isHighSurrogate(c)
+          && i + 1 < text.length()
+          && Character.isLowSurrogate(text.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        throw new KvException(
+            KvException.Code.INVALID_ARGUMENT,
+            what + " is not valid Unicode text: a lone surrogate at index " + i);
+      }
+    }
+    return text;
   }
 
   /**
@@ -102,6 +122,6 @@ public final class Keys {
     if (value == null) {
       throw new KvException(KvException.Code.INVALID_ARGUMENT, "value must not be null");
     }
-    return value;
+    return requireUnicode("value", value);
   }
 }

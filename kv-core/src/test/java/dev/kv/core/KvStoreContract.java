@@ -228,7 +228,8 @@ public abstract class KvStoreContract {
         .atMost(Duration.ofSeconds(15))
         .pollInterval(Duration.ofMillis(100))
         .until(() -> await(store.get("session")).isEmpty());
-    assertThat(await(store.list(ListQuery.prefix("session"))).revision()).isGreaterThan(written);
+    // The expiry is one delete: one revision, as on etcd.
+    assertThat(await(store.list(ListQuery.prefix("session"))).revision()).isEqualTo(written + 1);
   }
 
   @Test
@@ -426,9 +427,26 @@ public abstract class KvStoreContract {
 
   @Test
   void list_reportsTheRevisionItReadAt() {
-    long last = await(store.set("r", "x"));
+    long before = await(store.set("r", "x"));
+    long listedAt = await(store.list(ListQuery.prefix("r"))).revision();
+    long after = await(store.set("r", "y"));
 
-    assertThat(await(store.list(ListQuery.prefix("r"))).revision()).isGreaterThanOrEqualTo(last);
+    assertThat(listedAt).isEqualTo(before).isLessThan(after);
+  }
+
+  @Test
+  void loneSurrogates_areRefused_asNoStoreCanKeepThem() {
+    assertFailsWith(store.set("half\uD800", "v"), KvException.Code.INVALID_ARGUMENT);
+    assertFailsWith(store.set("k", "half\uDC00"), KvException.Code.INVALID_ARGUMENT);
+    assertFailsWith(store.get("\uDBFF"), KvException.Code.INVALID_ARGUMENT);
+  }
+
+  @Test
+  void deleteIf_missingKey_doesNotApply() {
+    Swap swap = await(store.deleteIf("never", 5));
+
+    assertThat(swap.applied()).isFalse();
+    assertThat(swap.current()).isEmpty();
   }
 
   @Test

@@ -22,6 +22,8 @@ import dev.kv.etcd.api.etcdserverpb.KVGrpc;
 import dev.kv.etcd.api.etcdserverpb.LeaseGrantRequest;
 import dev.kv.etcd.api.etcdserverpb.LeaseGrantResponse;
 import dev.kv.etcd.api.etcdserverpb.LeaseGrpc;
+import dev.kv.etcd.api.etcdserverpb.LeaseRevokeRequest;
+import dev.kv.etcd.api.etcdserverpb.LeaseRevokeResponse;
 import dev.kv.etcd.api.etcdserverpb.PutRequest;
 import dev.kv.etcd.api.etcdserverpb.PutResponse;
 import dev.kv.etcd.api.etcdserverpb.RangeRequest;
@@ -215,7 +217,35 @@ public final class EtcdStore implements KvStore {
                     .withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS)
                     .leaseGrant(request, answer),
             LeaseGrantResponse::getID)
-        .thenCompose(write::apply);
+        .thenCompose(
+            granted ->
+                write
+                    .apply(granted)
+                    .whenComplete(
+                        (result, error) -> {
+                          // A lease no key took would linger, keyless, until its TTL ran out.
+                          if (error != null || (result instanceof Swap swap && !swap.applied())) {
+                            revoke(granted);
+                          }
+                        }));
+  }
+
+  /** Revokes a lease, deleting what it holds; a failure leaves it to expire by itself. */
+  private void revoke(long leaseId) {
+    lease
+        .withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS)
+        .leaseRevoke(
+            LeaseRevokeRequest.newBuilder().setID(leaseId).build(),
+            new StreamObserver<>() {
+              @Override
+              public void onNext(LeaseRevokeResponse response) {}
+
+              @Override
+              public void onError(Throwable error) {}
+
+              @Override
+              public void onCompleted() {}
+            });
   }
 
   @Override

@@ -20,9 +20,8 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentNavigableMap;
 import java.util.concurrent.ConcurrentSkipListMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
@@ -44,13 +43,7 @@ public final class MemoryStore implements KvStore {
   /** When keys with a time to live expire; guarded by the write lock. */
   private final Map<String, ScheduledFuture<?>> expiries = new HashMap<>();
 
-  private final ScheduledExecutorService expirer =
-      Executors.newSingleThreadScheduledExecutor(
-          task -> {
-            Thread thread = new Thread(task, "kv-memory-expiry");
-            thread.setDaemon(true);
-            return thread;
-          });
+  private final ScheduledThreadPoolExecutor expirer = newExpirer();
 
   private volatile long revision = 1;
   private volatile boolean closed;
@@ -222,6 +215,20 @@ public final class MemoryStore implements KvStore {
     return answer(() -> null);
   }
 
+  private static ScheduledThreadPoolExecutor newExpirer() {
+    ScheduledThreadPoolExecutor expirer =
+        new ScheduledThreadPoolExecutor(
+            1,
+            task -> {
+              Thread thread = new Thread(task, "kv-memory-expiry");
+              thread.setDaemon(true);
+              return thread;
+            });
+    // An overwritten key's old expiry leaves the queue at once, not when it would have fired.
+    expirer.setRemoveOnCancelPolicy(true);
+    return expirer;
+  }
+
   /** Runs {@code operation} at once, turning a rejected request into a failed future. */
   private <T> CompletableFuture<T> answer(Supplier<T> operation) {
     try {
@@ -229,7 +236,8 @@ public final class MemoryStore implements KvStore {
         throw new KvException(KvException.Code.UNAVAILABLE, "the memory store is closed");
       }
       return CompletableFuture.completedFuture(operation.get());
-    } catch (KvException e) {
+    } catch (RuntimeException e) {
+      // KvException for a rejected request; anything else is a bug or a race with close().
       return CompletableFuture.failedFuture(e);
     }
   }

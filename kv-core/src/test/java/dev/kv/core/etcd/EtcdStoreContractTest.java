@@ -6,6 +6,7 @@ import com.google.protobuf.ByteString;
 import dev.kv.core.KvException;
 import dev.kv.core.KvStore;
 import dev.kv.core.KvStoreContract;
+import dev.kv.core.Swap;
 import dev.kv.etcd.api.etcdserverpb.KVGrpc;
 import dev.kv.etcd.api.etcdserverpb.PutRequest;
 import dev.kv.etcd.api.etcdserverpb.RangeRequest;
@@ -54,6 +55,23 @@ class EtcdStoreContractTest extends KvStoreContract {
                           + " etcd client); kv reads and writes text only");
             });
     assertThat(rawValue("binary")).isEqualTo(bytes);
+  }
+
+  @Test
+  void refusedConditionalWriteWithTtl_leavesNoLeaseBehind() throws Exception {
+    await(store.set("held", "x"));
+    String before =
+        new String(etcd.etcdctl("lease", "list"), java.nio.charset.StandardCharsets.UTF_8);
+
+    assertThat(await(store.setIf("held", "y", Swap.ABSENT, Duration.ofHours(1))).applied())
+        .isFalse();
+
+    org.awaitility.Awaitility.await()
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () ->
+                new String(etcd.etcdctl("lease", "list"), java.nio.charset.StandardCharsets.UTF_8)
+                    .equals(before));
   }
 
   @Test
