@@ -30,6 +30,7 @@ import picocli.CommandLine.Spec;
       SetCommand.class,
       DelCommand.class,
       ListCommand.class,
+      WatchCommand.class,
       HelpCommand.class
     },
     description = {
@@ -116,7 +117,7 @@ final class KvCommand implements Runnable, AutoCloseable {
   @Override
   public void run() {
     throw new CommandLine.ParameterException(
-        spec.commandLine(), "missing command: get, set, del or list");
+        spec.commandLine(), "missing command: get, set, del, list or watch");
   }
 
   /** The store the commands work on: etcd with --etcd, kv-server otherwise. */

@@ -306,13 +306,45 @@ class CliTest {
   }
 
   @Test
+  void watchFromARevision_printsWhatHappenedSince() {
+    long first = store.blocking().set("watched", "one");
+    store.blocking().set("watched", "two");
+    store.blocking().delete("watched");
+
+    CommandRun run = kv("watch", "watched", "--rev", String.valueOf(first), "--count", "3");
+
+    assertThat(run)
+        .isEqualTo(new CommandRun(0, "PUT watched one\nPUT watched two\nDELETE watched\n", ""));
+  }
+
+  @Test
+  void watch_waitsForTheNextChange_andPrintsItAsJson() throws Exception {
+    CompletableFuture<CommandRun> watching =
+        CompletableFuture.supplyAsync(
+            () -> kv("-o", "json", "watch", "jobs/", "--prefix", "--count", "1"));
+    // The watch starts in its own time: write until it has seen a change.
+    while (!watching.isDone()) {
+      store.blocking().set("jobs/7", "queued");
+      Thread.sleep(200);
+    }
+
+    CommandRun run = watching.get(20, java.util.concurrent.TimeUnit.SECONDS);
+
+    assertThat(run.exitCode()).isZero();
+    assertThat(run.out())
+        .startsWith("{\"key\":\"jobs/7\",\"value\":\"queued\",\"createRevision\":")
+        .endsWith(",\"type\":\"PUT\"}\n");
+    assertThat(run.out().lines()).hasSize(1);
+  }
+
+  @Test
   void noCommand_exitsTwoWithAHint() {
     CommandRun run = kv();
 
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.err())
         .isEqualTo(
-            "kv: missing command: get, set, del or list\nTry 'kv --help' for more information.\n");
+            "kv: missing command: get, set, del, list or watch\nTry 'kv --help' for more information.\n");
   }
 
   @Test

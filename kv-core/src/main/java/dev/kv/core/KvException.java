@@ -28,6 +28,8 @@ public class KvException extends RuntimeException {
      * client wrote that is not text.
      */
     FAILED_PRECONDITION,
+    /** A revision asked for is no longer kept; the message names the oldest one that is. */
+    OUT_OF_RANGE,
     /** The caller gave up on the request. */
     CANCELLED,
     /** A failure in the store that the caller cannot correct. */

@@ -97,6 +97,14 @@ public interface KvStore extends AutoCloseable {
   CompletableFuture<Page> list(ListQuery query);
 
   /**
+   * Watches the keys {@code query} selects: {@code listener} gets every put and delete (expiries
+   * included) with its revision, in order, from {@code query.startRevision()} when given, so that a
+   * client that reconnects misses nothing. A watch keeps going across the store's own failures (on
+   * etcd, the loss of the member it uses) until it is closed.
+   */
+  Watch watch(WatchQuery query, WatchListener listener);
+
+  /**
    * Checks that the store can serve requests now, for health checks. Cheap enough to call every
    * second.
    *

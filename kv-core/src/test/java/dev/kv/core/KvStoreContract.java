@@ -260,6 +260,100 @@ public abstract class KvStoreContract {
     assertFailsWith(store.set("k", "v", Duration.ofDays(400)), KvException.Code.INVALID_ARGUMENT);
   }
 
+  // Watch
+
+  private static final Duration EVENTS = Duration.ofSeconds(10);
+
+  @Test
+  void watchKey_seesItsPutsAndDeletesInOrder_withTheirRevisions() throws Exception {
+    RecordingListener seen = new RecordingListener();
+    try (Watch watch = store.watch(WatchQuery.key("w"), seen)) {
+      await(watch.started());
+      long first = await(store.set("w", "a"));
+      await(store.set("w/other", "not watched"));
+      long second = await(store.set("w", "b"));
+      long deleted = await(store.delete("w")).revision();
+
+      List<WatchEvent> events = seen.next(3, EVENTS);
+
+      assertThat(events)
+          .extracting(
+              WatchEvent::type,
+              event -> event.entry().key(),
+              event -> event.entry().value(),
+              WatchEvent::revision)
+          .containsExactly(
+              org.assertj.core.groups.Tuple.tuple(WatchEvent.Type.PUT, "w", "a", first),
+              org.assertj.core.groups.Tuple.tuple(WatchEvent.Type.PUT, "w", "b", second),
+              org.assertj.core.groups.Tuple.tuple(WatchEvent.Type.DELETE, "w", "", deleted));
+    }
+  }
+
+  @Test
+  void watchPrefix_seesOnlyTheKeysUnderIt() throws Exception {
+    RecordingListener seen = new RecordingListener();
+    try (Watch watch = store.watch(WatchQuery.prefix("jobs/"), seen)) {
+      await(watch.started());
+      await(store.set("jobs/1", "queued"));
+      await(store.set("jobsx", "not watched"));
+      await(store.deletePrefix("jobs/"));
+
+      assertThat(seen.next(2, EVENTS))
+          .extracting(WatchEvent::type, event -> event.entry().key())
+          .containsExactly(
+              org.assertj.core.groups.Tuple.tuple(WatchEvent.Type.PUT, "jobs/1"),
+              org.assertj.core.groups.Tuple.tuple(WatchEvent.Type.DELETE, "jobs/1"));
+    }
+  }
+
+  @Test
+  void watchFromAPastRevision_replaysWhatHappenedSince_thenGoesOn() throws Exception {
+    long first = await(store.set("h", "1"));
+    await(store.set("h", "2"));
+    RecordingListener seen = new RecordingListener();
+    try (Watch watch = store.watch(WatchQuery.key("h").fromRevision(first), seen)) {
+      await(watch.started());
+      assertThat(seen.next(2, EVENTS))
+          .extracting(event -> event.entry().value())
+          .containsExactly("1", "2");
+
+      await(store.set("h", "3"));
+
+      assertThat(seen.next(1, EVENTS))
+          .extracting(event -> event.entry().value())
+          .containsExactly("3");
+    }
+  }
+
+  @Test
+  void closedWatch_deliversNothingMore() throws Exception {
+    RecordingListener seen = new RecordingListener();
+    Watch watch = store.watch(WatchQuery.key("quiet"), seen);
+    await(watch.started());
+    await(store.set("quiet", "1"));
+    seen.next(1, EVENTS);
+
+    watch.close();
+    await(store.set("quiet", "2"));
+    Thread.sleep(500);
+
+    assertThat(seen.drain()).isEmpty();
+    assertThat(seen.error()).isNotDone();
+  }
+
+  @Test
+  void watch_seesAnExpiryAsADelete() throws Exception {
+    RecordingListener seen = new RecordingListener();
+    try (Watch watch = store.watch(WatchQuery.key("ephemeral"), seen)) {
+      await(watch.started());
+      await(store.set("ephemeral", "x", Duration.ofSeconds(1)));
+
+      assertThat(seen.next(2, Duration.ofSeconds(15)))
+          .extracting(WatchEvent::type)
+          .containsExactly(WatchEvent.Type.PUT, WatchEvent.Type.DELETE);
+    }
+  }
+
   // Compare-and-set
 
   @Test

@@ -9,9 +9,15 @@ import dev.kv.api.ListRequest;
 import dev.kv.api.ListResponse;
 import dev.kv.api.SetRequest;
 import dev.kv.api.SetResponse;
+import dev.kv.api.WatchRequest;
+import dev.kv.api.WatchResponse;
 import dev.kv.core.KvException;
 import dev.kv.core.KvStore;
 import dev.kv.core.Swap;
+import dev.kv.core.Watch;
+import dev.kv.core.WatchEvent;
+import dev.kv.core.WatchListener;
+import dev.kv.core.WatchQuery;
 import dev.kv.core.grpc.ApiMessages;
 import dev.kv.core.grpc.GrpcErrors;
 import io.grpc.Status;
@@ -19,6 +25,7 @@ import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.logging.Level;
@@ -122,6 +129,63 @@ final class KvService extends KVGrpc.KVImplBase {
   @Override
   public void list(ListRequest request, StreamObserver<ListResponse> responses) {
     reply(() -> store.list(ApiMessages.query(request)), ApiMessages::response, responses);
+  }
+
+  @Override
+  public void watch(WatchRequest request, StreamObserver<WatchResponse> responses) {
+    ServerCallStreamObserver<WatchResponse> out =
+        (ServerCallStreamObserver<WatchResponse>) responses;
+    WatchQuery query;
+    try {
+      query = ApiMessages.query(request);
+    } catch (RuntimeException e) {
+      out.onError(statusOf(e).asRuntimeException());
+      return;
+    }
+    AtomicReference<Watch> watch = new AtomicReference<>();
+    out.setOnCancelHandler(
+        () -> {
+          Watch running = watch.get();
+          if (running != null) {
+            running.close();
+          }
+        });
+    watch.set(
+        store.watch(
+            query,
+            new WatchListener() {
+              @Override
+              public void onEvent(WatchEvent event) {
+                synchronized (out) {
+                  if (!out.isCancelled()) {
+                    out.onNext(ApiMessages.response(event));
+                  }
+                }
+              }
+
+              @Override
+              public void onError(KvException error) {
+                synchronized (out) {
+                  if (!out.isCancelled()) {
+                    out.onError(statusOf(error).asRuntimeException());
+                  }
+                }
+              }
+            }));
+    watch
+        .get()
+        .started()
+        .thenRun(
+            () -> {
+              synchronized (out) {
+                if (!out.isCancelled()) {
+                  out.onNext(WatchResponse.newBuilder().setCreated(true).build());
+                }
+              }
+            });
+    if (out.isCancelled()) {
+      watch.get().close();
+    }
   }
 
   /**

@@ -7,6 +7,9 @@ import dev.kv.core.KeyValue;
 import dev.kv.core.KvException;
 import dev.kv.core.KvStore;
 import dev.kv.core.KvStoreContract;
+import dev.kv.core.RecordingListener;
+import dev.kv.core.Watch;
+import dev.kv.core.WatchQuery;
 import dev.kv.core.config.HostPort;
 import dev.kv.core.memory.MemoryStore;
 import dev.kv.core.remote.RemoteStore;
@@ -42,6 +45,46 @@ class RemoteStoreContractTest extends KvStoreContract {
     await(store.set("foo", "bar"));
 
     assertThat(valueOf(backing.get("foo"))).contains("bar");
+  }
+
+  @Test
+  void watch_survivesTheServerRestarting_andMissesNothing() throws Exception {
+    RecordingListener seen = new RecordingListener();
+    try (Watch watch = store.watch(WatchQuery.prefix("r/"), seen)) {
+      await(watch.started());
+      await(store.set("r/1", "before"));
+      seen.next(1, Duration.ofSeconds(10));
+      HostPort address = server.address();
+
+      server.stop(Duration.ZERO);
+      await(backing.set("r/2", "while the server was away"));
+      server = KvServer.listeningOn(address, backing).start();
+      await(backing.set("r/3", "after"));
+
+      assertThat(seen.next(2, Duration.ofSeconds(20)))
+          .extracting(event -> event.entry().key())
+          .containsExactly("r/2", "r/3");
+    }
+  }
+
+  @Test
+  void watchFromARevisionNoLongerKept_endsWithOutOfRange() throws Exception {
+    MemoryStore small = new MemoryStore(1);
+    KvServer smallServer = KvServer.listeningOn(new HostPort("127.0.0.1", 0), small).start();
+    try (KvStore client = RemoteStore.connect(smallServer.address(), Duration.ofSeconds(5))) {
+      long first = await(small.set("k", "1"));
+      await(small.set("k", "2"));
+      RecordingListener seen = new RecordingListener();
+
+      client.watch(WatchQuery.key("k").fromRevision(first), seen);
+
+      assertThat(seen.error())
+          .succeedsWithin(Duration.ofSeconds(10))
+          .satisfies(error -> assertThat(error.code()).isEqualTo(KvException.Code.OUT_OF_RANGE));
+    } finally {
+      smallServer.stop(Duration.ZERO);
+      small.close();
+    }
   }
 
   @Test

@@ -11,6 +11,10 @@ import dev.kv.core.Page;
 import dev.kv.core.ReadConsistency;
 import dev.kv.core.Swap;
 import dev.kv.core.Ttl;
+import dev.kv.core.Watch;
+import dev.kv.core.WatchEvent;
+import dev.kv.core.WatchListener;
+import dev.kv.core.WatchQuery;
 import dev.kv.core.config.Durations;
 import dev.kv.core.grpc.GrpcErrors;
 import dev.kv.core.grpc.Reconnects;
@@ -31,10 +35,17 @@ import dev.kv.etcd.api.etcdserverpb.RangeResponse;
 import dev.kv.etcd.api.etcdserverpb.RequestOp;
 import dev.kv.etcd.api.etcdserverpb.TxnRequest;
 import dev.kv.etcd.api.etcdserverpb.TxnResponse;
+import dev.kv.etcd.api.etcdserverpb.WatchCreateRequest;
+import dev.kv.etcd.api.etcdserverpb.WatchGrpc;
+import dev.kv.etcd.api.etcdserverpb.WatchRequest;
+import dev.kv.etcd.api.etcdserverpb.WatchResponse;
+import dev.kv.etcd.api.mvccpb.Event;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.List;
@@ -42,6 +53,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
@@ -85,6 +98,7 @@ public final class EtcdStore implements KvStore {
   private final String peer;
   private final Duration timeout;
   private final Reconnects reconnects;
+  private ScheduledExecutorService scheduler;
 
   private EtcdStore(Builder builder) {
     EtcdEndpoints endpoints = Objects.requireNonNull(builder.endpoints, "endpoints");
@@ -339,6 +353,168 @@ public final class EtcdStore implements KvStore {
   }
 
   @Override
+  public Watch watch(WatchQuery query, WatchListener listener) {
+    EtcdWatch watch = new EtcdWatch(query, listener);
+    watch.open();
+    return watch;
+  }
+
+  /**
+   * One watch on its own etcd watch stream. When the stream breaks (the member went away, the
+   * connection dropped), it opens a new one, on whichever member answers, from the revision after
+   * the last one delivered: nothing is missed and nothing delivered twice.
+   */
+  private final class EtcdWatch implements Watch {
+    private final WatchQuery query;
+    private final WatchListener listener;
+
+    /** The next revision to deliver; 0 until etcd says where "now" is. */
+    private volatile long next;
+
+    private volatile boolean closed;
+    private volatile ClientCallStreamObserver<WatchRequest> stream;
+    private final CompletableFuture<Void> started = new CompletableFuture<>();
+    private int failures;
+
+    EtcdWatch(WatchQuery query, WatchListener listener) {
+      this.query = query;
+      this.listener = listener;
+      this.next = query.startRevision();
+    }
+
+    void open() {
+      if (closed) {
+        return;
+      }
+      WatchGrpc.newStub(channel)
+          .watch(
+              new ClientResponseObserver<WatchRequest, WatchResponse>() {
+                @Override
+                public void beforeStart(ClientCallStreamObserver<WatchRequest> requests) {
+                  stream = requests;
+                }
+
+                @Override
+                public void onNext(WatchResponse response) {
+                  receive(response);
+                }
+
+                @Override
+                public void onError(Throwable error) {
+                  reopenLater();
+                }
+
+                @Override
+                public void onCompleted() {
+                  reopenLater();
+                }
+              })
+          .onNext(
+              WatchRequest.newBuilder()
+                  .setCreateRequest(
+                      WatchCreateRequest.newBuilder()
+                          .setKey(query.from().isEmpty() ? FIRST_KEY : utf8(query.from()))
+                          .setRangeEnd(rangeEnd(query.to()))
+                          .setStartRevision(next))
+                  .build());
+    }
+
+    private void receive(WatchResponse response) {
+      if (closed) {
+        return;
+      }
+      if (response.getCanceled()) {
+        end(
+            response.getCompactRevision() > 0
+                ? new KvException(
+                    KvException.Code.OUT_OF_RANGE,
+                    "revision "
+                        + next
+                        + " is no longer kept (etcd compacted it); the oldest available is "
+                        + response.getCompactRevision())
+                : new KvException(
+                    KvException.Code.INTERNAL,
+                    peer + " ended the watch: " + response.getCancelReason()));
+        return;
+      }
+      if (response.getCreated()) {
+        failures = 0;
+        if (next == 0) {
+          next = response.getHeader().getRevision() + 1;
+        }
+        started.complete(null);
+      }
+      try {
+        for (Event event : response.getEventsList()) {
+          WatchEvent delivered =
+              event.getType() == Event.EventType.DELETE
+                  ? WatchEvent.deleted(text(event.getKv().getKey()), event.getKv().getModRevision())
+                  : new WatchEvent(WatchEvent.Type.PUT, entry(event.getKv()));
+          listener.onEvent(delivered);
+          next = delivered.revision() + 1;
+        }
+      } catch (KvException e) {
+        end(e);
+      }
+    }
+
+    private void reopenLater() {
+      if (closed) {
+        return;
+      }
+      reconnects.soon();
+      long delay = Math.min(2_000, 100L << Math.min(failures++, 5));
+      scheduler().schedule(this::open, delay, TimeUnit.MILLISECONDS);
+    }
+
+    private void end(KvException error) {
+      close();
+      started.completeExceptionally(error);
+      listener.onError(error);
+    }
+
+    @Override
+    public CompletableFuture<Void> started() {
+      return started;
+    }
+
+    @Override
+    public void close() {
+      closed = true;
+      started.cancel(false);
+      ClientCallStreamObserver<WatchRequest> open = stream;
+      if (open != null) {
+        open.cancel("the watch was closed", null);
+      }
+    }
+  }
+
+  /** Runs delayed work: watches waiting to reopen. Made on first use. */
+  private synchronized ScheduledExecutorService scheduler() {
+    if (scheduler == null) {
+      scheduler =
+          Executors.newSingleThreadScheduledExecutor(
+              task -> {
+                Thread thread = new Thread(task, "kv-etcd-watch");
+                thread.setDaemon(true);
+                return thread;
+              });
+    }
+    return scheduler;
+  }
+
+  private static String text(ByteString key) {
+    if (!key.isValidUtf8()) {
+      throw new KvException(
+          KvException.Code.FAILED_PRECONDITION,
+          "a key is not UTF-8 text ("
+              + key.size()
+              + " bytes, written by another etcd client); kv reads and writes text only");
+    }
+    return key.toStringUtf8();
+  }
+
+  @Override
   public CompletableFuture<Void> checkHealth() {
     return call(
         () -> RangeRequest.newBuilder().setKey(HEALTH_KEY).setCountOnly(true).build(),
@@ -377,14 +553,7 @@ public final class EtcdStore implements KvStore {
 
   /** An entry etcd holds, as text, or a clear error when another client stored other bytes. */
   private static KeyValue entry(dev.kv.etcd.api.mvccpb.KeyValue stored) {
-    if (!stored.getKey().isValidUtf8()) {
-      throw new KvException(
-          KvException.Code.FAILED_PRECONDITION,
-          "a key is not UTF-8 text ("
-              + stored.getKey().size()
-              + " bytes, written by another etcd client); kv reads and writes text only");
-    }
-    String key = stored.getKey().toStringUtf8();
+    String key = text(stored.getKey());
     if (!stored.getValue().isValidUtf8()) {
       throw new KvException(
           KvException.Code.FAILED_PRECONDITION,
@@ -404,6 +573,11 @@ public final class EtcdStore implements KvStore {
 
   @Override
   public void close() {
+    synchronized (this) {
+      if (scheduler != null) {
+        scheduler.shutdownNow();
+      }
+    }
     channel.shutdown();
     try {
       if (!channel.awaitTermination(timeout.toMillis(), TimeUnit.MILLISECONDS)) {

@@ -5,11 +5,16 @@ import dev.kv.api.Entry;
 import dev.kv.api.GetResponse;
 import dev.kv.api.ListRequest;
 import dev.kv.api.ListResponse;
+import dev.kv.api.WatchRequest;
+import dev.kv.api.WatchResponse;
 import dev.kv.core.KeyValue;
+import dev.kv.core.Keys;
 import dev.kv.core.KvException;
 import dev.kv.core.ListQuery;
 import dev.kv.core.Page;
 import dev.kv.core.ReadConsistency;
+import dev.kv.core.WatchEvent;
+import dev.kv.core.WatchQuery;
 
 /**
  * The one translation between the {@code kv.KV} wire messages and the port's own types, used by the
@@ -101,6 +106,47 @@ public final class ApiMessages {
         .setKeysOnly(query.keysOnly())
         .setConsistency(consistency(query.consistency()))
         .build();
+  }
+
+  /** The watch a request asks for. */
+  public static WatchQuery query(WatchRequest request) {
+    WatchQuery query =
+        request.getPrefix()
+            ? WatchQuery.prefix(request.getKey())
+            : WatchQuery.key(request.getKey());
+    return query.fromRevision(request.getStartRevision());
+  }
+
+  /**
+   * The request for {@code query}, which must watch one key or one prefix: the wire has no other.
+   */
+  public static WatchRequest request(WatchQuery query) {
+    WatchRequest.Builder request =
+        WatchRequest.newBuilder().setKey(query.from()).setStartRevision(query.startRevision());
+    if (query.to().equals(query.from() + '\u0000')) {
+      return request.build();
+    }
+    if (query.to().equals(Keys.prefixEnd(query.from()))) {
+      return request.setPrefix(true).build();
+    }
+    throw new KvException(
+        KvException.Code.INVALID_ARGUMENT, "a remote watch takes one key or one prefix");
+  }
+
+  public static WatchResponse response(WatchEvent event) {
+    return WatchResponse.newBuilder()
+        .setType(
+            event.type() == WatchEvent.Type.DELETE
+                ? WatchResponse.Type.DELETE
+                : WatchResponse.Type.PUT)
+        .setEntry(entry(event.entry()))
+        .build();
+  }
+
+  public static WatchEvent event(WatchResponse response) {
+    return response.getType() == WatchResponse.Type.DELETE
+        ? WatchEvent.deleted(response.getEntry().getKey(), response.getEntry().getModRevision())
+        : new WatchEvent(WatchEvent.Type.PUT, keyValue(response.getEntry()));
   }
 
   public static ListResponse response(Page page) {

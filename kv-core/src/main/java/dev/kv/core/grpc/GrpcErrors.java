@@ -57,6 +57,7 @@ public final class GrpcErrors {
       case DEADLINE_EXCEEDED -> KvException.Code.DEADLINE_EXCEEDED;
       case CANCELLED -> KvException.Code.CANCELLED;
       case FAILED_PRECONDITION -> KvException.Code.FAILED_PRECONDITION;
+      case OUT_OF_RANGE -> KvException.Code.OUT_OF_RANGE;
       default -> KvException.Code.INTERNAL;
     };
   }

@@ -10,19 +10,31 @@ import dev.kv.core.Page;
 import dev.kv.core.ReadConsistency;
 import dev.kv.core.Swap;
 import dev.kv.core.Ttl;
+import dev.kv.core.Watch;
+import dev.kv.core.WatchEvent;
+import dev.kv.core.WatchListener;
+import dev.kv.core.WatchQuery;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Optional;
+import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ConcurrentNavigableMap;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 
 /**
@@ -45,7 +57,39 @@ public final class MemoryStore implements KvStore {
 
   private final ScheduledThreadPoolExecutor expirer = newExpirer();
 
+  /** The latest changes, for watches that start from a past revision; under the write lock. */
+  private final Deque<WatchEvent> history = new ArrayDeque<>();
+
+  private final int historyLimit;
+
+  /** The oldest revision whose changes are all still in the history. */
+  private long firstKeptRevision = 1;
+
+  private final List<MemoryWatch> watches = new CopyOnWriteArrayList<>();
+
+  private final ExecutorService deliveries =
+      Executors.newCachedThreadPool(
+          task -> {
+            Thread thread = new Thread(task, "kv-memory-watch");
+            thread.setDaemon(true);
+            return thread;
+          });
+
   private volatile long revision = 1;
+
+  /** A store that keeps the last 10,000 changes for watches that start in the past. */
+  public MemoryStore() {
+    this(10_000);
+  }
+
+  /** A store that keeps the last {@code historyLimit} changes for watches. */
+  public MemoryStore(int historyLimit) {
+    if (historyLimit < 1) {
+      throw new IllegalArgumentException("historyLimit must be at least 1, not " + historyLimit);
+    }
+    this.historyLimit = historyLimit;
+  }
+
   private volatile boolean closed;
 
   @Override
@@ -96,7 +140,7 @@ public final class MemoryStore implements KvStore {
             if (modRevision(current) != expectedModRevision) {
               return new Swap(false, revision, Optional.ofNullable(current));
             }
-            return new Swap(true, deleted(remove(key) ? 1 : 0).revision(), Optional.empty());
+            return new Swap(true, deleteKeys(List.of(key)).revision(), Optional.empty());
           }
         });
   }
@@ -118,6 +162,7 @@ public final class MemoryStore implements KvStore {
             ? new KeyValue(key, value, written, written, 1)
             : new KeyValue(key, value, previous.createRevision(), written, previous.version() + 1));
     revision = written;
+    record(new WatchEvent(WatchEvent.Type.PUT, entries.get(key)));
     ScheduledFuture<?> replaced = expiries.remove(key);
     if (replaced != null) {
       replaced.cancel(false);
@@ -133,8 +178,7 @@ public final class MemoryStore implements KvStore {
     synchronized (writeLock) {
       KeyValue current = entries.get(key);
       if (current != null && current.modRevision() == writtenAt) {
-        remove(key);
-        revision++;
+        deleteKeys(List.of(key));
       }
     }
   }
@@ -154,7 +198,7 @@ public final class MemoryStore implements KvStore {
         () -> {
           Keys.requireValid(key);
           synchronized (writeLock) {
-            return deleted(remove(key) ? 1 : 0);
+            return deleteKeys(List.of(key));
           }
         });
   }
@@ -166,17 +210,22 @@ public final class MemoryStore implements KvStore {
           Keys.requireDeletablePrefix(prefix);
           synchronized (writeLock) {
             List<String> under = List.copyOf(between(prefix, Keys.prefixEnd(prefix)).keySet());
-            under.forEach(this::remove);
-            return deleted(under.size());
+            return deleteKeys(under);
           }
         });
   }
 
-  private Deleted deleted(int count) {
-    if (count > 0) {
+  /**
+   * Deletes those of {@code keys} that exist, all at one new revision (none if nothing existed);
+   * the caller holds the write lock.
+   */
+  private Deleted deleteKeys(List<String> keys) {
+    List<String> removed = keys.stream().filter(this::remove).toList();
+    if (!removed.isEmpty()) {
       revision++;
+      removed.forEach(key -> record(WatchEvent.deleted(key, revision)));
     }
-    return new Deleted(count, revision);
+    return new Deleted(removed.size(), revision);
   }
 
   @Override
@@ -208,6 +257,102 @@ public final class MemoryStore implements KvStore {
       return entries.subMap(from, true, from, false);
     }
     return entries.subMap(from, true, to, false);
+  }
+
+  @Override
+  public Watch watch(WatchQuery query, WatchListener listener) {
+    MemoryWatch watch = new MemoryWatch(query, listener);
+    synchronized (writeLock) {
+      if (closed) {
+        watch.fail(new KvException(KvException.Code.UNAVAILABLE, "the memory store is closed"));
+        return watch;
+      }
+      long start = query.startRevision();
+      if (start > 0 && start < firstKeptRevision) {
+        watch.fail(
+            new KvException(
+                KvException.Code.OUT_OF_RANGE,
+                "revision "
+                    + start
+                    + " is no longer kept; the oldest available is "
+                    + firstKeptRevision));
+        return watch;
+      }
+      if (start > 0) {
+        history.stream()
+            .filter(event -> event.revision() >= start && query.covers(event.entry().key()))
+            .forEach(watch::deliver);
+      }
+      watches.add(watch);
+    }
+    return watch;
+  }
+
+  /** Keeps {@code event} in the history and hands it to the watches it concerns; under the lock. */
+  private void record(WatchEvent event) {
+    history.addLast(event);
+    while (history.size() > historyLimit) {
+      firstKeptRevision = history.removeFirst().revision() + 1;
+    }
+    for (MemoryWatch watch : watches) {
+      if (watch.query.covers(event.entry().key())) {
+        watch.deliver(event);
+      }
+    }
+  }
+
+  /** One watch: its events go out in order, one at a time, off the writer's thread. */
+  private final class MemoryWatch implements Watch {
+    final WatchQuery query;
+    final WatchListener listener;
+    final Queue<Runnable> pending = new ConcurrentLinkedQueue<>();
+    final AtomicBoolean draining = new AtomicBoolean();
+    volatile boolean closed;
+
+    MemoryWatch(WatchQuery query, WatchListener listener) {
+      this.query = query;
+      this.listener = listener;
+    }
+
+    void deliver(WatchEvent event) {
+      run(() -> listener.onEvent(event));
+    }
+
+    /** Registered under the write lock, before the store answers: started at once. */
+    @Override
+    public CompletableFuture<Void> started() {
+      return CompletableFuture.completedFuture(null);
+    }
+
+    /** Ends the watch with {@code error}; it was never registered. */
+    void fail(KvException error) {
+      run(() -> listener.onError(error));
+    }
+
+    private void run(Runnable delivery) {
+      pending.add(delivery);
+      if (draining.compareAndSet(false, true)) {
+        deliveries.execute(this::drain);
+      }
+    }
+
+    private void drain() {
+      do {
+        for (Runnable delivery = pending.poll(); delivery != null; delivery = pending.poll()) {
+          if (!closed) {
+            delivery.run();
+          }
+        }
+        draining.set(false);
+      } while (!pending.isEmpty() && draining.compareAndSet(false, true));
+    }
+
+    @Override
+    public void close() {
+      closed = true;
+      watches.remove(this);
+      pending.clear();
+    }
   }
 
   @Override
@@ -244,8 +389,13 @@ public final class MemoryStore implements KvStore {
 
   @Override
   public void close() {
-    closed = true;
+    synchronized (writeLock) {
+      closed = true;
+      watches.forEach(MemoryWatch::close);
+      history.clear();
+    }
     expirer.shutdownNow();
+    deliveries.shutdown();
     entries.clear();
   }
 }

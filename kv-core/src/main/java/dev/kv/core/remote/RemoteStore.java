@@ -7,6 +7,8 @@ import dev.kv.api.GetResponse;
 import dev.kv.api.KVGrpc;
 import dev.kv.api.SetRequest;
 import dev.kv.api.SetResponse;
+import dev.kv.api.WatchRequest;
+import dev.kv.api.WatchResponse;
 import dev.kv.core.Deleted;
 import dev.kv.core.KeyValue;
 import dev.kv.core.Keys;
@@ -17,6 +19,10 @@ import dev.kv.core.Page;
 import dev.kv.core.ReadConsistency;
 import dev.kv.core.Swap;
 import dev.kv.core.Ttl;
+import dev.kv.core.Watch;
+import dev.kv.core.WatchEvent;
+import dev.kv.core.WatchListener;
+import dev.kv.core.WatchQuery;
 import dev.kv.core.config.Durations;
 import dev.kv.core.config.HostPort;
 import dev.kv.core.grpc.ApiMessages;
@@ -31,6 +37,8 @@ import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.Objects;
@@ -210,6 +218,117 @@ public final class RemoteStore implements KvStore {
         error -> {
           throw failure(error);
         });
+  }
+
+  @Override
+  public Watch watch(WatchQuery query, WatchListener listener) {
+    RemoteWatch watch = new RemoteWatch(query, listener);
+    watch.open();
+    return watch;
+  }
+
+  /**
+   * One watch on its own server stream. When the stream breaks (the server restarted, the
+   * connection dropped), it opens a new one from the revision after the last one delivered.
+   */
+  private final class RemoteWatch implements Watch {
+    private final WatchQuery query;
+    private final WatchListener listener;
+    private volatile long next;
+    private volatile boolean closed;
+    private volatile ClientCallStreamObserver<WatchRequest> stream;
+    private final CompletableFuture<Void> started = new CompletableFuture<>();
+    private int failures;
+
+    RemoteWatch(WatchQuery query, WatchListener listener) {
+      this.query = query;
+      this.listener = listener;
+      this.next = query.startRevision();
+    }
+
+    void open() {
+      if (closed) {
+        return;
+      }
+      WatchRequest request;
+      try {
+        request = ApiMessages.request(new WatchQuery(query.from(), query.to(), next));
+      } catch (KvException e) {
+        end(e);
+        return;
+      }
+      stub.watch(
+          request,
+          new ClientResponseObserver<WatchRequest, WatchResponse>() {
+            @Override
+            public void beforeStart(ClientCallStreamObserver<WatchRequest> call) {
+              stream = call;
+            }
+
+            @Override
+            public void onNext(WatchResponse response) {
+              if (response.getCreated()) {
+                failures = 0;
+                started.complete(null);
+              } else if (!closed) {
+                WatchEvent event = ApiMessages.event(response);
+                listener.onEvent(event);
+                next = event.revision() + 1;
+              }
+            }
+
+            @Override
+            public void onError(Throwable error) {
+              Status status = Status.fromThrowable(error);
+              if (closed) {
+                return;
+              }
+              if (status.getCode() == Status.Code.UNAVAILABLE
+                  || status.getCode() == Status.Code.CANCELLED) {
+                reopenLater();
+              } else {
+                end(failure(status.asRuntimeException()));
+              }
+            }
+
+            @Override
+            public void onCompleted() {
+              reopenLater();
+            }
+          });
+    }
+
+    private void reopenLater() {
+      if (closed) {
+        return;
+      }
+      if (reconnects != null) {
+        reconnects.soon();
+      }
+      long delay = Math.min(2_000, 100L << Math.min(failures++, 5));
+      CompletableFuture.delayedExecutor(delay, TimeUnit.MILLISECONDS).execute(this::open);
+    }
+
+    private void end(KvException error) {
+      close();
+      started.completeExceptionally(error);
+      listener.onError(error);
+    }
+
+    @Override
+    public CompletableFuture<Void> started() {
+      return started;
+    }
+
+    @Override
+    public void close() {
+      closed = true;
+      started.cancel(false);
+      ClientCallStreamObserver<WatchRequest> open = stream;
+      if (open != null) {
+        open.cancel("the watch was closed", null);
+      }
+    }
   }
 
   /** Asks the server's standard health service whether {@code kv.KV} is serving. */

@@ -6,7 +6,10 @@ import com.google.protobuf.ByteString;
 import dev.kv.core.KvException;
 import dev.kv.core.KvStore;
 import dev.kv.core.KvStoreContract;
+import dev.kv.core.RecordingListener;
 import dev.kv.core.Swap;
+import dev.kv.core.Watch;
+import dev.kv.core.WatchQuery;
 import dev.kv.etcd.api.etcdserverpb.KVGrpc;
 import dev.kv.etcd.api.etcdserverpb.PutRequest;
 import dev.kv.etcd.api.etcdserverpb.RangeRequest;
@@ -72,6 +75,47 @@ class EtcdStoreContractTest extends KvStoreContract {
             () ->
                 new String(etcd.etcdctl("lease", "list"), java.nio.charset.StandardCharsets.UTF_8)
                     .equals(before));
+  }
+
+  @Test
+  void watchFromACompactedRevision_endsWithOutOfRange_namingTheOldestKept() throws Exception {
+    long first = await(store.set("compacted", "1"));
+    await(store.set("compacted", "2"));
+    long last = await(store.set("compacted", "3"));
+    etcd.etcdctl("compact", String.valueOf(last));
+    RecordingListener seen = new RecordingListener();
+
+    store.watch(WatchQuery.key("compacted").fromRevision(first), seen);
+
+    assertThat(seen.error())
+        .succeedsWithin(Duration.ofSeconds(10))
+        .satisfies(
+            error -> {
+              assertThat(error.code()).isEqualTo(KvException.Code.OUT_OF_RANGE);
+              assertThat(error.getMessage()).endsWith("the oldest available is " + last);
+            });
+  }
+
+  @Test
+  void watch_survivesTheMemberGoingAway_andMissesNothing() throws Exception {
+    RecordingListener seen = new RecordingListener();
+    try (Watch watch = store.watch(WatchQuery.prefix("survivor/"), seen)) {
+      await(watch.started());
+      await(store.set("survivor/1", "before"));
+      seen.next(1, Duration.ofSeconds(10));
+
+      etcd.stop(0);
+      etcd.restart(0);
+      await(store.set("survivor/2", "after"));
+      await(store.set("survivor/3", "after"));
+
+      assertThat(seen.next(2, Duration.ofSeconds(20)))
+          .extracting(event -> event.entry().key())
+          .containsExactly("survivor/2", "survivor/3");
+      Thread.sleep(300);
+      assertThat(seen.drain()).isEmpty();
+      assertThat(seen.error()).isNotDone();
+    }
   }
 
   @Test

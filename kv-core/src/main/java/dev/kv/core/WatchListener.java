@@ -1,0 +1,18 @@
+package dev.kv.core;
+
+/**
+ * Receives what a watch sees, one call at a time and in revision order, on a thread of the store's
+ * own: it must not block for long.
+ */
+public interface WatchListener {
+
+  /** A change to a watched key. */
+  void onEvent(WatchEvent event);
+
+  /**
+   * The watch ended and will deliver nothing more: {@link KvException.Code#OUT_OF_RANGE} when the
+   * start revision is no longer kept (the message names the oldest one that is), or another error
+   * the store could not recover from. Not called when the watch is closed.
+   */
+  void onError(KvException error);
+}
