@@ -77,6 +77,21 @@ class EtcdCliTest {
   }
 
   @Test
+  void direct_conditionalWriteAndWatch_workAsWithTheServer() throws Exception {
+    String endpoints = etcd.endpoints().toString();
+
+    assertThat(kv("--etcd", endpoints, "set", "lock", "me", "--if-absent").exitCode()).isZero();
+    assertThat(kv("--etcd", endpoints, "set", "lock", "you", "--if-absent").exitCode())
+        .isEqualTo(1);
+    String revision =
+        kv("--etcd", endpoints, "-o", "json", "get", "lock")
+            .out()
+            .replaceAll(".*\"modRevision\":(\\d+).*\\s*", "$1");
+    assertThat(kv("--etcd", endpoints, "watch", "lock", "--rev", revision, "--count", "1"))
+        .isEqualTo(new CommandRun(0, "PUT lock me\n", ""));
+  }
+
+  @Test
   void direct_missingKey_exitsOneAsWithTheServer() {
     assertThat(kv("--etcd", etcd.endpoints().toString(), "get", "nosuchkey"))
         .isEqualTo(new CommandRun(1, "", "kv: key not found: nosuchkey\n"))

@@ -159,6 +159,34 @@ class KvServiceTest {
                     e, Status.Code.INVALID_ARGUMENT, "list by prefix or by range, not both"));
   }
 
+  @Test
+  void watch_clientGoesAway_closesTheStoresWatch() throws Exception {
+    dev.kv.core.Watch storeWatch = mock(dev.kv.core.Watch.class);
+    when(storeWatch.started()).thenReturn(CompletableFuture.completedFuture(null));
+    when(store.watch(org.mockito.ArgumentMatchers.any(), org.mockito.ArgumentMatchers.any()))
+        .thenReturn(storeWatch);
+    var call = channel.newCall(KVGrpc.getWatchMethod(), io.grpc.CallOptions.DEFAULT);
+    io.grpc.stub.ClientCalls.asyncServerStreamingCall(
+        call,
+        dev.kv.api.WatchRequest.newBuilder().setKey("k").build(),
+        new io.grpc.stub.StreamObserver<dev.kv.api.WatchResponse>() {
+          @Override
+          public void onNext(dev.kv.api.WatchResponse response) {}
+
+          @Override
+          public void onError(Throwable error) {}
+
+          @Override
+          public void onCompleted() {}
+        });
+    org.mockito.Mockito.verify(store, org.mockito.Mockito.timeout(5_000))
+        .watch(org.mockito.ArgumentMatchers.any(), org.mockito.ArgumentMatchers.any());
+
+    call.cancel("the client went away", null);
+
+    org.mockito.Mockito.verify(storeWatch, org.mockito.Mockito.timeout(5_000)).close();
+  }
+
   private static CompletableFuture<Optional<KeyValue>> found(String key, String value) {
     return CompletableFuture.completedFuture(Optional.of(new KeyValue(key, value, 2, 2, 1)));
   }
