@@ -6,10 +6,11 @@ import java.util.concurrent.CompletableFuture;
 public interface Watch extends AutoCloseable {
 
   /**
-   * Completes once the store watches: every change made by a write that begins after this completes
-   * is delivered. (A watch from a past revision delivers the earlier ones too.)
+   * Completes once the store watches, with the first revision the watch delivers: every change made
+   * by a write that begins after this completes is delivered. (A watch from a past revision
+   * delivers the earlier ones too.)
    */
-  CompletableFuture<Void> started();
+  CompletableFuture<Long> started();
 
   @Override
   void close();

@@ -6,13 +6,17 @@ package dev.kv.core;
  */
 public interface WatchListener {
 
-  /** A change to a watched key. */
+  /**
+   * A change to a watched key. A listener that throws ends the watch: it gets {@link #onError} with
+   * {@link KvException.Code#INTERNAL}, and nothing more.
+   */
   void onEvent(WatchEvent event);
 
   /**
    * The watch ended and will deliver nothing more: {@link KvException.Code#OUT_OF_RANGE} when the
-   * start revision is no longer kept (the message names the oldest one that is), or another error
-   * the store could not recover from. Not called when the watch is closed.
+   * start revision is no longer kept (the message names the oldest one that is), {@link
+   * KvException.Code#UNAVAILABLE} when the store itself was closed, or another error the store
+   * could not recover from. Not called when the watch is closed.
    */
   void onError(KvException error);
 }

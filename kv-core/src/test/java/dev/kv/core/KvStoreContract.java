@@ -342,6 +342,58 @@ public abstract class KvStoreContract {
   }
 
   @Test
+  void watch_listenerThatThrows_endsTheWatchWithInternal() throws Exception {
+    CompletableFuture<KvException> ended = new CompletableFuture<>();
+    List<WatchEvent> delivered = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (Watch watch =
+        store.watch(
+            WatchQuery.key("fragile"),
+            new WatchListener() {
+              @Override
+              public void onEvent(WatchEvent event) {
+                delivered.add(event);
+                throw new IllegalStateException("listener bug");
+              }
+
+              @Override
+              public void onError(KvException error) {
+                ended.complete(error);
+              }
+            })) {
+      await(watch.started());
+      await(store.set("fragile", "1"));
+
+      assertThat(ended)
+          .succeedsWithin(EVENTS)
+          .satisfies(error -> assertThat(error.code()).isEqualTo(KvException.Code.INTERNAL));
+      await(store.set("fragile", "2"));
+      Thread.sleep(300);
+      assertThat(delivered).hasSize(1);
+    }
+  }
+
+  @Test
+  void closingTheStore_endsItsWatchesWithUnavailable() throws Exception {
+    RecordingListener seen = new RecordingListener();
+    Watch watch = store.watch(WatchQuery.key("doomed"), seen);
+    await(watch.started());
+
+    store.close();
+
+    assertThat(seen.error())
+        .succeedsWithin(EVENTS)
+        .satisfies(error -> assertThat(error.code()).isEqualTo(KvException.Code.UNAVAILABLE));
+  }
+
+  @Test
+  void watch_startedGivesTheFirstRevisionItDelivers() throws Exception {
+    long before = await(store.set("first", "x"));
+    try (Watch watch = store.watch(WatchQuery.key("first"), new RecordingListener())) {
+      assertThat(await(watch.started())).isEqualTo(before + 1);
+    }
+  }
+
+  @Test
   void watch_seesAnExpiryAsADelete() throws Exception {
     RecordingListener seen = new RecordingListener();
     try (Watch watch = store.watch(WatchQuery.key("ephemeral"), seen)) {

@@ -175,11 +175,12 @@ final class KvService extends KVGrpc.KVImplBase {
     watch
         .get()
         .started()
-        .thenRun(
-            () -> {
+        .thenAccept(
+            first -> {
               synchronized (out) {
                 if (!out.isCancelled()) {
-                  out.onNext(WatchResponse.newBuilder().setCreated(true).build());
+                  out.onNext(
+                      WatchResponse.newBuilder().setCreated(true).setRevision(first).build());
                 }
               }
             });

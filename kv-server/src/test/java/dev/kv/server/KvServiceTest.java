@@ -162,7 +162,7 @@ class KvServiceTest {
   @Test
   void watch_clientGoesAway_closesTheStoresWatch() throws Exception {
     dev.kv.core.Watch storeWatch = mock(dev.kv.core.Watch.class);
-    when(storeWatch.started()).thenReturn(CompletableFuture.completedFuture(null));
+    when(storeWatch.started()).thenReturn(CompletableFuture.completedFuture(1L));
     when(store.watch(org.mockito.ArgumentMatchers.any(), org.mockito.ArgumentMatchers.any()))
         .thenReturn(storeWatch);
     var call = channel.newCall(KVGrpc.getWatchMethod(), io.grpc.CallOptions.DEFAULT);

@@ -68,6 +68,24 @@ class RemoteStoreContractTest extends KvStoreContract {
   }
 
   @Test
+  void watchFromNow_serverRestartingBeforeAnyEvent_missesNothing() throws Exception {
+    RecordingListener seen = new RecordingListener();
+    try (Watch watch = store.watch(WatchQuery.prefix("quiet/"), seen)) {
+      await(watch.started());
+      HostPort address = server.address();
+
+      server.stop(Duration.ZERO);
+      await(backing.set("quiet/1", "while the server was away"));
+      server = KvServer.listeningOn(address, backing).start();
+      await(backing.set("quiet/2", "after"));
+
+      assertThat(seen.next(2, Duration.ofSeconds(20)))
+          .extracting(event -> event.entry().key())
+          .containsExactly("quiet/1", "quiet/2");
+    }
+  }
+
+  @Test
   void watchFromARevisionNoLongerKept_endsWithOutOfRange() throws Exception {
     MemoryStore small = new MemoryStore(1);
     KvServer smallServer = KvServer.listeningOn(new HostPort("127.0.0.1", 0), small).start();

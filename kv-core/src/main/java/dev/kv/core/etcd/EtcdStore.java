@@ -41,19 +41,24 @@ import dev.kv.etcd.api.etcdserverpb.WatchRequest;
 import dev.kv.etcd.api.etcdserverpb.WatchResponse;
 import dev.kv.etcd.api.mvccpb.Event;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
+import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
@@ -99,6 +104,9 @@ public final class EtcdStore implements KvStore {
   private final Duration timeout;
   private final Reconnects reconnects;
   private ScheduledExecutorService scheduler;
+  private final WatchGrpc.WatchStub watchStub;
+  private final Set<EtcdWatch> watches = ConcurrentHashMap.newKeySet();
+  private volatile boolean closed;
 
   private EtcdStore(Builder builder) {
     EtcdEndpoints endpoints = Objects.requireNonNull(builder.endpoints, "endpoints");
@@ -109,6 +117,12 @@ public final class EtcdStore implements KvStore {
     this.channel = openChannel(endpoints, authority);
     this.kv = KVGrpc.newStub(channel);
     this.lease = LeaseGrpc.newStub(channel);
+    // A member without a leader cancels such a watch rather than keep it silently stalled.
+    Metadata requireLeader = new Metadata();
+    requireLeader.put(Metadata.Key.of("hasleader", Metadata.ASCII_STRING_MARSHALLER), "true");
+    this.watchStub =
+        WatchGrpc.newStub(channel)
+            .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(requireLeader));
     this.reconnects = new Reconnects(channel);
   }
 
@@ -355,25 +369,30 @@ public final class EtcdStore implements KvStore {
   @Override
   public Watch watch(WatchQuery query, WatchListener listener) {
     EtcdWatch watch = new EtcdWatch(query, listener);
-    watch.open();
+    if (closed) {
+      watch.end(new KvException(KvException.Code.UNAVAILABLE, peer + ": the store is closed"));
+    } else {
+      watches.add(watch);
+      watch.open();
+    }
     return watch;
   }
 
   /**
-   * One watch on its own etcd watch stream. When the stream breaks (the member went away, the
-   * connection dropped), it opens a new one, on whichever member answers, from the revision after
-   * the last one delivered: nothing is missed and nothing delivered twice.
+   * One watch on its own etcd watch stream. When the stream breaks (the member went away, lost its
+   * leader, the connection dropped), it opens a new one, on whichever member answers, from the
+   * revision after the last one delivered: nothing is missed and nothing delivered twice.
    */
   private final class EtcdWatch implements Watch {
     private final WatchQuery query;
     private final WatchListener listener;
+    private final CompletableFuture<Long> started = new CompletableFuture<>();
 
     /** The next revision to deliver; 0 until etcd says where "now" is. */
     private volatile long next;
 
-    private volatile boolean closed;
+    private volatile boolean ended;
     private volatile ClientCallStreamObserver<WatchRequest> stream;
-    private final CompletableFuture<Void> started = new CompletableFuture<>();
     private int failures;
 
     EtcdWatch(WatchQuery query, WatchListener listener) {
@@ -383,15 +402,18 @@ public final class EtcdStore implements KvStore {
     }
 
     void open() {
-      if (closed) {
+      if (ended) {
         return;
       }
-      WatchGrpc.newStub(channel)
+      watchStub
           .watch(
               new ClientResponseObserver<WatchRequest, WatchResponse>() {
                 @Override
                 public void beforeStart(ClientCallStreamObserver<WatchRequest> requests) {
                   stream = requests;
+                  if (ended) {
+                    requests.cancel("the watch was closed", null);
+                  }
                 }
 
                 @Override
@@ -415,34 +437,43 @@ public final class EtcdStore implements KvStore {
                       WatchCreateRequest.newBuilder()
                           .setKey(query.from().isEmpty() ? FIRST_KEY : utf8(query.from()))
                           .setRangeEnd(rangeEnd(query.to()))
-                          .setStartRevision(next))
+                          .setStartRevision(next)
+                          // Lets a quiet watch move past revisions that are later compacted.
+                          .setProgressNotify(true))
                   .build());
     }
 
     private void receive(WatchResponse response) {
-      if (closed) {
+      if (ended) {
         return;
       }
       if (response.getCanceled()) {
-        end(
-            response.getCompactRevision() > 0
-                ? new KvException(
-                    KvException.Code.OUT_OF_RANGE,
-                    "revision "
-                        + next
-                        + " is no longer kept (etcd compacted it); the oldest available is "
-                        + response.getCompactRevision())
-                : new KvException(
-                    KvException.Code.INTERNAL,
-                    peer + " ended the watch: " + response.getCancelReason()));
+        if (response.getCompactRevision() > 0) {
+          end(
+              new KvException(
+                  KvException.Code.OUT_OF_RANGE,
+                  "revision "
+                      + next
+                      + " is no longer kept (etcd compacted it); the oldest available is "
+                      + response.getCompactRevision()));
+        } else {
+          // For example "no leader": another member may serve it.
+          reopenLater();
+        }
         return;
       }
+      long header = response.getHeader().getRevision();
       if (response.getCreated()) {
         failures = 0;
         if (next == 0) {
-          next = response.getHeader().getRevision() + 1;
+          next = header + 1;
         }
-        started.complete(null);
+        started.complete(next);
+      }
+      if (response.getEventsCount() == 0) {
+        // A progress notice: nothing below the header revision is left to deliver.
+        next = Math.max(next, header + 1);
+        return;
       }
       try {
         for (Event event : response.getEventsList()) {
@@ -451,36 +482,46 @@ public final class EtcdStore implements KvStore {
                   ? WatchEvent.deleted(text(event.getKv().getKey()), event.getKv().getModRevision())
                   : new WatchEvent(WatchEvent.Type.PUT, entry(event.getKv()));
           listener.onEvent(delivered);
-          next = delivered.revision() + 1;
         }
+        // Only once the whole revision is delivered: a reopen resends none of it, skips none.
+        next = response.getEvents(response.getEventsCount() - 1).getKv().getModRevision() + 1;
       } catch (KvException e) {
         end(e);
+      } catch (RuntimeException e) {
+        end(new KvException(KvException.Code.INTERNAL, "the watch listener failed: " + e, e));
       }
     }
 
     private void reopenLater() {
-      if (closed) {
+      if (ended) {
         return;
       }
       reconnects.soon();
       long delay = Math.min(2_000, 100L << Math.min(failures++, 5));
-      scheduler().schedule(this::open, delay, TimeUnit.MILLISECONDS);
+      try {
+        scheduler().schedule(this::open, delay, TimeUnit.MILLISECONDS);
+      } catch (RejectedExecutionException e) {
+        end(new KvException(KvException.Code.UNAVAILABLE, peer + ": the store is closed"));
+      }
     }
 
     private void end(KvException error) {
-      close();
-      started.completeExceptionally(error);
-      listener.onError(error);
+      if (!ended) {
+        close();
+        started.completeExceptionally(error);
+        listener.onError(error);
+      }
     }
 
     @Override
-    public CompletableFuture<Void> started() {
+    public CompletableFuture<Long> started() {
       return started;
     }
 
     @Override
     public void close() {
-      closed = true;
+      ended = true;
+      watches.remove(this);
       started.cancel(false);
       ClientCallStreamObserver<WatchRequest> open = stream;
       if (open != null) {
@@ -573,6 +614,10 @@ public final class EtcdStore implements KvStore {
 
   @Override
   public void close() {
+    closed = true;
+    for (EtcdWatch watch : List.copyOf(watches)) {
+      watch.end(new KvException(KvException.Code.UNAVAILABLE, peer + ": the store was closed"));
+    }
     synchronized (this) {
       if (scheduler != null) {
         scheduler.shutdownNow();

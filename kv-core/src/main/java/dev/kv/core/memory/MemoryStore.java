@@ -261,13 +261,15 @@ public final class MemoryStore implements KvStore {
 
   @Override
   public Watch watch(WatchQuery query, WatchListener listener) {
-    MemoryWatch watch = new MemoryWatch(query, listener);
     synchronized (writeLock) {
+      long start = query.startRevision();
+      MemoryWatch watch = new MemoryWatch(query, listener, start > 0 ? start : revision + 1);
       if (closed) {
-        watch.fail(new KvException(KvException.Code.UNAVAILABLE, "the memory store is closed"));
+        watch.closed = true;
+        listener.onError(
+            new KvException(KvException.Code.UNAVAILABLE, "the memory store is closed"));
         return watch;
       }
-      long start = query.startRevision();
       if (start > 0 && start < firstKeptRevision) {
         watch.fail(
             new KvException(
@@ -284,8 +286,8 @@ public final class MemoryStore implements KvStore {
             .forEach(watch::deliver);
       }
       watches.add(watch);
+      return watch;
     }
-    return watch;
   }
 
   /** Keeps {@code event} in the history and hands it to the watches it concerns; under the lock. */
@@ -305,28 +307,43 @@ public final class MemoryStore implements KvStore {
   private final class MemoryWatch implements Watch {
     final WatchQuery query;
     final WatchListener listener;
+    final long firstRevision;
     final Queue<Runnable> pending = new ConcurrentLinkedQueue<>();
     final AtomicBoolean draining = new AtomicBoolean();
     volatile boolean closed;
 
-    MemoryWatch(WatchQuery query, WatchListener listener) {
+    MemoryWatch(WatchQuery query, WatchListener listener, long firstRevision) {
       this.query = query;
       this.listener = listener;
+      this.firstRevision = firstRevision;
     }
 
     void deliver(WatchEvent event) {
-      run(() -> listener.onEvent(event));
+      run(
+          () -> {
+            try {
+              listener.onEvent(event);
+            } catch (RuntimeException e) {
+              close();
+              listener.onError(
+                  new KvException(KvException.Code.INTERNAL, "the watch listener failed: " + e, e));
+            }
+          });
     }
 
     /** Registered under the write lock, before the store answers: started at once. */
     @Override
-    public CompletableFuture<Void> started() {
-      return CompletableFuture.completedFuture(null);
+    public CompletableFuture<Long> started() {
+      return CompletableFuture.completedFuture(firstRevision);
     }
 
-    /** Ends the watch with {@code error}; it was never registered. */
+    /** Ends the watch with {@code error}, after what it still had to deliver. */
     void fail(KvException error) {
-      run(() -> listener.onError(error));
+      run(
+          () -> {
+            closed = true;
+            listener.onError(error);
+          });
     }
 
     private void run(Runnable delivery) {
@@ -338,12 +355,15 @@ public final class MemoryStore implements KvStore {
 
     private void drain() {
       do {
-        for (Runnable delivery = pending.poll(); delivery != null; delivery = pending.poll()) {
-          if (!closed) {
-            delivery.run();
+        try {
+          for (Runnable delivery = pending.poll(); delivery != null; delivery = pending.poll()) {
+            if (!closed) {
+              delivery.run();
+            }
           }
+        } finally {
+          draining.set(false);
         }
-        draining.set(false);
       } while (!pending.isEmpty() && draining.compareAndSet(false, true));
     }
 
@@ -391,7 +411,11 @@ public final class MemoryStore implements KvStore {
   public void close() {
     synchronized (writeLock) {
       closed = true;
-      watches.forEach(MemoryWatch::close);
+      watches.forEach(
+          watch ->
+              watch.fail(
+                  new KvException(KvException.Code.UNAVAILABLE, "the memory store was closed")));
+      watches.clear();
       history.clear();
     }
     expirer.shutdownNow();

@@ -41,9 +41,12 @@ import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
@@ -71,6 +74,8 @@ public final class RemoteStore implements KvStore {
   private final Duration timeout;
   private final ManagedChannel ownedChannel;
   private final Reconnects reconnects;
+  private final Set<RemoteWatch> watches = ConcurrentHashMap.newKeySet();
+  private volatile boolean closed;
 
   private RemoteStore(
       Channel channel, String serverName, Duration timeout, ManagedChannel ownedChannel) {
@@ -223,7 +228,12 @@ public final class RemoteStore implements KvStore {
   @Override
   public Watch watch(WatchQuery query, WatchListener listener) {
     RemoteWatch watch = new RemoteWatch(query, listener);
-    watch.open();
+    if (closed) {
+      watch.end(new KvException(KvException.Code.UNAVAILABLE, "the store is closed"));
+    } else {
+      watches.add(watch);
+      watch.open();
+    }
     return watch;
   }
 
@@ -234,10 +244,13 @@ public final class RemoteStore implements KvStore {
   private final class RemoteWatch implements Watch {
     private final WatchQuery query;
     private final WatchListener listener;
+    private final CompletableFuture<Long> started = new CompletableFuture<>();
+
+    /** The next revision to deliver; 0 until the server says where "now" is. */
     private volatile long next;
-    private volatile boolean closed;
+
+    private volatile boolean ended;
     private volatile ClientCallStreamObserver<WatchRequest> stream;
-    private final CompletableFuture<Void> started = new CompletableFuture<>();
     private int failures;
 
     RemoteWatch(WatchQuery query, WatchListener listener) {
@@ -247,7 +260,7 @@ public final class RemoteStore implements KvStore {
     }
 
     void open() {
-      if (closed) {
+      if (ended) {
         return;
       }
       WatchRequest request;
@@ -263,24 +276,40 @@ public final class RemoteStore implements KvStore {
             @Override
             public void beforeStart(ClientCallStreamObserver<WatchRequest> call) {
               stream = call;
+              if (ended) {
+                call.cancel("the watch was closed", null);
+              }
             }
 
             @Override
             public void onNext(WatchResponse response) {
+              if (ended) {
+                return;
+              }
               if (response.getCreated()) {
                 failures = 0;
-                started.complete(null);
-              } else if (!closed) {
-                WatchEvent event = ApiMessages.event(response);
-                listener.onEvent(event);
-                next = event.revision() + 1;
+                if (next == 0) {
+                  next = response.getRevision();
+                }
+                started.complete(next);
+                return;
               }
+              WatchEvent event = ApiMessages.event(response);
+              try {
+                listener.onEvent(event);
+              } catch (RuntimeException e) {
+                end(
+                    new KvException(
+                        KvException.Code.INTERNAL, "the watch listener failed: " + e, e));
+                return;
+              }
+              next = event.revision() + 1;
             }
 
             @Override
             public void onError(Throwable error) {
               Status status = Status.fromThrowable(error);
-              if (closed) {
+              if (ended) {
                 return;
               }
               if (status.getCode() == Status.Code.UNAVAILABLE
@@ -299,7 +328,11 @@ public final class RemoteStore implements KvStore {
     }
 
     private void reopenLater() {
+      if (ended) {
+        return;
+      }
       if (closed) {
+        end(new KvException(KvException.Code.UNAVAILABLE, "the store was closed"));
         return;
       }
       if (reconnects != null) {
@@ -310,19 +343,22 @@ public final class RemoteStore implements KvStore {
     }
 
     private void end(KvException error) {
-      close();
-      started.completeExceptionally(error);
-      listener.onError(error);
+      if (!ended) {
+        close();
+        started.completeExceptionally(error);
+        listener.onError(error);
+      }
     }
 
     @Override
-    public CompletableFuture<Void> started() {
+    public CompletableFuture<Long> started() {
       return started;
     }
 
     @Override
     public void close() {
-      closed = true;
+      ended = true;
+      watches.remove(this);
       started.cancel(false);
       ClientCallStreamObserver<WatchRequest> open = stream;
       if (open != null) {
@@ -364,6 +400,10 @@ public final class RemoteStore implements KvStore {
   /** Closes the connection this store made; a channel given to {@link #over} stays open. */
   @Override
   public void close() {
+    closed = true;
+    for (RemoteWatch watch : List.copyOf(watches)) {
+      watch.end(new KvException(KvException.Code.UNAVAILABLE, "the store was closed"));
+    }
     if (ownedChannel == null) {
       return;
     }
