@@ -18,6 +18,7 @@ import dev.kv.core.WatchQuery;
 import dev.kv.core.config.Durations;
 import dev.kv.core.grpc.GrpcErrors;
 import dev.kv.core.grpc.Reconnects;
+import dev.kv.core.grpc.ResumingWatch;
 import dev.kv.core.grpc.UnaryCallFuture;
 import dev.kv.etcd.api.etcdserverpb.Compare;
 import dev.kv.etcd.api.etcdserverpb.DeleteRangeRequest;
@@ -57,9 +58,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
@@ -103,9 +101,8 @@ public final class EtcdStore implements KvStore {
   private final String peer;
   private final Duration timeout;
   private final Reconnects reconnects;
-  private ScheduledExecutorService scheduler;
   private final WatchGrpc.WatchStub watchStub;
-  private final Set<EtcdWatch> watches = ConcurrentHashMap.newKeySet();
+  private final Set<ResumingWatch<?>> watches = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
 
   private EtcdStore(Builder builder) {
@@ -373,52 +370,33 @@ public final class EtcdStore implements KvStore {
       watch.end(new KvException(KvException.Code.UNAVAILABLE, peer + ": the store is closed"));
     } else {
       watches.add(watch);
-      watch.open();
+      watch.start();
     }
     return watch;
   }
 
-  /**
-   * One watch on its own etcd watch stream. When the stream breaks (the member went away, lost its
-   * leader, the connection dropped), it opens a new one, on whichever member answers, from the
-   * revision after the last one delivered: nothing is missed and nothing delivered twice.
-   */
-  private final class EtcdWatch implements Watch {
+  /** One watch on an etcd watch stream, reopened on whichever member answers when it breaks. */
+  private final class EtcdWatch extends ResumingWatch<WatchRequest> {
     private final WatchQuery query;
-    private final WatchListener listener;
-    private final CompletableFuture<Long> started = new CompletableFuture<>();
-
-    /** The next revision to deliver; 0 until etcd says where "now" is. */
-    private volatile long next;
-
-    private volatile boolean ended;
-    private volatile ClientCallStreamObserver<WatchRequest> stream;
-    private int failures;
 
     EtcdWatch(WatchQuery query, WatchListener listener) {
+      super(query.startRevision(), listener, reconnects, () -> closed, watches::remove);
       this.query = query;
-      this.listener = listener;
-      this.next = query.startRevision();
     }
 
-    void open() {
-      if (ended) {
-        return;
-      }
+    @Override
+    protected void open(long from) {
       watchStub
           .watch(
               new ClientResponseObserver<WatchRequest, WatchResponse>() {
                 @Override
                 public void beforeStart(ClientCallStreamObserver<WatchRequest> requests) {
-                  stream = requests;
-                  if (ended) {
-                    requests.cancel("the watch was closed", null);
-                  }
+                  attach(requests);
                 }
 
                 @Override
                 public void onNext(WatchResponse response) {
-                  receive(response);
+                  receive(response, from);
                 }
 
                 @Override
@@ -437,14 +415,14 @@ public final class EtcdStore implements KvStore {
                       WatchCreateRequest.newBuilder()
                           .setKey(query.from().isEmpty() ? FIRST_KEY : utf8(query.from()))
                           .setRangeEnd(rangeEnd(query.to()))
-                          .setStartRevision(next)
+                          .setStartRevision(from)
                           // Lets a quiet watch move past revisions that are later compacted.
                           .setProgressNotify(true))
                   .build());
     }
 
-    private void receive(WatchResponse response) {
-      if (ended) {
+    private void receive(WatchResponse response, long from) {
+      if (ended()) {
         return;
       }
       if (response.getCanceled()) {
@@ -453,7 +431,7 @@ public final class EtcdStore implements KvStore {
               new KvException(
                   KvException.Code.OUT_OF_RANGE,
                   "revision "
-                      + next
+                      + from
                       + " is no longer kept (etcd compacted it); the oldest available is "
                       + response.getCompactRevision()));
         } else {
@@ -464,15 +442,11 @@ public final class EtcdStore implements KvStore {
       }
       long header = response.getHeader().getRevision();
       if (response.getCreated()) {
-        failures = 0;
-        if (next == 0) {
-          next = header + 1;
-        }
-        started.complete(next);
+        created(header + 1);
       }
       if (response.getEventsCount() == 0) {
-        // A progress notice: nothing below the header revision is left to deliver.
-        next = Math.max(next, header + 1);
+        // A progress notice: nothing up to the header revision is left to deliver.
+        progressed(header);
         return;
       }
       try {
@@ -481,67 +455,17 @@ public final class EtcdStore implements KvStore {
               event.getType() == Event.EventType.DELETE
                   ? WatchEvent.deleted(text(event.getKv().getKey()), event.getKv().getModRevision())
                   : new WatchEvent(WatchEvent.Type.PUT, entry(event.getKv()));
-          listener.onEvent(delivered);
+          if (!deliver(delivered)) {
+            return;
+          }
         }
-        // Only once the whole revision is delivered: a reopen resends none of it, skips none.
-        next = response.getEvents(response.getEventsCount() - 1).getKv().getModRevision() + 1;
       } catch (KvException e) {
         end(e);
-      } catch (RuntimeException e) {
-        end(new KvException(KvException.Code.INTERNAL, "the watch listener failed: " + e, e));
-      }
-    }
-
-    private void reopenLater() {
-      if (ended) {
         return;
       }
-      reconnects.soon();
-      long delay = Math.min(2_000, 100L << Math.min(failures++, 5));
-      try {
-        scheduler().schedule(this::open, delay, TimeUnit.MILLISECONDS);
-      } catch (RejectedExecutionException e) {
-        end(new KvException(KvException.Code.UNAVAILABLE, peer + ": the store is closed"));
-      }
+      // Only once the whole revision is delivered: a reopen resends none of it, skips none.
+      progressed(response.getEvents(response.getEventsCount() - 1).getKv().getModRevision());
     }
-
-    private void end(KvException error) {
-      if (!ended) {
-        close();
-        started.completeExceptionally(error);
-        listener.onError(error);
-      }
-    }
-
-    @Override
-    public CompletableFuture<Long> started() {
-      return started;
-    }
-
-    @Override
-    public void close() {
-      ended = true;
-      watches.remove(this);
-      started.cancel(false);
-      ClientCallStreamObserver<WatchRequest> open = stream;
-      if (open != null) {
-        open.cancel("the watch was closed", null);
-      }
-    }
-  }
-
-  /** Runs delayed work: watches waiting to reopen. Made on first use. */
-  private synchronized ScheduledExecutorService scheduler() {
-    if (scheduler == null) {
-      scheduler =
-          Executors.newSingleThreadScheduledExecutor(
-              task -> {
-                Thread thread = new Thread(task, "kv-etcd-watch");
-                thread.setDaemon(true);
-                return thread;
-              });
-    }
-    return scheduler;
   }
 
   private static String text(ByteString key) {
@@ -615,13 +539,8 @@ public final class EtcdStore implements KvStore {
   @Override
   public void close() {
     closed = true;
-    for (EtcdWatch watch : List.copyOf(watches)) {
+    for (ResumingWatch<?> watch : List.copyOf(watches)) {
       watch.end(new KvException(KvException.Code.UNAVAILABLE, peer + ": the store was closed"));
-    }
-    synchronized (this) {
-      if (scheduler != null) {
-        scheduler.shutdownNow();
-      }
     }
     channel.shutdown();
     try {

@@ -28,6 +28,7 @@ import dev.kv.core.config.HostPort;
 import dev.kv.core.grpc.ApiMessages;
 import dev.kv.core.grpc.GrpcErrors;
 import dev.kv.core.grpc.Reconnects;
+import dev.kv.core.grpc.ResumingWatch;
 import dev.kv.core.grpc.UnaryCallFuture;
 import io.grpc.Channel;
 import io.grpc.ManagedChannel;
@@ -74,7 +75,7 @@ public final class RemoteStore implements KvStore {
   private final Duration timeout;
   private final ManagedChannel ownedChannel;
   private final Reconnects reconnects;
-  private final Set<RemoteWatch> watches = ConcurrentHashMap.newKeySet();
+  private final Set<ResumingWatch<?>> watches = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
 
   private RemoteStore(
@@ -232,40 +233,25 @@ public final class RemoteStore implements KvStore {
       watch.end(new KvException(KvException.Code.UNAVAILABLE, "the store is closed"));
     } else {
       watches.add(watch);
-      watch.open();
+      watch.start();
     }
     return watch;
   }
 
-  /**
-   * One watch on its own server stream. When the stream breaks (the server restarted, the
-   * connection dropped), it opens a new one from the revision after the last one delivered.
-   */
-  private final class RemoteWatch implements Watch {
+  /** One watch on a kv.KV/Watch stream, reopened when the server or the connection comes back. */
+  private final class RemoteWatch extends ResumingWatch<WatchRequest> {
     private final WatchQuery query;
-    private final WatchListener listener;
-    private final CompletableFuture<Long> started = new CompletableFuture<>();
-
-    /** The next revision to deliver; 0 until the server says where "now" is. */
-    private volatile long next;
-
-    private volatile boolean ended;
-    private volatile ClientCallStreamObserver<WatchRequest> stream;
-    private int failures;
 
     RemoteWatch(WatchQuery query, WatchListener listener) {
+      super(query.startRevision(), listener, reconnects, () -> closed, watches::remove);
       this.query = query;
-      this.listener = listener;
-      this.next = query.startRevision();
     }
 
-    void open() {
-      if (ended) {
-        return;
-      }
+    @Override
+    protected void open(long from) {
       WatchRequest request;
       try {
-        request = ApiMessages.request(new WatchQuery(query.from(), query.to(), next));
+        request = ApiMessages.request(new WatchQuery(query.from(), query.to(), from));
       } catch (KvException e) {
         end(e);
         return;
@@ -275,47 +261,28 @@ public final class RemoteStore implements KvStore {
           new ClientResponseObserver<WatchRequest, WatchResponse>() {
             @Override
             public void beforeStart(ClientCallStreamObserver<WatchRequest> call) {
-              stream = call;
-              if (ended) {
-                call.cancel("the watch was closed", null);
-              }
+              attach(call);
             }
 
             @Override
             public void onNext(WatchResponse response) {
-              if (ended) {
-                return;
-              }
               if (response.getCreated()) {
-                failures = 0;
-                if (next == 0) {
-                  next = response.getRevision();
-                }
-                started.complete(next);
+                created(response.getRevision());
                 return;
               }
               WatchEvent event = ApiMessages.event(response);
-              try {
-                listener.onEvent(event);
-              } catch (RuntimeException e) {
-                end(
-                    new KvException(
-                        KvException.Code.INTERNAL, "the watch listener failed: " + e, e));
-                return;
+              if (deliver(event)) {
+                progressed(event.revision());
               }
-              next = event.revision() + 1;
             }
 
             @Override
             public void onError(Throwable error) {
               Status status = Status.fromThrowable(error);
-              if (ended) {
-                return;
-              }
               if (status.getCode() == Status.Code.UNAVAILABLE
                   || status.getCode() == Status.Code.CANCELLED) {
                 reopenLater();
-              } else {
+              } else if (!ended()) {
                 end(failure(status.asRuntimeException()));
               }
             }
@@ -325,45 +292,6 @@ public final class RemoteStore implements KvStore {
               reopenLater();
             }
           });
-    }
-
-    private void reopenLater() {
-      if (ended) {
-        return;
-      }
-      if (closed) {
-        end(new KvException(KvException.Code.UNAVAILABLE, "the store was closed"));
-        return;
-      }
-      if (reconnects != null) {
-        reconnects.soon();
-      }
-      long delay = Math.min(2_000, 100L << Math.min(failures++, 5));
-      CompletableFuture.delayedExecutor(delay, TimeUnit.MILLISECONDS).execute(this::open);
-    }
-
-    private void end(KvException error) {
-      if (!ended) {
-        close();
-        started.completeExceptionally(error);
-        listener.onError(error);
-      }
-    }
-
-    @Override
-    public CompletableFuture<Long> started() {
-      return started;
-    }
-
-    @Override
-    public void close() {
-      ended = true;
-      watches.remove(this);
-      started.cancel(false);
-      ClientCallStreamObserver<WatchRequest> open = stream;
-      if (open != null) {
-        open.cancel("the watch was closed", null);
-      }
     }
   }
 
@@ -401,7 +329,7 @@ public final class RemoteStore implements KvStore {
   @Override
   public void close() {
     closed = true;
-    for (RemoteWatch watch : List.copyOf(watches)) {
+    for (ResumingWatch<?> watch : List.copyOf(watches)) {
       watch.end(new KvException(KvException.Code.UNAVAILABLE, "the store was closed"));
     }
     if (ownedChannel == null) {

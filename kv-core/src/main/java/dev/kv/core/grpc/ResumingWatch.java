@@ -1,0 +1,146 @@
+package dev.kv.core.grpc;
+
+import dev.kv.core.KvException;
+import dev.kv.core.Watch;
+import dev.kv.core.WatchEvent;
+import dev.kv.core.WatchListener;
+import io.grpc.stub.ClientCallStreamObserver;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+
+/**
+ * A watch that runs on one gRPC stream at a time. When a stream breaks, it opens a new one, after a
+ * growing pause, from the revision after the last one it delivered: nothing is missed and nothing
+ * delivered twice.
+ *
+ * @param <ReqT> the stream's request message
+ */
+public abstract class ResumingWatch<ReqT> implements Watch {
+
+  private static final long MAX_PAUSE_MILLIS = 2_000;
+
+  private final WatchListener listener;
+  private final Reconnects reconnects;
+  private final BooleanSupplier storeClosed;
+  private final Consumer<ResumingWatch<?>> onEnd;
+  private final CompletableFuture<Long> started = new CompletableFuture<>();
+  private volatile long next;
+  private volatile boolean ended;
+  private volatile ClientCallStreamObserver<ReqT> stream;
+  private int failures;
+
+  /**
+   * @param reconnects lets the channel retry failed peers at once before a reopen; may be null
+   * @param storeClosed whether the store that made this watch was closed
+   * @param onEnd given this watch once, when it ends, to forget it
+   */
+  protected ResumingWatch(
+      long startRevision,
+      WatchListener listener,
+      Reconnects reconnects,
+      BooleanSupplier storeClosed,
+      Consumer<ResumingWatch<?>> onEnd) {
+    this.next = startRevision;
+    this.listener = listener;
+    this.reconnects = reconnects;
+    this.storeClosed = storeClosed;
+    this.onEnd = onEnd;
+  }
+
+  /** Opens one stream that delivers from revision {@code from}, or from now when it is 0. */
+  protected abstract void open(long from);
+
+  /** Opens the first stream. */
+  public final void start() {
+    if (!ended) {
+      open(next);
+    }
+  }
+
+  /** To call from {@code beforeStart}: the stream this watch now runs on. */
+  protected final void attach(ClientCallStreamObserver<ReqT> call) {
+    stream = call;
+    if (ended) {
+      call.cancel("the watch was closed", null);
+    }
+  }
+
+  /** The stream is in place and delivers from {@code firstRevision} when nothing came before. */
+  protected final void created(long firstRevision) {
+    failures = 0;
+    if (next == 0) {
+      next = firstRevision;
+    }
+    started.complete(next);
+  }
+
+  /** Nothing below {@code revision} is left to deliver. */
+  protected final void progressed(long revision) {
+    next = Math.max(next, revision + 1);
+  }
+
+  /** Hands {@code event} to the listener; false when the watch ended, the listener failing. */
+  protected final boolean deliver(WatchEvent event) {
+    if (ended) {
+      return false;
+    }
+    try {
+      listener.onEvent(event);
+      return true;
+    } catch (RuntimeException e) {
+      end(new KvException(KvException.Code.INTERNAL, "the watch listener failed: " + e, e));
+      return false;
+    }
+  }
+
+  /** Whether the watch ended, by a close or an error. */
+  protected final boolean ended() {
+    return ended;
+  }
+
+  /** The stream broke: open another one, after a pause that grows with each failure in a row. */
+  protected final void reopenLater() {
+    if (ended) {
+      return;
+    }
+    if (storeClosed.getAsBoolean()) {
+      end(new KvException(KvException.Code.UNAVAILABLE, "the store was closed"));
+      return;
+    }
+    if (reconnects != null) {
+      reconnects.soon();
+    }
+    long pause = Math.min(MAX_PAUSE_MILLIS, 100L << Math.min(failures++, 5));
+    CompletableFuture.delayedExecutor(pause, TimeUnit.MILLISECONDS).execute(this::start);
+  }
+
+  /** Ends the watch with {@code error}, told to the listener once. */
+  public final void end(KvException error) {
+    if (!ended) {
+      close();
+      started.completeExceptionally(error);
+      listener.onError(error);
+    }
+  }
+
+  @Override
+  public final CompletableFuture<Long> started() {
+    return started;
+  }
+
+  @Override
+  public final void close() {
+    if (ended) {
+      return;
+    }
+    ended = true;
+    onEnd.accept(this);
+    started.cancel(false);
+    ClientCallStreamObserver<ReqT> open = stream;
+    if (open != null) {
+      open.cancel("the watch was closed", null);
+    }
+  }
+}
