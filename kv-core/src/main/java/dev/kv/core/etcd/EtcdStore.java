@@ -20,6 +20,7 @@ import dev.kv.core.grpc.GrpcErrors;
 import dev.kv.core.grpc.Reconnects;
 import dev.kv.core.grpc.ResumingWatch;
 import dev.kv.core.grpc.UnaryCallFuture;
+import dev.kv.core.grpc.WatchRegistry;
 import dev.kv.etcd.api.etcdserverpb.Compare;
 import dev.kv.etcd.api.etcdserverpb.DeleteRangeRequest;
 import dev.kv.etcd.api.etcdserverpb.DeleteRangeResponse;
@@ -55,9 +56,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
@@ -102,8 +101,7 @@ public final class EtcdStore implements KvStore {
   private final Duration timeout;
   private final Reconnects reconnects;
   private final WatchGrpc.WatchStub watchStub;
-  private final Set<ResumingWatch<?>> watches = ConcurrentHashMap.newKeySet();
-  private volatile boolean closed;
+  private final WatchRegistry watches;
 
   private EtcdStore(Builder builder) {
     EtcdEndpoints endpoints = Objects.requireNonNull(builder.endpoints, "endpoints");
@@ -111,6 +109,7 @@ public final class EtcdStore implements KvStore {
         builder.authority != null ? builder.authority : endpoints.members().get(0).toString();
     this.timeout = builder.timeout;
     this.peer = "etcd at " + endpoints;
+    this.watches = new WatchRegistry(peer);
     this.channel = openChannel(endpoints, authority);
     this.kv = KVGrpc.newStub(channel);
     this.lease = LeaseGrpc.newStub(channel);
@@ -365,14 +364,7 @@ public final class EtcdStore implements KvStore {
 
   @Override
   public Watch watch(WatchQuery query, WatchListener listener) {
-    EtcdWatch watch = new EtcdWatch(query, listener);
-    if (closed) {
-      watch.end(new KvException(KvException.Code.UNAVAILABLE, peer + ": the store is closed"));
-    } else {
-      watches.add(watch);
-      watch.start();
-    }
-    return watch;
+    return watches.start(new EtcdWatch(query, listener));
   }
 
   /** One watch on an etcd watch stream, reopened on whichever member answers when it breaks. */
@@ -380,7 +372,7 @@ public final class EtcdStore implements KvStore {
     private final WatchQuery query;
 
     EtcdWatch(WatchQuery query, WatchListener listener) {
-      super(query.startRevision(), listener, reconnects, () -> closed, watches::remove);
+      super(query.startRevision(), listener, reconnects, watches);
       this.query = query;
     }
 
@@ -538,10 +530,7 @@ public final class EtcdStore implements KvStore {
 
   @Override
   public void close() {
-    closed = true;
-    for (ResumingWatch<?> watch : List.copyOf(watches)) {
-      watch.end(new KvException(KvException.Code.UNAVAILABLE, peer + ": the store was closed"));
-    }
+    watches.closeAll();
     channel.shutdown();
     try {
       if (!channel.awaitTermination(timeout.toMillis(), TimeUnit.MILLISECONDS)) {

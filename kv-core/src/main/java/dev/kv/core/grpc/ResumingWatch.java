@@ -7,8 +7,6 @@ import dev.kv.core.WatchListener;
 import io.grpc.stub.ClientCallStreamObserver;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
-import java.util.function.Consumer;
 
 /**
  * A watch that runs on one gRPC stream at a time. When a stream breaks, it opens a new one, after a
@@ -23,8 +21,7 @@ public abstract class ResumingWatch<ReqT> implements Watch {
 
   private final WatchListener listener;
   private final Reconnects reconnects;
-  private final BooleanSupplier storeClosed;
-  private final Consumer<ResumingWatch<?>> onEnd;
+  private final WatchRegistry registry;
   private final CompletableFuture<Long> started = new CompletableFuture<>();
   private volatile long next;
   private volatile boolean ended;
@@ -33,27 +30,21 @@ public abstract class ResumingWatch<ReqT> implements Watch {
 
   /**
    * @param reconnects lets the channel retry failed peers at once before a reopen; may be null
-   * @param storeClosed whether the store that made this watch was closed
-   * @param onEnd given this watch once, when it ends, to forget it
+   * @param registry the running watches of the store that makes this one
    */
   protected ResumingWatch(
-      long startRevision,
-      WatchListener listener,
-      Reconnects reconnects,
-      BooleanSupplier storeClosed,
-      Consumer<ResumingWatch<?>> onEnd) {
+      long startRevision, WatchListener listener, Reconnects reconnects, WatchRegistry registry) {
     this.next = startRevision;
     this.listener = listener;
     this.reconnects = reconnects;
-    this.storeClosed = storeClosed;
-    this.onEnd = onEnd;
+    this.registry = registry;
   }
 
   /** Opens one stream that delivers from revision {@code from}, or from now when it is 0. */
   protected abstract void open(long from);
 
   /** Opens the first stream. */
-  public final void start() {
+  final void start() {
     if (!ended) {
       open(next);
     }
@@ -105,8 +96,7 @@ public abstract class ResumingWatch<ReqT> implements Watch {
     if (ended) {
       return;
     }
-    if (storeClosed.getAsBoolean()) {
-      end(new KvException(KvException.Code.UNAVAILABLE, "the store was closed"));
+    if (registry.closed()) {
       return;
     }
     if (reconnects != null) {
@@ -136,7 +126,7 @@ public abstract class ResumingWatch<ReqT> implements Watch {
       return;
     }
     ended = true;
-    onEnd.accept(this);
+    registry.forget(this);
     started.cancel(false);
     ClientCallStreamObserver<ReqT> open = stream;
     if (open != null) {

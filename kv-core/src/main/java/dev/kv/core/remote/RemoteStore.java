@@ -30,6 +30,7 @@ import dev.kv.core.grpc.GrpcErrors;
 import dev.kv.core.grpc.Reconnects;
 import dev.kv.core.grpc.ResumingWatch;
 import dev.kv.core.grpc.UnaryCallFuture;
+import dev.kv.core.grpc.WatchRegistry;
 import io.grpc.Channel;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
@@ -42,12 +43,9 @@ import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
-import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
@@ -75,8 +73,7 @@ public final class RemoteStore implements KvStore {
   private final Duration timeout;
   private final ManagedChannel ownedChannel;
   private final Reconnects reconnects;
-  private final Set<ResumingWatch<?>> watches = ConcurrentHashMap.newKeySet();
-  private volatile boolean closed;
+  private final WatchRegistry watches;
 
   private RemoteStore(
       Channel channel, String serverName, Duration timeout, ManagedChannel ownedChannel) {
@@ -85,6 +82,7 @@ public final class RemoteStore implements KvStore {
     this.serverName = Objects.requireNonNull(serverName, "serverName");
     this.timeout = Durations.requireTimeout(timeout);
     this.ownedChannel = ownedChannel;
+    this.watches = new WatchRegistry("kv-server at " + serverName);
     this.reconnects = ownedChannel == null ? null : new Reconnects(ownedChannel);
   }
 
@@ -228,14 +226,7 @@ public final class RemoteStore implements KvStore {
 
   @Override
   public Watch watch(WatchQuery query, WatchListener listener) {
-    RemoteWatch watch = new RemoteWatch(query, listener);
-    if (closed) {
-      watch.end(new KvException(KvException.Code.UNAVAILABLE, "the store is closed"));
-    } else {
-      watches.add(watch);
-      watch.start();
-    }
-    return watch;
+    return watches.start(new RemoteWatch(query, listener));
   }
 
   /** One watch on a kv.KV/Watch stream, reopened when the server or the connection comes back. */
@@ -243,7 +234,7 @@ public final class RemoteStore implements KvStore {
     private final WatchQuery query;
 
     RemoteWatch(WatchQuery query, WatchListener listener) {
-      super(query.startRevision(), listener, reconnects, () -> closed, watches::remove);
+      super(query.startRevision(), listener, reconnects, watches);
       this.query = query;
     }
 
@@ -328,10 +319,7 @@ public final class RemoteStore implements KvStore {
   /** Closes the connection this store made; a channel given to {@link #over} stays open. */
   @Override
   public void close() {
-    closed = true;
-    for (ResumingWatch<?> watch : List.copyOf(watches)) {
-      watch.end(new KvException(KvException.Code.UNAVAILABLE, "the store was closed"));
-    }
+    watches.closeAll();
     if (ownedChannel == null) {
       return;
     }
