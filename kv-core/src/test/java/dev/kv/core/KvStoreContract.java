@@ -326,6 +326,22 @@ public abstract class KvStoreContract {
   }
 
   @Test
+  void watchFromAFutureRevision_deliversNothingBeforeIt() throws Exception {
+    long now = await(store.set("later", "0"));
+    RecordingListener seen = new RecordingListener();
+    try (Watch watch = store.watch(WatchQuery.key("later").fromRevision(now + 3), seen)) {
+      await(watch.started());
+      for (int i = 1; i <= 4; i++) {
+        await(store.set("later", String.valueOf(i))); // revisions now+1 to now+4
+      }
+
+      assertThat(seen.next(2, EVENTS))
+          .extracting(WatchEvent::revision)
+          .containsExactly(now + 3, now + 4);
+    }
+  }
+
+  @Test
   void closedWatch_deliversNothingMore() throws Exception {
     RecordingListener seen = new RecordingListener();
     Watch watch = store.watch(WatchQuery.key("quiet"), seen);

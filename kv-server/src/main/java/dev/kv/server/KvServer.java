@@ -4,6 +4,7 @@ import dev.kv.api.KVGrpc;
 import dev.kv.core.KvStore;
 import dev.kv.core.config.HostPort;
 import dev.kv.core.grpc.GrpcErrors;
+import dev.kv.core.local.Threads;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
@@ -56,12 +57,7 @@ public final class KvServer {
     this.store = store;
     this.healthCheckInterval = healthCheckInterval;
     this.healthChecks =
-        Executors.newSingleThreadScheduledExecutor(
-            task -> {
-              Thread thread = new Thread(task, "kv-server-health");
-              thread.setDaemon(true);
-              return thread;
-            });
+        Executors.newSingleThreadScheduledExecutor(Threads.daemon("kv-server-health"));
     this.server =
         builder
             .addService(CallFailureInterceptor.guard(new KvService(store)))

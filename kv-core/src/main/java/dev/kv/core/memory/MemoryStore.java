@@ -14,6 +14,9 @@ import dev.kv.core.Watch;
 import dev.kv.core.WatchEvent;
 import dev.kv.core.WatchListener;
 import dev.kv.core.WatchQuery;
+import dev.kv.core.local.CompareAndSet;
+import dev.kv.core.local.LocalWatches;
+import dev.kv.core.local.Threads;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -23,19 +26,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Optional;
-import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ConcurrentNavigableMap;
 import java.util.concurrent.ConcurrentSkipListMap;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
+import java.util.stream.Stream;
 
 /**
  * A store that keeps its entries in this process's memory, sorted by key. Fast and thread-safe, but
@@ -65,15 +63,7 @@ public final class MemoryStore implements KvStore {
   /** The oldest revision whose changes are all still in the history. */
   private long firstKeptRevision = 1;
 
-  private final List<MemoryWatch> watches = new CopyOnWriteArrayList<>();
-
-  private final ExecutorService deliveries =
-      Executors.newCachedThreadPool(
-          task -> {
-            Thread thread = new Thread(task, "kv-memory-watch");
-            thread.setDaemon(true);
-            return thread;
-          });
+  private final LocalWatches watches = new LocalWatches("kv-memory-watch");
 
   private volatile long revision = 1;
 
@@ -120,11 +110,11 @@ public final class MemoryStore implements KvStore {
           Keys.requireRevision(expectedModRevision);
           long ttlSeconds = Ttl.seconds(ttl);
           synchronized (writeLock) {
-            KeyValue current = entries.get(key);
-            if (modRevision(current) != expectedModRevision) {
-              return new Swap(false, revision, Optional.ofNullable(current));
-            }
-            return new Swap(true, put(key, value, ttlSeconds), Optional.empty());
+            return CompareAndSet.swap(
+                Optional.ofNullable(entries.get(key)),
+                expectedModRevision,
+                revision,
+                () -> put(key, value, ttlSeconds));
           }
         });
   }
@@ -136,17 +126,13 @@ public final class MemoryStore implements KvStore {
           Keys.requireValid(key);
           Keys.requireExistingRevision(expectedModRevision);
           synchronized (writeLock) {
-            KeyValue current = entries.get(key);
-            if (modRevision(current) != expectedModRevision) {
-              return new Swap(false, revision, Optional.ofNullable(current));
-            }
-            return new Swap(true, deleteKeys(List.of(key)).revision(), Optional.empty());
+            return CompareAndSet.swap(
+                Optional.ofNullable(entries.get(key)),
+                expectedModRevision,
+                revision,
+                () -> deleteKeys(List.of(key)).revision());
           }
         });
-  }
-
-  private static long modRevision(KeyValue entry) {
-    return entry == null ? Swap.ABSENT : entry.modRevision();
   }
 
   /**
@@ -263,116 +249,38 @@ public final class MemoryStore implements KvStore {
   public Watch watch(WatchQuery query, WatchListener listener) {
     synchronized (writeLock) {
       long start = query.startRevision();
-      MemoryWatch watch = new MemoryWatch(query, listener, start > 0 ? start : revision + 1);
       if (closed) {
-        watch.closed = true;
-        listener.onError(
+        return watches.failed(
+            query,
+            listener,
             new KvException(KvException.Code.UNAVAILABLE, "the memory store is closed"));
-        return watch;
       }
       if (start > 0 && start < firstKeptRevision) {
-        watch.fail(
+        return watches.failed(
+            query,
+            listener,
             new KvException(
                 KvException.Code.OUT_OF_RANGE,
                 "revision "
                     + start
                     + " is no longer kept; the oldest available is "
                     + firstKeptRevision));
-        return watch;
       }
-      if (start > 0) {
-        history.stream()
-            .filter(event -> event.revision() >= start && query.covers(event.entry().key()))
-            .forEach(watch::deliver);
+      if (start == 0) {
+        return watches.open(query, listener, revision + 1, Stream.empty());
       }
-      watches.add(watch);
-      return watch;
+      return watches.open(
+          query, listener, start, history.stream().filter(event -> event.revision() >= start));
     }
   }
 
-  /** Keeps {@code event} in the history and hands it to the watches it concerns; under the lock. */
+  /** Keeps {@code event} in the history and hands it to the watches; under the write lock. */
   private void record(WatchEvent event) {
     history.addLast(event);
     while (history.size() > historyLimit) {
       firstKeptRevision = history.removeFirst().revision() + 1;
     }
-    for (MemoryWatch watch : watches) {
-      if (watch.query.covers(event.entry().key())) {
-        watch.deliver(event);
-      }
-    }
-  }
-
-  /** One watch: its events go out in order, one at a time, off the writer's thread. */
-  private final class MemoryWatch implements Watch {
-    final WatchQuery query;
-    final WatchListener listener;
-    final long firstRevision;
-    final Queue<Runnable> pending = new ConcurrentLinkedQueue<>();
-    final AtomicBoolean draining = new AtomicBoolean();
-    volatile boolean closed;
-
-    MemoryWatch(WatchQuery query, WatchListener listener, long firstRevision) {
-      this.query = query;
-      this.listener = listener;
-      this.firstRevision = firstRevision;
-    }
-
-    void deliver(WatchEvent event) {
-      run(
-          () -> {
-            try {
-              listener.onEvent(event);
-            } catch (RuntimeException e) {
-              close();
-              listener.onError(
-                  new KvException(KvException.Code.INTERNAL, "the watch listener failed: " + e, e));
-            }
-          });
-    }
-
-    /** Registered under the write lock, before the store answers: started at once. */
-    @Override
-    public CompletableFuture<Long> started() {
-      return CompletableFuture.completedFuture(firstRevision);
-    }
-
-    /** Ends the watch with {@code error}, after what it still had to deliver. */
-    void fail(KvException error) {
-      run(
-          () -> {
-            closed = true;
-            listener.onError(error);
-          });
-    }
-
-    private void run(Runnable delivery) {
-      pending.add(delivery);
-      if (draining.compareAndSet(false, true)) {
-        deliveries.execute(this::drain);
-      }
-    }
-
-    private void drain() {
-      do {
-        try {
-          for (Runnable delivery = pending.poll(); delivery != null; delivery = pending.poll()) {
-            if (!closed) {
-              delivery.run();
-            }
-          }
-        } finally {
-          draining.set(false);
-        }
-      } while (!pending.isEmpty() && draining.compareAndSet(false, true));
-    }
-
-    @Override
-    public void close() {
-      closed = true;
-      watches.remove(this);
-      pending.clear();
-    }
+    watches.publish(event);
   }
 
   @Override
@@ -382,13 +290,7 @@ public final class MemoryStore implements KvStore {
 
   private static ScheduledThreadPoolExecutor newExpirer() {
     ScheduledThreadPoolExecutor expirer =
-        new ScheduledThreadPoolExecutor(
-            1,
-            task -> {
-              Thread thread = new Thread(task, "kv-memory-expiry");
-              thread.setDaemon(true);
-              return thread;
-            });
+        new ScheduledThreadPoolExecutor(1, Threads.daemon("kv-memory-expiry"));
     // An overwritten key's old expiry leaves the queue at once, not when it would have fired.
     expirer.setRemoveOnCancelPolicy(true);
     return expirer;
@@ -411,15 +313,10 @@ public final class MemoryStore implements KvStore {
   public void close() {
     synchronized (writeLock) {
       closed = true;
-      watches.forEach(
-          watch ->
-              watch.fail(
-                  new KvException(KvException.Code.UNAVAILABLE, "the memory store was closed")));
-      watches.clear();
+      watches.close(new KvException(KvException.Code.UNAVAILABLE, "the memory store was closed"));
       history.clear();
     }
     expirer.shutdownNow();
-    deliveries.shutdown();
     entries.clear();
   }
 }
