@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The packaged jars through the repository's launchers, as a newcomer runs them: {@code
@@ -23,10 +24,11 @@ class LaunchersIT {
 
   private static final Path ROOT = Path.of(System.getProperty("kv.root")).toAbsolutePath();
 
+  @TempDir Path dataDir;
+
   @Test
   void serverAndCommandLine_fromTheLaunchers() throws Exception {
-    try (DaemonProcess server =
-        DaemonProcess.start(List.of(launcher("kv-server"), "--listen", "127.0.0.1:0"))) {
+    try (DaemonProcess server = startServer()) {
       HostPort address = server.awaitListening();
       String target = address.toString();
 
@@ -39,12 +41,23 @@ class LaunchersIT {
       assertThat(kv(target, "get", "foo"))
           .isEqualTo(new CommandRun(3, "", "kv: cannot reach kv-server at " + target + "\n"));
     }
+    try (DaemonProcess restarted = startServer()) {
+      String target = restarted.awaitListening().toString();
+
+      assertThat(kv(target, "get", "foo")).isEqualTo(new CommandRun(0, "bar\n", ""));
+    }
+  }
+
+  /** {@code bin/kv-server} on its default store, the embedded one, in this test's directory. */
+  private DaemonProcess startServer() throws Exception {
+    return DaemonProcess.start(
+        List.of(
+            launcher("kv-server"), "--listen", "127.0.0.1:0", "--data-dir", dataDir.toString()));
   }
 
   @Test
   void kvServerEnvironmentVariable_picksTheServer() throws Exception {
-    try (DaemonProcess server =
-        DaemonProcess.start(List.of(launcher("kv-server"), "--listen", "127.0.0.1:0"))) {
+    try (DaemonProcess server = startServer()) {
       String target = server.awaitListening().toString();
 
       CommandRun set =
@@ -64,8 +77,7 @@ class LaunchersIT {
 
   @Test
   void setFromStandardInput() throws Exception {
-    try (DaemonProcess server =
-        DaemonProcess.start(List.of(launcher("kv-server"), "--listen", "127.0.0.1:0"))) {
+    try (DaemonProcess server = startServer()) {
       String target = server.awaitListening().toString();
 
       CommandRun set =

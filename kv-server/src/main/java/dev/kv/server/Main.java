@@ -4,11 +4,13 @@ import dev.kv.core.KvStore;
 import dev.kv.core.KvVersion;
 import dev.kv.core.config.Durations;
 import dev.kv.core.config.HostPort;
+import dev.kv.core.embedded.EmbeddedStore;
 import dev.kv.core.etcd.EtcdEndpoints;
 import dev.kv.core.etcd.EtcdStore;
 import dev.kv.core.memory.MemoryStore;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -30,7 +32,7 @@ import sun.misc.Signal;
     sortOptions = false,
     usageHelpAutoWidth = true,
     description = {
-      "Serves the kv.KV gRPC API (Get, Set) over a store, with gRPC health checking "
+      "Serves the kv.KV gRPC API over a store (by default, on this machine's disk), with gRPC health checking "
           + "(grpc.health.v1) and server reflection.",
       "",
       "Every option can also be set by the environment variable named in its description; "
@@ -66,14 +68,26 @@ public final class Main implements Callable<Integer> {
   @Option(
       names = "--store",
       paramLabel = "STORE",
-      defaultValue = "${env:KV_STORE:-memory}",
+      defaultValue = "${env:KV_STORE:-embedded}",
       description = {
-        "Where the data is kept: ${COMPLETION-CANDIDATES}. memory keeps it in this process "
-            + "only, and loses it when the server stops; etcd keeps it in an etcd cluster "
-            + "(see --etcd-endpoints), which several kv-servers can share.",
+        "Where the data is kept: ${COMPLETION-CANDIDATES}. embedded keeps it on this machine's "
+            + "disk, in --data-dir, and survives restarts and crashes; memory keeps it in this "
+            + "process only, and loses it when the server stops; etcd keeps it in an etcd "
+            + "cluster (see --etcd-endpoints), which several kv-servers can share.",
         "Env: KV_STORE. Default: ${DEFAULT-VALUE}."
       })
   StoreKind store;
+
+  @Option(
+      names = "--data-dir",
+      paramLabel = "DIR",
+      defaultValue = "${env:KV_DATA_DIR:-kv-data}",
+      description = {
+        "With --store embedded: the directory that holds the data, made if missing. One "
+            + "kv-server at a time may use it.",
+        "Env: KV_DATA_DIR. Default: ${DEFAULT-VALUE}, in the working directory."
+      })
+  Path dataDir;
 
   @Option(
       names = "--etcd-endpoints",
@@ -204,6 +218,7 @@ public final class Main implements Callable<Integer> {
 
   private KvStore openStore() {
     return switch (store) {
+      case embedded -> EmbeddedStore.open(dataDir);
       case memory -> new MemoryStore();
       case etcd -> {
         if (etcdEndpoints == null) {
@@ -226,7 +241,11 @@ public final class Main implements Callable<Integer> {
   }
 
   private String describeStore() {
-    return store == StoreKind.etcd ? "etcd at " + etcdEndpoints : store.name();
+    return switch (store) {
+      case embedded -> "embedded, in " + dataDir.toAbsolutePath().normalize();
+      case memory -> "memory";
+      case etcd -> "etcd at " + etcdEndpoints;
+    };
   }
 
   private static String rootMessage(Throwable error) {

@@ -86,6 +86,14 @@ public final class DaemonProcess implements AutoCloseable {
     return process.exitValue();
   }
 
+  /** Kills the server with SIGKILL, as a crash would, and waits for it to be gone. */
+  public void kill() throws InterruptedException {
+    process.destroyForcibly();
+    if (!process.waitFor(30, TimeUnit.SECONDS)) {
+      throw new AssertionError("the server did not end within 30s of SIGKILL");
+    }
+  }
+
   @Override
   public void close() {
     process.toHandle().descendants().forEach(ProcessHandle::destroyForcibly);

@@ -9,19 +9,23 @@ import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.NettyChannelBuilder;
 import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The daemon as users run it: options, errors, and a real process stopped by a signal. */
 @Timeout(60)
 class MainTest {
 
-  private static final Pattern LISTENING = Pattern.compile("listening on (\\S+)");
+  @TempDir Path dataDir;
 
   @Test
   void sigterm_stopsGracefully_andExitsZero() throws Exception {
-    try (DaemonProcess daemon = DaemonProcess.startMain("--listen", "127.0.0.1:0")) {
+    try (DaemonProcess daemon =
+        DaemonProcess.startMain("--listen", "127.0.0.1:0", "--data-dir", dataDir.toString())) {
       HostPort address = daemon.awaitListening();
       ManagedChannel channel =
           NettyChannelBuilder.forAddress(address.host(), address.port()).usePlaintext().build();
@@ -43,7 +47,8 @@ class MainTest {
   @Test
   void addressInUse_exitsOneWithOneReadableLine() throws Exception {
     try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      CommandRun run = run("--listen", "127.0.0.1:" + taken.getLocalPort());
+      CommandRun run =
+          run("--listen", "127.0.0.1:" + taken.getLocalPort(), "--data-dir", dataDir.toString());
 
       assertThat(run.exitCode()).isEqualTo(Main.EXIT_FAILED);
       assertThat(run.err().strip())
@@ -73,6 +78,42 @@ class MainTest {
   }
 
   @Test
+  void secondServerOnTheSameDataDir_exitsOneSayingItIsInUse() throws Exception {
+    try (DaemonProcess first =
+        DaemonProcess.startMain("--listen", "127.0.0.1:0", "--data-dir", dataDir.toString())) {
+      first.awaitListening();
+
+      CommandRun second = run("--listen", "127.0.0.1:0", "--data-dir", dataDir.toString());
+
+      assertThat(second.exitCode()).isEqualTo(Main.EXIT_FAILED);
+      assertThat(second.err().strip())
+          .isEqualTo(
+              "kv-server: cannot open the data directory "
+                  + dataDir
+                  + ": it is in use by another process (or by another store in this one); "
+                  + "only one may open a data directory at a time");
+    }
+  }
+
+  @Test
+  void dataDirOfSomethingElse_exitsOneWithoutTouchingIt() throws Exception {
+    Files.writeString(dataDir.resolve("report.pdf"), "not ours");
+
+    CommandRun run = run("--listen", "127.0.0.1:0", "--data-dir", dataDir.toString());
+
+    assertThat(run.exitCode()).isEqualTo(Main.EXIT_FAILED);
+    assertThat(run.err().strip())
+        .isEqualTo(
+            "kv-server: cannot open the data directory "
+                + dataDir
+                + ": it is not a kv data directory (it holds report.pdf); "
+                + "choose an empty or new directory");
+    try (var files = Files.list(dataDir)) {
+      assertThat(files).containsExactly(dataDir.resolve("report.pdf"));
+    }
+  }
+
+  @Test
   void etcdStoreWithoutEndpoints_exitsTwoSayingWhatIsMissing() {
     CommandRun run = run("--store", "etcd", "--listen", "127.0.0.1:0");
 
@@ -87,7 +128,8 @@ class MainTest {
     assertThat(run.exitCode()).isZero();
     assertThat(run.out())
         .contains("--listen", "KV_LISTEN", "127.0.0.1:9986")
-        .contains("--store", "KV_STORE")
+        .contains("--store", "KV_STORE", "embedded")
+        .contains("--data-dir", "KV_DATA_DIR", "kv-data")
         .contains("--shutdown-grace", "KV_SHUTDOWN_GRACE")
         .contains("--shutdown-drain", "KV_SHUTDOWN_DRAIN")
         .contains("--etcd-endpoints", "KV_ETCD_ENDPOINTS", "--etcd-authority", "--etcd-timeout")
