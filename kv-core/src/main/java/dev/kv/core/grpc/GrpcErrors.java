@@ -10,6 +10,8 @@ import java.time.Duration;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The one mapping between {@link KvException} codes and gRPC status codes, used on both sides of
@@ -62,6 +64,12 @@ public final class GrpcErrors {
     };
   }
 
+  private static final String NO_ROUTE_HINT =
+      "; if a proxy is in between, check the authority it routes on";
+
+  /** How grpc-java describes an answer that was plain HTTP, such as a proxy's error page. */
+  private static final Pattern HTTP_STATUS = Pattern.compile("HTTP status code (\\d+)");
+
   /**
    * The error a caller sees when a call to {@code peer} failed, worded for a person.
    *
@@ -78,6 +86,26 @@ public final class GrpcErrors {
       code = Status.Code.UNAVAILABLE;
     }
     String description = status.getDescription();
+    Matcher http = description == null ? null : HTTP_STATUS.matcher(description);
+    if (http != null && http.lookingAt()) {
+      // Not a gRPC server's answer: grpc-java puts the whole response in the description.
+      String message =
+          peer
+              + " answered HTTP "
+              + http.group(1)
+              + " rather than gRPC"
+              + (http.group(1).equals("404") ? NO_ROUTE_HINT : "");
+      return new KvException(toKvCode(code), message, error);
+    }
+    if (code == Status.Code.UNIMPLEMENTED) {
+      // Envoy's answer when no route matches, and a server's for a method it lacks.
+      String message =
+          peer
+              + " does not serve this call"
+              + (description == null || description.isEmpty() ? "" : " (" + description + ")")
+              + NO_ROUTE_HINT;
+      return new KvException(toKvCode(code), message, error);
+    }
     String message =
         switch (code) {
           case UNAVAILABLE ->

@@ -74,6 +74,37 @@ class GrpcErrorsTest {
   }
 
   @Test
+  void callFailure_plainHttpAnswerOfAProxy_isOneLineNamingTheStatus() {
+    StatusRuntimeException notFound =
+        Status.UNIMPLEMENTED
+            .withDescription(
+                "HTTP status code 404\ninvalid content-type: text/html\nheaders: Metadata(...)")
+            .asRuntimeException();
+
+    KvException failure =
+        GrpcErrors.callFailure(notFound, "etcd at http://127.0.0.1:9911", Duration.ofSeconds(5));
+
+    assertThat(failure.getMessage())
+        .isEqualTo(
+            "etcd at http://127.0.0.1:9911 answered HTTP 404 rather than gRPC; if a proxy is in"
+                + " between, check the authority it routes on");
+  }
+
+  @Test
+  void callFailure_unimplemented_asEnvoyAnswersACallWithNoRoute_saysSo() {
+    KvException failure =
+        GrpcErrors.callFailure(
+            Status.UNIMPLEMENTED.asRuntimeException(),
+            "etcd at http://127.0.0.1:9911",
+            Duration.ofSeconds(5));
+
+    assertThat(failure.getMessage())
+        .isEqualTo(
+            "etcd at http://127.0.0.1:9911 does not serve this call; if a proxy is in between,"
+                + " check the authority it routes on");
+  }
+
+  @Test
   void toKvCode_codeThePortDoesNotName_isInternal() {
     assertThat(GrpcErrors.toKvCode(Status.Code.DATA_LOSS)).isEqualTo(KvException.Code.INTERNAL);
   }
