@@ -31,6 +31,7 @@ import picocli.CommandLine.Spec;
       DelCommand.class,
       ListCommand.class,
       WatchCommand.class,
+      BenchCommand.class,
       HelpCommand.class
     },
     description = {
@@ -117,7 +118,7 @@ final class KvCommand implements Runnable, AutoCloseable {
   @Override
   public void run() {
     throw new CommandLine.ParameterException(
-        spec.commandLine(), "missing command: get, set, del, list or watch");
+        spec.commandLine(), "missing command: get, set, del, list, watch or bench");
   }
 
   /** The store the commands work on: etcd with --etcd, kv-server otherwise. */

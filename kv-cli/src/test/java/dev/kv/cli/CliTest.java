@@ -344,7 +344,7 @@ class CliTest {
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.err())
         .isEqualTo(
-            "kv: missing command: get, set, del, list or watch\nTry 'kv --help' for more information.\n");
+            "kv: missing command: get, set, del, list, watch or bench\nTry 'kv --help' for more information.\n");
   }
 
   @Test
