@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# Measures, on this machine and in one run: etcd called directly, etcd's own grpc-proxy, and
+# kv-server on each store (etcd, embedded, memory), with the same clients and settings:
+# `kv bench` (latency percentiles) and h2load (an HTTP/2 load generator, independent of our
+# client). Writes the results, ratios to etcd measured in the same run, and the machine to
+# docs/BENCHMARKS.md (or $BENCH_OUT).
+#
+# Needs: etcd and etcdctl (apt-get install etcd-server etcd-client), h2load (nghttp2-client),
+# python3, and the built jars (./mvnw -q package -DskipTests; built here if missing).
+#
+# Settings: DURATION (per measurement, default 10s), CONCURRENCY (calls in flight, default 64),
+# JAVA_OPTS (added to kv-server's, as bin/kv-server takes it), BENCH_OUT. kv-server runs
+# through bin/kv-server, with the JVM options users get; kv bench with the JVM's defaults.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+duration=${DURATION:-10s}
+concurrency=${CONCURRENCY:-64}
+out=${BENCH_OUT:-$root/docs/BENCHMARKS.md}
+java_opts=$(sed -n 's/^ *jvm_opts="\(-Xmx[^"]*\)".*/\1/p' bin/kv)${JAVA_OPTS:+ $JAVA_OPTS}
+seconds=${duration%s}
+
+for tool in etcd etcdctl h2load python3 java; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool is missing" >&2; exit 2; }
+done
+if [[ ! -f kv-server/target/kv-server.jar || ! -f kv-cli/target/kv.jar ]]; then
+  ./mvnw -q package -DskipTests
+fi
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Free loopback ports, chosen by the kernel.
+read -r etcd_port peer_port proxy_port kv_etcd kv_embedded kv_memory < <(python3 -c '
+import socket
+socks = [socket.socket() for _ in range(6)]
+for s in socks: s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in socks])
+for s in socks: s.close()')
+
+wait_for() { # port
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "bench: nothing listens on port $1" >&2
+  exit 1
+}
+
+echo "bench: starting etcd, grpc-proxy and three kv-servers" >&2
+etcd --data-dir "$work/etcd" --listen-client-urls "http://127.0.0.1:$etcd_port" \
+  --advertise-client-urls "http://127.0.0.1:$etcd_port" \
+  --listen-peer-urls "http://127.0.0.1:$peer_port" > "$work/etcd.log" 2>&1 &
+pids+=($!)
+wait_for "$etcd_port"
+etcd grpc-proxy start --endpoints="127.0.0.1:$etcd_port" \
+  --listen-addr="127.0.0.1:$proxy_port" > "$work/grpc-proxy.log" 2>&1 &
+pids+=($!)
+wait_for "$proxy_port"
+
+declare -A server_pid
+start_server() { # name port args...
+  local name=$1 port=$2
+  shift 2
+  bin/kv-server --listen "127.0.0.1:$port" "$@" > "$work/kv-server-$name.log" 2>&1 &
+  pids+=($!)
+  server_pid[$name]=$!
+}
+start_server etcd "$kv_etcd" --store etcd --etcd-endpoints "http://127.0.0.1:$etcd_port"
+start_server embedded "$kv_embedded" --store embedded --data-dir "$work/embedded"
+start_server memory "$kv_memory" --store memory
+for port in "$kv_etcd" "$kv_embedded" "$kv_memory"; do wait_for "$port"; done
+
+# name -> how kv reaches it, and where h2load sends its requests (service path prefix).
+targets=(etcd grpc-proxy kv-server/etcd kv-server/embedded kv-server/memory)
+declare -A reach=(
+  [etcd]="--etcd http://127.0.0.1:$etcd_port"
+  [grpc-proxy]="--etcd http://127.0.0.1:$proxy_port"
+  [kv-server/etcd]="--server 127.0.0.1:$kv_etcd"
+  [kv-server/embedded]="--server 127.0.0.1:$kv_embedded"
+  [kv-server/memory]="--server 127.0.0.1:$kv_memory"
+)
+declare -A url=(
+  [etcd]="http://127.0.0.1:$etcd_port"
+  [grpc-proxy]="http://127.0.0.1:$proxy_port"
+  [kv-server/etcd]="http://127.0.0.1:$kv_etcd"
+  [kv-server/embedded]="http://127.0.0.1:$kv_embedded"
+  [kv-server/memory]="http://127.0.0.1:$kv_memory"
+)
+
+# gRPC request bodies for h2load: a 5-byte frame header, then the message. The key is
+# bench/1 (which kv bench writes first); the value 100 bytes, as kv bench's.
+value=$(printf 'v%.0s' $(seq 100))
+python3 - "$work" "$value" <<'PY'
+import sys
+work, value = sys.argv[1], sys.argv[2].encode()
+key = b"bench/1"
+def field(number, data): return bytes([number << 3 | 2, len(data)]) + data
+def frame(message): return b"\0" + len(message).to_bytes(4, "big") + message
+bodies = {
+    "get": field(1, key),                                  # RangeRequest / GetRequest
+    "etcd-serializable": field(1, key) + bytes([7 << 3, 1]),  # RangeRequest.serializable
+    "kv-serializable": field(1, key) + bytes([2 << 3, 1]),    # GetRequest.consistency
+    "set": field(1, key) + field(2, value),                # PutRequest / SetRequest
+}
+for name, message in bodies.items():
+    open(f"{work}/{name}.bin", "wb").write(frame(message))
+PY
+
+results="$work/results"
+mkdir -p "$results"
+measure() { # target op: get | serializable | set
+  local target=$1 op=$2 file=${1//\//-}-$2 workload=$2 consistency=linearizable
+  [[ $op == serializable ]] && { workload=get; consistency=serializable; }
+  echo "bench: $target $op" >&2
+  # shellcheck disable=SC2086
+  java -jar kv-cli/target/kv.jar ${reach[$target]} -o json bench --workload "$workload" \
+    --consistency "$consistency" --concurrency "$concurrency" --duration "$duration" \
+    > "$results/$file.kv.json"
+  local service path body
+  if [[ $target == etcd || $target == grpc-proxy ]]; then
+    service=etcdserverpb.KV
+    path=$([[ $op == set ]] && echo Put || echo Range)
+    body=$([[ $op == serializable ]] && echo etcd-serializable || echo "$op")
+  else
+    service=kv.KV
+    path=$([[ $op == set ]] && echo Set || echo Get)
+    body=$([[ $op == serializable ]] && echo kv-serializable || echo "$op")
+  fi
+  h2load -c 4 -m $((concurrency / 4)) -D "$seconds" --warm-up-time=1 \
+    -H 'content-type: application/grpc' -H 'te: trailers' -d "$work/$body.bin" \
+    "${url[$target]}/$service/$path" > "$results/$file.h2load.txt"
+}
+for target in "${targets[@]}"; do
+  for op in get serializable set; do measure "$target" "$op"; done
+done
+
+# Peak resident memory of each kv-server over the whole run.
+for name in etcd embedded memory; do
+  awk '/VmHWM/ {print $2}' "/proc/${server_pid[$name]}/status" > "$results/rss-$name.txt"
+done
+
+python3 - "$results" "$out" "$duration" "$concurrency" "$java_opts" <<'PY'
+import json, os, platform, re, subprocess, sys, datetime
+results, out, duration, concurrency, java_opts = sys.argv[1:]
+targets = ["etcd", "grpc-proxy", "kv-server/etcd", "kv-server/embedded", "kv-server/memory"]
+ops = [("get", "Get, linearizable"), ("serializable", "Get, serializable"), ("set", "Set")]
+def kv(target, op):
+    return json.load(open(f"{results}/{target.replace('/', '-')}-{op}.kv.json"))
+def h2(target, op):
+    text = open(f"{results}/{target.replace('/', '-')}-{op}.h2load.txt").read()
+    rate = float(re.search(r"finished in [\d.]+\w*, ([\d.]+) req/s", text).group(1))
+    failed = re.search(r"requests: .* (\d+) failed, (\d+) errored", text)
+    return rate, int(failed.group(1)) + int(failed.group(2))
+def first(cmd):
+    try: return subprocess.run(cmd, capture_output=True, text=True).stdout.splitlines()[0]
+    except Exception: return "?"
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+mem = next((l.split(":", 1)[1].strip() for l in open("/proc/meminfo") if l.startswith("MemTotal")), "?")
+java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()[0]
+lines = [
+    "# Benchmarks",
+    "",
+    "Written by [`bench/run.sh`](../bench/run.sh); rerun it to measure your machine. Every figure",
+    "below comes from one run, on loopback, so the ratios to etcd (measured in the same run) are",
+    "what to compare: absolute rates move with the machine and its load.",
+    "",
+    f"- Run: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {duration} per measurement, {concurrency} calls in flight, 100-byte values over 1,000 keys.",
+    f"- Machine: {os.cpu_count()} CPUs ({cpu}), {mem} memory, {platform.system()} {platform.release()}.",
+    f"- Software: {first(['etcd', '--version'])}; {java}; kv-server with `{java_opts}`.",
+    "- `kv bench` is kv's own client (one JVM, on the same machine). `h2load` sends one prepared gRPC",
+    "  request over 4 connections; it does not read gRPC statuses, so its runs follow a `kv bench`",
+    "  run that checked the target answers.",
+    "",
+]
+for op, title in ops:
+    base_kv = kv("etcd", op)["callsPerSecond"]
+    base_h2 = h2("etcd", op)[0]
+    lines += [f"## {title}", "",
+              "| target | kv bench calls/s | × etcd | p50 ms | p99 ms | p99.9 ms | errors | h2load req/s | × etcd |",
+              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for target in targets:
+        r = kv(target, op)
+        rate, failed = h2(target, op)
+        lat = r["latencyMicros"]
+        errors = sum(r["errors"].values()) + failed
+        lines.append(f"| {target} | {r['callsPerSecond']:,.0f} | {r['callsPerSecond']/base_kv:.2f} | "
+                     f"{lat['p50']/1000:.2f} | {lat['p99']/1000:.2f} | {lat['p99.9']/1000:.2f} | {errors} | "
+                     f"{rate:,.0f} | {rate/base_h2:.2f} |")
+    lines.append("")
+lines += ["## Memory", "", "Peak resident memory (VmHWM) of each kv-server over the whole run:", ""]
+for name in ["etcd", "embedded", "memory"]:
+    kb = int(open(f"{results}/rss-{name}.txt").read().strip() or 0)
+    lines.append(f"- kv-server on {name}: {kb / 1024:.0f} MB")
+lines.append("")
+open(out, "w").write("\n".join(lines))
+print(f"bench: wrote {out}", file=sys.stderr)
+PY
