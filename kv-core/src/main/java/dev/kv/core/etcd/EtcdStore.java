@@ -103,6 +103,15 @@ public final class EtcdStore implements KvStore {
   private final WatchGrpc.WatchStub watchStub;
   private final WatchRegistry watches;
 
+  private final ReadBatcher reads =
+      new ReadBatcher(
+          request ->
+              this.<RangeRequest, RangeResponse, RangeResponse>call(
+                  () -> request, (r, answer) -> withDeadline().range(r, answer), r -> r),
+          request ->
+              this.<TxnRequest, TxnResponse, TxnResponse>call(
+                  () -> request, (r, answer) -> withDeadline().txn(r, answer), r -> r));
+
   private EtcdStore(Builder builder) {
     EtcdEndpoints endpoints = Objects.requireNonNull(builder.endpoints, "endpoints");
     String authority =
@@ -170,6 +179,15 @@ public final class EtcdStore implements KvStore {
 
   @Override
   public CompletableFuture<Optional<KeyValue>> get(String key, ReadConsistency consistency) {
+    if (consistency == ReadConsistency.LINEARIZABLE) {
+      ByteString name;
+      try {
+        name = utf8(Keys.requireValid(key));
+      } catch (KvException e) {
+        return CompletableFuture.failedFuture(e);
+      }
+      return reads.read(name).thenApply(EtcdStore::firstEntry);
+    }
     return call(
         () ->
             RangeRequest.newBuilder()
@@ -177,10 +195,11 @@ public final class EtcdStore implements KvStore {
                 .setSerializable(consistency == ReadConsistency.SERIALIZABLE)
                 .build(),
         (request, answer) -> withDeadline().range(request, answer),
-        (RangeResponse response) ->
-            response.getKvsCount() == 0
-                ? Optional.<KeyValue>empty()
-                : Optional.of(entry(response.getKvs(0))));
+        EtcdStore::firstEntry);
+  }
+
+  private static Optional<KeyValue> firstEntry(RangeResponse response) {
+    return response.getKvsCount() == 0 ? Optional.empty() : Optional.of(entry(response.getKvs(0)));
   }
 
   @Override

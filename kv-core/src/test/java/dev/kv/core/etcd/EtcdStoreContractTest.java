@@ -16,6 +16,9 @@ import dev.kv.etcd.api.etcdserverpb.RangeRequest;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -30,6 +33,33 @@ class EtcdStoreContractTest extends KvStoreContract {
   protected KvStore newStore() {
     etcd.deleteAllKeys();
     return EtcdStore.builder().endpoints(etcd.endpoints()).timeout(Duration.ofSeconds(5)).build();
+  }
+
+  @Test
+  void concurrentReaders_eachSeeTheirOwnAcknowledgedWrites_whileReadsShareCalls() throws Exception {
+    List<CompletableFuture<Void>> clients = new ArrayList<>();
+    java.util.concurrent.ExecutorService threads =
+        java.util.concurrent.Executors.newFixedThreadPool(16);
+    for (int c = 0; c < 16; c++) {
+      String key = "client/" + c;
+      clients.add(
+          CompletableFuture.runAsync(
+              () -> {
+                for (int i = 0; i < 50; i++) {
+                  store.blocking().set(key, String.valueOf(i));
+                  assertThat(store.blocking().get(key)).contains(String.valueOf(i));
+                  assertThat(store.blocking().get("client/missing")).isEmpty();
+                }
+              },
+              threads));
+    }
+
+    try {
+      CompletableFuture.allOf(clients.toArray(CompletableFuture[]::new))
+          .get(60, java.util.concurrent.TimeUnit.SECONDS);
+    } finally {
+      threads.shutdownNow();
+    }
   }
 
   @Test
