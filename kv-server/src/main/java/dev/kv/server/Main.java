@@ -2,6 +2,7 @@ package dev.kv.server;
 
 import dev.kv.core.KvStore;
 import dev.kv.core.KvVersion;
+import dev.kv.core.cache.ReadCache;
 import dev.kv.core.config.Durations;
 import dev.kv.core.config.HostPort;
 import dev.kv.core.embedded.EmbeddedStore;
@@ -123,6 +124,18 @@ public final class Main implements Callable<Integer> {
   Duration etcdTimeout;
 
   @Option(
+      names = "--read-cache",
+      paramLabel = "KEYS",
+      defaultValue = "${env:KV_READ_CACHE:-100000}",
+      description = {
+        "With --store etcd: how many keys to keep in memory for serializable reads, kept "
+            + "current by a watch; 0 for none. A serializable read never returns a value older "
+            + "than the last write acknowledged by this server.",
+        "Env: KV_READ_CACHE. Default: ${DEFAULT-VALUE}."
+      })
+  int readCache;
+
+  @Option(
       names = "--shutdown-grace",
       paramLabel = "DURATION",
       defaultValue = "${env:KV_SHUTDOWN_GRACE:-10s}",
@@ -227,12 +240,19 @@ public final class Main implements Callable<Integer> {
               "--store etcd needs --etcd-endpoints (or KV_ETCD_ENDPOINTS), such as "
                   + "http://127.0.0.1:2379");
         }
+        if (readCache < 0) {
+          throw new CommandLine.ParameterException(
+              spec.commandLine(),
+              "--read-cache takes a number of keys, 0 or more, not " + readCache);
+        }
         try {
-          yield EtcdStore.builder()
-              .endpoints(etcdEndpoints)
-              .authority(etcdAuthority)
-              .timeout(etcdTimeout)
-              .build();
+          KvStore etcd =
+              EtcdStore.builder()
+                  .endpoints(etcdEndpoints)
+                  .authority(etcdAuthority)
+                  .timeout(etcdTimeout)
+                  .build();
+          yield readCache == 0 ? etcd : ReadCache.over(etcd, readCache);
         } catch (IllegalArgumentException e) {
           throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
@@ -244,7 +264,10 @@ public final class Main implements Callable<Integer> {
     return switch (store) {
       case embedded -> "embedded, in " + dataDir.toAbsolutePath().normalize();
       case memory -> "memory";
-      case etcd -> "etcd at " + etcdEndpoints;
+      case etcd ->
+          "etcd at "
+              + etcdEndpoints
+              + (readCache > 0 ? ", caching up to " + readCache + " keys" : "");
     };
   }
 

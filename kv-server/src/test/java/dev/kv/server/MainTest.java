@@ -133,6 +133,7 @@ class MainTest {
         .contains("--shutdown-grace", "KV_SHUTDOWN_GRACE")
         .contains("--shutdown-drain", "KV_SHUTDOWN_DRAIN")
         .contains("--etcd-endpoints", "KV_ETCD_ENDPOINTS", "--etcd-authority", "--etcd-timeout")
+        .contains("--read-cache", "KV_READ_CACHE")
         .contains("Exit codes:");
   }
 

@@ -1,0 +1,151 @@
+package dev.kv.core.cache;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kv.core.KeyValue;
+import dev.kv.core.KvStore;
+import dev.kv.core.ReadConsistency;
+import dev.kv.core.memory.MemoryStore;
+import java.lang.reflect.Proxy;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+@Timeout(60)
+class ReadCacheTest {
+
+  private final MemoryStore behind = new MemoryStore();
+  private final AtomicInteger reads = new AtomicInteger();
+  private ReadCache cache;
+
+  @BeforeEach
+  void open() {
+    cache = ReadCache.over(counting(behind), 100);
+    Awaitility.await().until(cache::isLive);
+  }
+
+  @AfterEach
+  void close() {
+    cache.close();
+  }
+
+  @Test
+  void serializableReadOfAKeyAlreadyRead_isAnsweredWithoutTheStore() {
+    behind.blocking().set("hot", "value");
+    assertThat(serializable("hot")).map(KeyValue::value).contains("value");
+    int before = reads.get();
+
+    for (int i = 0; i < 50; i++) {
+      assertThat(serializable("hot")).map(KeyValue::value).contains("value");
+    }
+
+    assertThat(reads.get()).isEqualTo(before);
+  }
+
+  @Test
+  void linearizableReads_alwaysGoToTheStore() {
+    cache.blocking().set("k", "v");
+    int before = reads.get();
+
+    cache.blocking().get("k");
+    cache.blocking().get("k");
+
+    assertThat(reads.get()).isEqualTo(before + 2);
+  }
+
+  @Test
+  void writeThroughTheCache_isSeenByTheNextSerializableRead_atOnce() {
+    for (int i = 0; i < 200; i++) {
+      cache.blocking().set("counter", String.valueOf(i));
+
+      assertThat(serializable("counter")).map(KeyValue::value).contains(String.valueOf(i));
+    }
+  }
+
+  @Test
+  void concurrentWritersThroughTheCache_eachReadsItsOwnLastWrite() throws Exception {
+    List<CompletableFuture<Void>> writers = new ArrayList<>();
+    for (int w = 0; w < 4; w++) {
+      String key = "writer/" + w;
+      writers.add(
+          CompletableFuture.runAsync(
+              () -> {
+                for (int i = 0; i < 300; i++) {
+                  cache.blocking().set(key, String.valueOf(i));
+                  assertThat(serializable(key)).map(KeyValue::value).contains(String.valueOf(i));
+                  cache.blocking().delete(key);
+                  assertThat(serializable(key)).isEmpty();
+                }
+              }));
+    }
+
+    CompletableFuture.allOf(writers.toArray(CompletableFuture[]::new)).get();
+  }
+
+  @Test
+  void changeMadeElsewhere_reachesTheCacheThroughTheWatch() {
+    behind.blocking().set("elsewhere", "old");
+    assertThat(serializable("elsewhere")).map(KeyValue::value).contains("old");
+
+    behind.blocking().set("elsewhere", "new");
+
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(5))
+        .untilAsserted(
+            () -> assertThat(serializable("elsewhere")).map(KeyValue::value).contains("new"));
+    behind.blocking().delete("elsewhere");
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(5))
+        .untilAsserted(() -> assertThat(serializable("elsewhere")).isEmpty());
+  }
+
+  @Test
+  void keyFoundMissing_isNotKept_soThatItsCreationElsewhereIsSeenAtOnce() {
+    assertThat(serializable("later")).isEmpty();
+
+    behind.blocking().set("later", "here");
+
+    assertThat(serializable("later")).map(KeyValue::value).contains("here");
+  }
+
+  @Test
+  void fullCache_makesRoomForNewKeys() {
+    for (int i = 0; i < 300; i++) {
+      cache.blocking().set("many/" + i, "v");
+      serializable("many/" + i);
+    }
+
+    assertThat(cache.size()).isLessThanOrEqualTo(100);
+    assertThat(serializable("many/299")).map(KeyValue::value).contains("v");
+  }
+
+  private Optional<KeyValue> serializable(String key) {
+    return cache.get(key, ReadConsistency.SERIALIZABLE).join();
+  }
+
+  /** {@code store}, counting the reads that reach it. */
+  private KvStore counting(KvStore store) {
+    return (KvStore)
+        Proxy.newProxyInstance(
+            KvStore.class.getClassLoader(),
+            new Class<?>[] {KvStore.class},
+            (proxy, method, args) -> {
+              if (method.getName().equals("get")) {
+                reads.incrementAndGet();
+              }
+              try {
+                return method.invoke(store, args);
+              } catch (java.lang.reflect.InvocationTargetException e) {
+                throw e.getCause();
+              }
+            });
+  }
+}
