@@ -3,6 +3,7 @@ package dev.kv.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.kv.core.KeyValue;
 import dev.kv.core.KvException;
 import dev.kv.core.KvStore;
 import dev.kv.core.config.HostPort;
@@ -17,6 +18,10 @@ import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.NettyServerBuilder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -39,6 +44,27 @@ class EtcdBackedServerTest {
 
       byte[] printed = etcd.etcdctl("get", "interop/greeting", "--print-value-only");
       assertThat(printed).isEqualTo((value + "\n").getBytes(StandardCharsets.UTF_8));
+    }
+  }
+
+  @Test
+  void manyReadsAtOnceThroughTheServer_allAnswer_thoughTheyShareCallsToEtcd() throws Exception {
+    try (EtcdCluster etcd = EtcdCluster.ofMembers(1).start();
+        Running server = Running.on(etcd, Duration.ofSeconds(5))) {
+      for (int i = 0; i < 20; i++) {
+        server.client.blocking().set("many/" + i, "v" + i);
+      }
+
+      List<CompletableFuture<Optional<KeyValue>>> reads = new ArrayList<>();
+      for (int i = 0; i < 2_000; i++) {
+        reads.add(server.client.get("many/" + i % 20));
+      }
+
+      for (int i = 0; i < reads.size(); i++) {
+        assertThat(reads.get(i).get(30, TimeUnit.SECONDS))
+            .map(KeyValue::value)
+            .contains("v" + i % 20);
+      }
     }
   }
 
