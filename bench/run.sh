@@ -188,6 +188,10 @@ lines = [
     "- `kv bench` is kv's own client (one JVM, on the same machine), over 1,000 keys. `h2load` sends",
     "  one prepared gRPC request (one key) over 4 connections. It cannot read gRPC statuses, so its",
     "  figure for a target stands only where `kv bench` saw no errors on it.",
+    "- Read the two side by side. `kv bench` reaches etcd through kv's etcd adapter, which sends",
+    "  concurrent linearizable reads as one Txn, and it is one JVM sharing the machine with the",
+    "  servers, so its rate caps every kv-server row; h2load's columns show what each server",
+    "  itself sustains.",
     "",
 ]
 for op, title in ops:
