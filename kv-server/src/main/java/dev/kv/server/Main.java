@@ -251,6 +251,8 @@ public final class Main implements Callable<Integer> {
                   .endpoints(etcdEndpoints)
                   .authority(etcdAuthority)
                   .timeout(etcdTimeout)
+                  // The service's callbacks never block (see KvServer.listeningOn).
+                  .directExecutor()
                   .build();
           yield readCache == 0 ? etcd : ReadCache.over(etcd, readCache);
         } catch (IllegalArgumentException e) {

@@ -129,7 +129,11 @@ class EtcdBackedServerTest {
     /** Starts one, and waits until it reports SERVING; stops it again if it never does. */
     static Running on(EtcdCluster etcd, Duration etcdTimeout) throws Exception {
       EtcdStore etcdStore =
-          EtcdStore.builder().endpoints(etcd.endpoints()).timeout(etcdTimeout).build();
+          EtcdStore.builder()
+              .endpoints(etcd.endpoints())
+              .timeout(etcdTimeout)
+              .directExecutor()
+              .build();
       KvServer server =
           new KvServer(
               NettyServerBuilder.forAddress(new HostPort("127.0.0.1", 0).toSocketAddress()),

@@ -119,7 +119,7 @@ public final class EtcdStore implements KvStore {
     this.timeout = builder.timeout;
     this.peer = "etcd at " + endpoints;
     this.watches = new WatchRegistry(peer);
-    this.channel = openChannel(endpoints, authority);
+    this.channel = openChannel(endpoints, authority, builder.directExecutor);
     this.kv = KVGrpc.newStub(channel);
     this.lease = LeaseGrpc.newStub(channel);
     // A member without a leader cancels such a watch rather than keep it silently stalled.
@@ -136,8 +136,14 @@ public final class EtcdStore implements KvStore {
   }
 
   @SuppressWarnings("deprecation") // nameResolverFactory: the resolver is this channel's own
-  private static ManagedChannel openChannel(EtcdEndpoints endpoints, String authority) {
-    return NettyChannelBuilder.forTarget(EndpointsNameResolver.SCHEME + ":///")
+  private static ManagedChannel openChannel(
+      EtcdEndpoints endpoints, String authority, boolean directExecutor) {
+    NettyChannelBuilder channel =
+        NettyChannelBuilder.forTarget(EndpointsNameResolver.SCHEME + ":///");
+    if (directExecutor) {
+      channel.directExecutor();
+    }
+    return channel
         .nameResolverFactory(EndpointsNameResolver.factory(endpoints, authority))
         .defaultServiceConfig(serviceConfig())
         .enableRetry()
@@ -566,6 +572,7 @@ public final class EtcdStore implements KvStore {
     private EtcdEndpoints endpoints;
     private String authority;
     private Duration timeout = DEFAULT_TIMEOUT;
+    private boolean directExecutor;
 
     private Builder() {}
 
@@ -588,6 +595,16 @@ public final class EtcdStore implements KvStore {
     /** How long each call may take, retries included. Default: 5 seconds. */
     public Builder timeout(Duration timeout) {
       this.timeout = Durations.requireTimeout(timeout);
+      return this;
+    }
+
+    /**
+     * Completes the store's futures on gRPC's network threads rather than on a pool: a third less
+     * CPU per call (measured through kv-server), for callers whose callbacks never block, as
+     * kv-server's. A callback that blocks would stall every call.
+     */
+    public Builder directExecutor() {
+      this.directExecutor = true;
       return this;
     }
 
