@@ -19,4 +19,13 @@ public interface WatchListener {
    * could not recover from. Not called when the watch is closed.
    */
   void onError(KvException error);
+
+  /**
+   * The watch lost its connection and is resuming: changes may arrive late until {@link
+   * #onResumed}, but none is lost.
+   */
+  default void onInterrupted() {}
+
+  /** The watch is connected again after {@link #onInterrupted}; what it missed follows. */
+  default void onResumed() {}
 }

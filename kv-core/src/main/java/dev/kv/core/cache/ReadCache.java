@@ -18,6 +18,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Logger;
 
 /**
@@ -41,6 +42,9 @@ public final class ReadCache implements KvStore {
 
   /** Whether the watch runs, so that the cache may answer. */
   private volatile boolean live;
+
+  /** Advances each time the cache starts over, so that a read from before is not kept after. */
+  private final AtomicInteger generation = new AtomicInteger();
 
   private volatile boolean closed;
   private volatile Watch watch;
@@ -86,8 +90,20 @@ public final class ReadCache implements KvStore {
               }
 
               @Override
+              public void onInterrupted() {
+                live = false;
+              }
+
+              @Override
+              public void onResumed() {
+                // The changes missed meanwhile follow, and update what is kept.
+                live = !closed;
+              }
+
+              @Override
               public void onError(KvException error) {
                 live = false;
+                generation.incrementAndGet();
                 slots.clear();
                 if (!closed) {
                   logger.warning(
@@ -110,7 +126,16 @@ public final class ReadCache implements KvStore {
         new Known(
             event.type() == WatchEvent.Type.PUT ? Optional.of(event.entry()) : Optional.empty(),
             event.revision());
-    slots.computeIfPresent(key, (k, slot) -> revisionOf(slot) > known.revision() ? slot : known);
+    slots.computeIfPresent(
+        key,
+        (k, slot) -> {
+          if (slot instanceof Reading) {
+            // The watch may lag behind writes acknowledged already: neither this change nor the
+            // read in flight is sure to be the latest, so the next read goes to the store.
+            return new Reading();
+          }
+          return revisionOf(slot) > known.revision() ? slot : known;
+        });
   }
 
   private static long revisionOf(Slot slot) {
@@ -122,9 +147,14 @@ public final class ReadCache implements KvStore {
 
   @Override
   public CompletableFuture<Optional<KeyValue>> get(String key, ReadConsistency consistency) {
-    if (consistency != ReadConsistency.SERIALIZABLE || !live) {
+    if (consistency != ReadConsistency.SERIALIZABLE) {
       return store.get(key, consistency);
     }
+    if (!live) {
+      // A member's own answer could miss a write this cache acknowledged.
+      return store.get(key, ReadConsistency.LINEARIZABLE);
+    }
+    int reservedIn = generation.get();
     Slot slot = slots.get(key);
     if (slot instanceof Known known) {
       return CompletableFuture.completedFuture(known.entry());
@@ -134,7 +164,7 @@ public final class ReadCache implements KvStore {
         .get(key, ReadConsistency.LINEARIZABLE)
         .thenApply(
             found -> {
-              if (token != null && live) {
+              if (token != null && live && generation.get() == reservedIn) {
                 keep(key, token, found);
               }
               return found;

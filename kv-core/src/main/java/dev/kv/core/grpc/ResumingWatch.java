@@ -21,6 +21,10 @@ public abstract class ResumingWatch<ReqT> implements Watch {
 
   private final WatchListener listener;
   private final Reconnects reconnects;
+
+  /** Between a broken stream and the next one created; on the stream's callbacks only. */
+  private boolean interrupted;
+
   private final WatchRegistry registry;
   private final CompletableFuture<Long> started = new CompletableFuture<>();
   private volatile long next;
@@ -61,6 +65,10 @@ public abstract class ResumingWatch<ReqT> implements Watch {
   /** The stream is in place and delivers from {@code firstRevision} when nothing came before. */
   protected final void created(long firstRevision) {
     failures = 0;
+    if (interrupted) {
+      interrupted = false;
+      listener.onResumed();
+    }
     if (next == 0) {
       next = firstRevision;
     }
@@ -101,6 +109,10 @@ public abstract class ResumingWatch<ReqT> implements Watch {
     }
     if (reconnects != null) {
       reconnects.soon();
+    }
+    if (!interrupted) {
+      interrupted = true;
+      listener.onInterrupted();
     }
     long pause = Math.min(MAX_PAUSE_MILLIS, 100L << Math.min(failures++, 5));
     CompletableFuture.delayedExecutor(pause, TimeUnit.MILLISECONDS).execute(this::start);

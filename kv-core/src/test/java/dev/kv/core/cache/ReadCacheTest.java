@@ -24,6 +24,9 @@ class ReadCacheTest {
 
   private final MemoryStore behind = new MemoryStore();
   private final AtomicInteger reads = new AtomicInteger();
+  private final List<ReadConsistency> consistencies =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
+  private volatile dev.kv.core.WatchListener cacheWatch;
   private ReadCache cache;
 
   @BeforeEach
@@ -127,6 +130,23 @@ class ReadCacheTest {
     assertThat(serializable("many/299")).map(KeyValue::value).contains("v");
   }
 
+  @Test
+  void whileTheWatchIsInterrupted_serializableReadsGoToTheStore_linearizably() {
+    behind.blocking().set("k", "v");
+    serializable("k");
+    cacheWatch.onInterrupted();
+    int before = reads.get();
+    consistencies.clear();
+
+    assertThat(serializable("k")).map(KeyValue::value).contains("v");
+
+    assertThat(reads.get()).isEqualTo(before + 1);
+    assertThat(consistencies).containsExactly(ReadConsistency.LINEARIZABLE);
+    cacheWatch.onResumed();
+    serializable("k");
+    assertThat(reads.get()).as("answered from the cache again").isEqualTo(before + 1);
+  }
+
   private Optional<KeyValue> serializable(String key) {
     return cache.get(key, ReadConsistency.SERIALIZABLE).join();
   }
@@ -140,6 +160,12 @@ class ReadCacheTest {
             (proxy, method, args) -> {
               if (method.getName().equals("get")) {
                 reads.incrementAndGet();
+                if (args.length == 2) {
+                  consistencies.add((ReadConsistency) args[1]);
+                }
+              }
+              if (method.getName().equals("watch") && cacheWatch == null) {
+                cacheWatch = (dev.kv.core.WatchListener) args[1];
               }
               try {
                 return method.invoke(store, args);
