@@ -195,7 +195,8 @@ public final class Main implements Callable<Integer> {
       Signal.handle(new Signal(name), signal -> onStopSignal());
     }
     try (KvStore kvStore = openStore()) {
-      KvServer server = KvServer.listeningOn(listen, kvStore);
+      // The embedded store reads its disk on the caller's thread: not a network thread.
+      KvServer server = KvServer.listeningOn(listen, kvStore, store != StoreKind.embedded);
       running = server;
       try {
         server.start();
