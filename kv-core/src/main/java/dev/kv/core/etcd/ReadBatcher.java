@@ -10,9 +10,11 @@ import dev.kv.etcd.api.etcdserverpb.TxnRequest;
 import dev.kv.etcd.api.etcdserverpb.TxnResponse;
 import io.grpc.Context;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -115,16 +117,15 @@ final class ReadBatcher {
         inFlight--;
         return List.of();
       }
-      List<Read> next = new ArrayList<>();
-      Map<ByteString, Boolean> keys = new LinkedHashMap<>();
+      Set<ByteString> keys = new HashSet<>();
       int taken = 0;
       for (Read read : waiting) {
-        if (keys.putIfAbsent(read.key, true) == null && keys.size() > MAX_KEYS) {
+        if (keys.add(read.key) && keys.size() > MAX_KEYS) {
           break;
         }
-        next.add(read);
         taken++;
       }
+      List<Read> next = List.copyOf(waiting.subList(0, taken));
       waiting = new ArrayList<>(waiting.subList(taken, waiting.size()));
       return next;
     }
