@@ -34,9 +34,18 @@ class EtcdEndpointsTest {
   }
 
   @Test
-  void parse_https_saysTlsIsNotSupportedYet() {
-    assertThatThrownBy(() -> EtcdEndpoints.parse("https://etcd:2379"))
-        .hasMessageContaining("https endpoints need TLS");
+  void parse_https_marksTheMembersAsServingTls() {
+    EtcdEndpoints endpoints = EtcdEndpoints.parse("https://etcd-0:2379,https://etcd-1:2379");
+
+    assertThat(endpoints.https()).isTrue();
+    assertThat(endpoints.toString()).isEqualTo("https://etcd-0:2379,https://etcd-1:2379");
+    assertThat(EtcdEndpoints.parse("127.0.0.1:2379").https()).isFalse();
+  }
+
+  @Test
+  void parse_mixedSchemes_isRefused() {
+    assertThatThrownBy(() -> EtcdEndpoints.parse("https://etcd-0:2379,http://etcd-1:2379"))
+        .hasMessageContaining("mix http:// and https://");
   }
 
   @Test
