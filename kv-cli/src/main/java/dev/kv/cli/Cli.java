@@ -26,11 +26,13 @@ final class Cli {
     commandLine.setParameterExceptionHandler(
         (error, args) -> {
           PrintWriter err = error.getCommandLine().getErr();
-          err.println("kv: " + error.getMessage());
+          // One line, as scripts and people read errors.
           err.println(
-              "Try '"
+              "kv: "
+                  + error.getMessage()
+                  + " (see '"
                   + error.getCommandLine().getCommandSpec().qualifiedName()
-                  + " --help' for more information.");
+                  + " --help')");
           return ExitCodes.USAGE;
         });
     commandLine.setExecutionExceptionHandler(

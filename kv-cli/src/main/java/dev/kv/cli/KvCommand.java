@@ -3,9 +3,12 @@ package dev.kv.cli;
 import dev.kv.core.KvStore;
 import dev.kv.core.KvVersion;
 import dev.kv.core.config.HostPort;
+import dev.kv.core.config.Secrets;
 import dev.kv.core.etcd.EtcdEndpoints;
 import dev.kv.core.etcd.EtcdStore;
 import dev.kv.core.remote.RemoteStore;
+import dev.kv.core.tls.ClientTls;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -81,6 +84,85 @@ final class KvCommand implements Runnable, AutoCloseable {
   String etcdAuthority;
 
   @Option(
+      names = "--tls",
+      scope = ScopeType.INHERIT,
+      defaultValue = "${env:KV_TLS:-false}",
+      description = {
+        "Speak TLS to kv-server, trusting the system's CAs unless --cacert is given. "
+            + "(etcd members speak TLS when their URLs are https://.)",
+        "Env: KV_TLS."
+      })
+  boolean tls;
+
+  @Option(
+      names = "--cacert",
+      paramLabel = "FILE",
+      scope = ScopeType.INHERIT,
+      defaultValue = "${env:KV_CACERT}",
+      description = {
+        "The CA certificate (PEM) that signs the certificate of kv-server, or of the etcd "
+            + "members with https:// URLs; implies --tls.",
+        "Env: KV_CACERT."
+      })
+  Path caCert;
+
+  @Option(
+      names = "--cert",
+      paramLabel = "FILE",
+      scope = ScopeType.INHERIT,
+      defaultValue = "${env:KV_CERT}",
+      description = {
+        "For mutual TLS: this client's certificate (PEM), with --key.",
+        "Env: KV_CERT."
+      })
+  Path cert;
+
+  @Option(
+      names = "--key",
+      paramLabel = "FILE",
+      scope = ScopeType.INHERIT,
+      defaultValue = "${env:KV_KEY}",
+      description = {
+        "The private key of --cert: unencrypted PKCS #8 PEM (BEGIN PRIVATE KEY).",
+        "Env: KV_KEY."
+      })
+  Path key;
+
+  @Option(
+      names = "--auth-token-file",
+      paramLabel = "FILE",
+      scope = ScopeType.INHERIT,
+      defaultValue = "${env:KV_AUTH_TOKEN_FILE}",
+      description = {
+        "The file that holds the token of a kv-server started with --auth-token-file.",
+        "Env: KV_AUTH_TOKEN_FILE, or the token itself in KV_AUTH_TOKEN."
+      })
+  Path authTokenFile;
+
+  @Option(
+      names = "--etcd-user",
+      paramLabel = "NAME",
+      scope = ScopeType.INHERIT,
+      defaultValue = "${env:KV_ETCD_USER}",
+      description = {
+        "With --etcd: the etcd user to sign in as. The password comes from "
+            + "--etcd-password-file or KV_ETCD_PASSWORD, never from the command line.",
+        "Env: KV_ETCD_USER."
+      })
+  String etcdUser;
+
+  @Option(
+      names = "--etcd-password-file",
+      paramLabel = "FILE",
+      scope = ScopeType.INHERIT,
+      defaultValue = "${env:KV_ETCD_PASSWORD_FILE}",
+      description = {
+        "The file that holds the password of --etcd-user.",
+        "Env: KV_ETCD_PASSWORD_FILE, or the password itself in KV_ETCD_PASSWORD."
+      })
+  Path etcdPasswordFile;
+
+  @Option(
       names = "--timeout",
       paramLabel = "DURATION",
       scope = ScopeType.INHERIT,
@@ -129,19 +211,60 @@ final class KvCommand implements Runnable, AutoCloseable {
             spec.commandLine(), "--server and --etcd exclude each other: choose one");
       }
       try {
-        store =
-            etcd != null && !given("--server")
-                ? EtcdStore.builder()
-                    .endpoints(etcd)
-                    .authority(etcdAuthority)
-                    .timeout(timeout)
-                    .build()
-                : RemoteStore.connect(server, timeout);
+        store = etcd != null && !given("--server") ? etcdStore() : remoteStore();
       } catch (IllegalArgumentException e) {
         throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
       }
     }
     return store;
+  }
+
+  private KvStore etcdStore() {
+    EtcdStore.Builder builder =
+        EtcdStore.builder().endpoints(etcd).authority(etcdAuthority).timeout(timeout);
+    if (caCert != null || cert != null) {
+      builder.tls(new ClientTls(caCert, cert, key));
+    }
+    if (etcdUser != null) {
+      builder.user(
+          etcdUser,
+          secret(
+              "--etcd-user needs a password",
+              etcdPasswordFile,
+              "--etcd-password-file",
+              "KV_ETCD_PASSWORD"));
+    } else if (etcdPasswordFile != null) {
+      throw new IllegalArgumentException("--etcd-password-file needs --etcd-user");
+    }
+    return builder.build();
+  }
+
+  private KvStore remoteStore() {
+    if (etcdUser != null || etcdPasswordFile != null) {
+      throw new IllegalArgumentException(
+          "--etcd-user and --etcd-password-file are for --etcd; kv-server takes --auth-token-file");
+    }
+    RemoteStore.Builder builder = RemoteStore.builder().server(server).timeout(timeout);
+    if (tls || caCert != null || cert != null) {
+      builder.tls(new ClientTls(caCert, cert, key));
+    }
+    if (authTokenFile != null || System.getenv("KV_AUTH_TOKEN") != null) {
+      builder.bearerToken(secret("no token", authTokenFile, "--auth-token-file", "KV_AUTH_TOKEN"));
+    }
+    return builder.build();
+  }
+
+  /** A secret from its file or, without one, from the environment variable {@code variable}. */
+  private static String secret(String missing, Path file, String option, String variable) {
+    if (file != null) {
+      return Secrets.read(file, option);
+    }
+    String value = System.getenv(variable);
+    if (value == null || value.isEmpty()) {
+      throw new IllegalArgumentException(
+          missing + ": give " + option + " FILE, or set " + variable);
+    }
+    return value;
   }
 
   /** Whether {@code option} was on the command line, before or after the command's name. */

@@ -346,8 +346,7 @@ class CliTest {
 
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.err())
-        .isEqualTo(
-            "kv: missing command: get, set, del, list, watch or bench\nTry 'kv --help' for more information.\n");
+        .isEqualTo("kv: missing command: get, set, del, list, watch or bench (see 'kv --help')\n");
   }
 
   @Test
@@ -355,9 +354,7 @@ class CliTest {
     CommandRun run = kv("set", "foo");
 
     assertThat(run.exitCode()).isEqualTo(2);
-    assertThat(run.err())
-        .isEqualTo(
-            "kv: give either VALUE or --file PATH\nTry 'kv set --help' for more information.\n");
+    assertThat(run.err()).isEqualTo("kv: give either VALUE or --file PATH (see 'kv set --help')\n");
   }
 
   @Test

@@ -32,6 +32,12 @@ public class KvException extends RuntimeException {
     OUT_OF_RANGE,
     /** The caller gave up on the request. */
     CANCELLED,
+    /** The request carries no valid credentials: a missing or wrong token or password. */
+    UNAUTHENTICATED,
+    /** The credentials are valid, but do not allow this request. */
+    PERMISSION_DENIED,
+    /** A limit was reached: too large a request, or too many calls or watches at once. */
+    RESOURCE_EXHAUSTED,
     /** A failure in the store that the caller cannot correct. */
     INTERNAL
   }

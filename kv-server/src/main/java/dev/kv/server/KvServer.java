@@ -2,11 +2,15 @@ package dev.kv.server;
 
 import dev.kv.api.KVGrpc;
 import dev.kv.core.KvStore;
+import dev.kv.core.config.Durations;
 import dev.kv.core.config.HostPort;
 import dev.kv.core.grpc.GrpcErrors;
 import dev.kv.core.local.Threads;
+import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
+import io.grpc.ServerInterceptors;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
@@ -37,53 +41,76 @@ public final class KvServer {
 
   static final Duration HEALTH_CHECK_INTERVAL = Duration.ofSeconds(1);
 
+  /** How often the TLS and token files are checked for changes. */
+  static final Duration RELOAD_INTERVAL = Duration.ofSeconds(10);
+
   private static final Logger logger = Logger.getLogger(KvServer.class.getName());
 
   private final Server server;
   private final KvStore store;
   private final Duration healthCheckInterval;
   private final HealthStatusManager health = new HealthStatusManager();
-  private final ScheduledExecutorService healthChecks;
+  private final ScheduledExecutorService timer;
   private final AtomicBoolean checking = new AtomicBoolean();
+  private final Runnable reload;
+  private final Duration reloadInterval;
   private ServingStatus reported = ServingStatus.NOT_SERVING;
   private boolean stopping;
 
-  /** A server built on {@code builder}, such as an in-process one in tests. */
+  /** A server built on {@code builder}, such as an in-process one in tests, with default limits. */
   public KvServer(ServerBuilder<?> builder, KvStore store) {
-    this(builder, store, HEALTH_CHECK_INTERVAL);
+    this(builder, store, HEALTH_CHECK_INTERVAL, Limits.DEFAULTS, null, null, RELOAD_INTERVAL);
   }
 
   KvServer(ServerBuilder<?> builder, KvStore store, Duration healthCheckInterval) {
+    this(builder, store, healthCheckInterval, Limits.DEFAULTS, null, null, RELOAD_INTERVAL);
+  }
+
+  private KvServer(
+      ServerBuilder<?> builder,
+      KvStore store,
+      Duration healthCheckInterval,
+      Limits limits,
+      BearerTokens tokens,
+      ServerTls tls,
+      Duration reloadInterval) {
     this.store = store;
     this.healthCheckInterval = healthCheckInterval;
-    this.healthChecks =
-        Executors.newSingleThreadScheduledExecutor(Threads.daemon("kv-server-health"));
+    this.reloadInterval = reloadInterval;
+    this.timer = Executors.newSingleThreadScheduledExecutor(Threads.daemon("kv-server-timer"));
+    ServerServiceDefinition kv = CallFailureInterceptor.guard(new KvService(store, limits));
+    // The last interceptor runs first: a call without a valid token takes no slot.
+    kv =
+        tokens == null
+            ? ServerInterceptors.intercept(kv, new CallLimits(limits, timer))
+            : ServerInterceptors.intercept(kv, new CallLimits(limits, timer), tokens);
     this.server =
         builder
-            .addService(CallFailureInterceptor.guard(new KvService(store)))
+            .addService(kv)
+            // Open to every client, as load balancers and tools expect.
             .addService(CallFailureInterceptor.guard(health.getHealthService()))
             .addService(CallFailureInterceptor.guard(ProtoReflectionServiceV1.newInstance()))
             .build();
+    this.reload =
+        () -> {
+          if (tls != null) {
+            tls.reloadIfChanged();
+          }
+          if (tokens != null) {
+            tokens.reloadIfChanged();
+          }
+        };
     setServing(ServingStatus.NOT_SERVING);
   }
 
-  /** A server that will listen on {@code address} over plaintext HTTP/2. */
+  /** A server that will listen on {@code address} over plaintext HTTP/2, with default limits. */
   public static KvServer listeningOn(HostPort address, KvStore store) {
-    return listeningOn(address, store, true);
+    return builder(address, store).build();
   }
 
-  /**
-   * A server that will listen on {@code address}; with {@code onNetworkThreads}, calls run on the
-   * transport's threads, with no hop to a pool (measured: 4 times the calls per second on the
-   * memory store). Only for stores that answer without touching a disk: on the transport's threads,
-   * a read that waits for the disk would hold up every call.
-   */
-  public static KvServer listeningOn(HostPort address, KvStore store, boolean onNetworkThreads) {
-    NettyServerBuilder builder = NettyServerBuilder.forAddress(address.toSocketAddress());
-    if (onNetworkThreads) {
-      builder.directExecutor();
-    }
-    return new KvServer(builder, store);
+  /** A server that will listen on {@code address}, configured by the builder. */
+  public static Builder builder(HostPort address, KvStore store) {
+    return new Builder(address, store);
   }
 
   /**
@@ -94,11 +121,13 @@ public final class KvServer {
   public KvServer start() throws IOException {
     server.start();
     checkStore();
-    healthChecks.scheduleWithFixedDelay(
+    timer.scheduleWithFixedDelay(
         this::checkStore,
         healthCheckInterval.toNanos(),
         healthCheckInterval.toNanos(),
         TimeUnit.NANOSECONDS);
+    timer.scheduleWithFixedDelay(
+        reload, reloadInterval.toNanos(), reloadInterval.toNanos(), TimeUnit.NANOSECONDS);
     return this;
   }
 
@@ -170,7 +199,7 @@ public final class KvServer {
     synchronized (this) {
       stopping = true;
     }
-    healthChecks.shutdownNow();
+    timer.shutdownNow();
     if (!server.isShutdown()) {
       health.enterTerminalState();
       Thread.sleep(drain.toMillis());
@@ -195,5 +224,80 @@ public final class KvServer {
   private void setServing(ServingStatus status) {
     health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, status);
     health.setStatus(SERVICE_NAME, status);
+  }
+
+  /** How a server listens and what it allows. */
+  public static final class Builder {
+    private final HostPort address;
+    private final KvStore store;
+    private boolean onNetworkThreads = true;
+    private ServerTls tls;
+    private BearerTokens tokens;
+    private Limits limits = Limits.DEFAULTS;
+    private Duration reloadInterval = RELOAD_INTERVAL;
+
+    private Builder(HostPort address, KvStore store) {
+      this.address = address;
+      this.store = store;
+    }
+
+    /**
+     * Whether calls run on the transport's threads, with no hop to a pool (measured: 4 times the
+     * calls per second on the memory store). Only for stores that answer without touching a disk:
+     * on the transport's threads, a read that waits for the disk would hold up every call. Default:
+     * true.
+     */
+    public Builder onNetworkThreads(boolean onNetworkThreads) {
+      this.onNetworkThreads = onNetworkThreads;
+      return this;
+    }
+
+    /** Serves TLS only, and mutual TLS if {@code tls} has a client CA. Default: plaintext. */
+    public Builder tls(ServerTls tls) {
+      this.tls = tls;
+      return this;
+    }
+
+    /** Serves kv.KV calls only with one of {@code tokens}. Default: to every client. */
+    public Builder bearerTokens(BearerTokens tokens) {
+      this.tokens = tokens;
+      return this;
+    }
+
+    public Builder limits(Limits limits) {
+      this.limits = limits;
+      return this;
+    }
+
+    /** How often the TLS and token files are checked for changes. Default: 10 seconds. */
+    public Builder reloadInterval(Duration reloadInterval) {
+      this.reloadInterval = Durations.requireTimeout(reloadInterval);
+      return this;
+    }
+
+    public KvServer build() {
+      NettyServerBuilder builder =
+          NettyServerBuilder.forAddress(
+                  address.toSocketAddress(),
+                  tls == null ? InsecureServerCredentials.create() : tls.credentials())
+              .maxInboundMessageSize(limits.maxMessageBytes())
+              .maxConcurrentCallsPerConnection(limits.maxStreamsPerConnection())
+              .permitKeepAliveTime(limits.keepAliveMinTime().toNanos(), TimeUnit.NANOSECONDS)
+              .permitKeepAliveWithoutCalls(true)
+              // Finds clients that vanished without closing their connections, watches included.
+              .keepAliveTime(1, TimeUnit.MINUTES)
+              .keepAliveTimeout(20, TimeUnit.SECONDS);
+      if (!limits.maxConnectionIdle().isZero()) {
+        builder.maxConnectionIdle(limits.maxConnectionIdle().toNanos(), TimeUnit.NANOSECONDS);
+      }
+      if (!limits.maxConnectionAge().isZero()) {
+        builder.maxConnectionAge(limits.maxConnectionAge().toNanos(), TimeUnit.NANOSECONDS);
+      }
+      if (onNetworkThreads) {
+        builder.directExecutor();
+      }
+      return new KvServer(
+          builder, store, HEALTH_CHECK_INTERVAL, limits, tokens, tls, reloadInterval);
+    }
   }
 }

@@ -1,5 +1,6 @@
 package dev.kv.server;
 
+import com.google.protobuf.ByteString;
 import dev.kv.api.DeleteRequest;
 import dev.kv.api.DeleteResponse;
 import dev.kv.api.GetRequest;
@@ -18,6 +19,7 @@ import dev.kv.core.Watch;
 import dev.kv.core.WatchEvent;
 import dev.kv.core.WatchListener;
 import dev.kv.core.WatchQuery;
+import dev.kv.core.config.Sizes;
 import dev.kv.core.grpc.ApiMessages;
 import dev.kv.core.grpc.GrpcErrors;
 import io.grpc.Status;
@@ -40,23 +42,57 @@ final class KvService extends KVGrpc.KVImplBase {
 
   private static final Logger logger = Logger.getLogger(KvService.class.getName());
 
-  private final KvStore store;
+  /**
+   * How far a watch may fall behind a client that does not read it, in bytes waiting to be sent,
+   * before it is ended: a client cannot make the server hold an unbounded backlog.
+   */
+  static final long MAX_WATCH_BACKLOG_BYTES = 4 << 20;
 
-  KvService(KvStore store) {
+  private final KvStore store;
+  private final Limits limits;
+
+  KvService(KvStore store, Limits limits) {
     this.store = store;
+    this.limits = limits;
+  }
+
+  /** Refuses a key or a value larger than the limits, before the store sees it. */
+  private void requireSize(String what, ByteString bytes, int limit) {
+    if (bytes.size() > limit) {
+      throw new KvException(
+          KvException.Code.INVALID_ARGUMENT,
+          what
+              + " is "
+              + bytes.size()
+              + " bytes; this kv-server accepts at most "
+              + Sizes.format(limit)
+              + " ("
+              + limit
+              + " bytes)");
+    }
   }
 
   @Override
   public void get(GetRequest request, StreamObserver<GetResponse> responses) {
     String key = request.getKey();
     reply(
-        () -> store.get(key, ApiMessages.consistency(request.getConsistency())),
+        () -> {
+          requireSize("the key", request.getKeyBytes(), limits.maxKeyBytes());
+          return store.get(key, ApiMessages.consistency(request.getConsistency()));
+        },
         found -> ApiMessages.getResponse(found.orElseThrow(() -> KvException.notFound(key))),
         responses);
   }
 
   @Override
   public void set(SetRequest request, StreamObserver<SetResponse> responses) {
+    try {
+      requireSize("the key", request.getKeyBytes(), limits.maxKeyBytes());
+      requireSize("the value", request.getValueBytes(), limits.maxValueBytes());
+    } catch (KvException e) {
+      responses.onError(statusOf(e).asRuntimeException());
+      return;
+    }
     if (!request.getIfAbsent() && request.getIfModRevision() == 0) {
       reply(
           () -> store.set(request.getKey(), request.getValue(), ttl(request)),
@@ -91,6 +127,12 @@ final class KvService extends KVGrpc.KVImplBase {
 
   @Override
   public void delete(DeleteRequest request, StreamObserver<DeleteResponse> responses) {
+    try {
+      requireSize("the key", request.getKeyBytes(), limits.maxKeyBytes());
+    } catch (KvException e) {
+      responses.onError(statusOf(e).asRuntimeException());
+      return;
+    }
     if (request.getIfModRevision() != 0) {
       reply(
           () -> {
@@ -137,12 +179,20 @@ final class KvService extends KVGrpc.KVImplBase {
         (ServerCallStreamObserver<WatchResponse>) responses;
     WatchQuery query;
     try {
+      requireSize("the key", request.getKeyBytes(), limits.maxKeyBytes());
       query = ApiMessages.query(request);
     } catch (RuntimeException e) {
       out.onError(statusOf(e).asRuntimeException());
       return;
     }
     AtomicReference<Watch> watch = new AtomicReference<>();
+    Backlog backlog = new Backlog();
+    out.setOnReadyHandler(
+        () -> {
+          synchronized (out) {
+            backlog.bytes = 0;
+          }
+        });
     out.setOnCancelHandler(
         () -> {
           Watch running = watch.get();
@@ -157,16 +207,37 @@ final class KvService extends KVGrpc.KVImplBase {
               @Override
               public void onEvent(WatchEvent event) {
                 synchronized (out) {
-                  if (!out.isCancelled()) {
-                    out.onNext(ApiMessages.response(event));
+                  if (out.isCancelled() || backlog.ended) {
+                    return;
                   }
+                  WatchResponse response = ApiMessages.response(event);
+                  if (!out.isReady()) {
+                    backlog.bytes += response.getSerializedSize();
+                    if (backlog.bytes > MAX_WATCH_BACKLOG_BYTES) {
+                      backlog.ended = true;
+                      out.onError(
+                          Status.RESOURCE_EXHAUSTED
+                              .withDescription(
+                                  "the client reads this watch too slowly: it fell more than "
+                                      + Sizes.format(MAX_WATCH_BACKLOG_BYTES)
+                                      + " behind and was ended; watch again from revision "
+                                      + event.revision())
+                              .asRuntimeException());
+                      Watch running = watch.get();
+                      if (running != null) {
+                        running.close();
+                      }
+                      return;
+                    }
+                  }
+                  out.onNext(response);
                 }
               }
 
               @Override
               public void onError(KvException error) {
                 synchronized (out) {
-                  if (!out.isCancelled()) {
+                  if (!out.isCancelled() && !backlog.ended) {
                     out.onError(statusOf(error).asRuntimeException());
                   }
                 }
@@ -178,15 +249,23 @@ final class KvService extends KVGrpc.KVImplBase {
         .thenAccept(
             first -> {
               synchronized (out) {
-                if (!out.isCancelled()) {
+                if (!out.isCancelled() && !backlog.ended) {
                   out.onNext(
                       WatchResponse.newBuilder().setCreated(true).setRevision(first).build());
                 }
               }
             });
-    if (out.isCancelled()) {
-      watch.get().close();
+    synchronized (out) {
+      if (out.isCancelled() || backlog.ended) {
+        watch.get().close();
+      }
     }
+  }
+
+  /** What a watch has sent since its client last read everything; guarded by the call. */
+  private static final class Backlog {
+    long bytes;
+    boolean ended;
   }
 
   /**

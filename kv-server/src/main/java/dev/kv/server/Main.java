@@ -5,10 +5,13 @@ import dev.kv.core.KvVersion;
 import dev.kv.core.cache.ReadCache;
 import dev.kv.core.config.Durations;
 import dev.kv.core.config.HostPort;
+import dev.kv.core.config.Secrets;
+import dev.kv.core.config.Sizes;
 import dev.kv.core.embedded.EmbeddedStore;
 import dev.kv.core.etcd.EtcdEndpoints;
 import dev.kv.core.etcd.EtcdStore;
 import dev.kv.core.memory.MemoryStore;
+import dev.kv.core.tls.ClientTls;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -114,6 +117,60 @@ public final class Main implements Callable<Integer> {
   String etcdAuthority;
 
   @Option(
+      names = "--etcd-cacert",
+      paramLabel = "FILE",
+      defaultValue = "${env:KV_ETCD_CACERT}",
+      description = {
+        "With https:// etcd endpoints: the CA certificate (PEM) that signs the members' "
+            + "certificates. Default: the system's trusted CAs.",
+        "Env: KV_ETCD_CACERT."
+      })
+  Path etcdCaCert;
+
+  @Option(
+      names = "--etcd-cert",
+      paramLabel = "FILE",
+      defaultValue = "${env:KV_ETCD_CERT}",
+      description = {
+        "With https:// etcd endpoints: this server's client certificate (PEM), for members that "
+            + "ask for one (--client-cert-auth). Goes with --etcd-key.",
+        "Env: KV_ETCD_CERT."
+      })
+  Path etcdCert;
+
+  @Option(
+      names = "--etcd-key",
+      paramLabel = "FILE",
+      defaultValue = "${env:KV_ETCD_KEY}",
+      description = {
+        "The private key of --etcd-cert: unencrypted PKCS #8 PEM (BEGIN PRIVATE KEY).",
+        "Env: KV_ETCD_KEY."
+      })
+  Path etcdKey;
+
+  @Option(
+      names = "--etcd-user",
+      paramLabel = "NAME",
+      defaultValue = "${env:KV_ETCD_USER}",
+      description = {
+        "With --store etcd: the etcd user to sign in as, when etcd has authentication enabled. "
+            + "The password comes from --etcd-password-file or KV_ETCD_PASSWORD, never from the "
+            + "command line. Expired tokens are renewed by themselves.",
+        "Env: KV_ETCD_USER."
+      })
+  String etcdUser;
+
+  @Option(
+      names = "--etcd-password-file",
+      paramLabel = "FILE",
+      defaultValue = "${env:KV_ETCD_PASSWORD_FILE}",
+      description = {
+        "The file that holds the password of --etcd-user (a final line break is ignored).",
+        "Env: KV_ETCD_PASSWORD_FILE, or the password itself in KV_ETCD_PASSWORD."
+      })
+  Path etcdPasswordFile;
+
+  @Option(
       names = "--etcd-timeout",
       paramLabel = "DURATION",
       defaultValue = "${env:KV_ETCD_TIMEOUT:-5s}",
@@ -134,6 +191,154 @@ public final class Main implements Callable<Integer> {
         "Env: KV_READ_CACHE. Default: ${DEFAULT-VALUE}."
       })
   int readCache;
+
+  @Option(
+      names = "--tls-cert",
+      paramLabel = "FILE",
+      defaultValue = "${env:KV_TLS_CERT}",
+      description = {
+        "Serve TLS only, with this certificate (PEM, chain first to last). Goes with "
+            + "--tls-key. Renewed files are read again without a restart.",
+        "Env: KV_TLS_CERT."
+      })
+  Path tlsCert;
+
+  @Option(
+      names = "--tls-key",
+      paramLabel = "FILE",
+      defaultValue = "${env:KV_TLS_KEY}",
+      description = {
+        "The private key of --tls-cert: unencrypted PKCS #8 PEM (BEGIN PRIVATE KEY).",
+        "Env: KV_TLS_KEY."
+      })
+  Path tlsKey;
+
+  @Option(
+      names = "--tls-client-ca",
+      paramLabel = "FILE",
+      defaultValue = "${env:KV_TLS_CLIENT_CA}",
+      description = {
+        "Mutual TLS: serve only clients with a certificate signed by this CA (PEM).",
+        "Env: KV_TLS_CLIENT_CA."
+      })
+  Path tlsClientCa;
+
+  @Option(
+      names = "--auth-token-file",
+      paramLabel = "FILE",
+      defaultValue = "${env:KV_AUTH_TOKEN_FILE}",
+      description = {
+        "Serve kv.KV calls only with 'authorization: Bearer TOKEN' for a token in this file, one "
+            + "per line; others get UNAUTHENTICATED. Health checks and reflection stay open. The "
+            + "file is read again when it changes.",
+        "Env: KV_AUTH_TOKEN_FILE."
+      })
+  Path authTokenFile;
+
+  @Option(
+      names = "--max-key-size",
+      paramLabel = "SIZE",
+      defaultValue = "${env:KV_MAX_KEY_SIZE:-4KiB}",
+      description = {
+        "The largest key, in UTF-8 bytes; larger ones get INVALID_ARGUMENT.",
+        "Env: KV_MAX_KEY_SIZE. Default: ${DEFAULT-VALUE}."
+      })
+  String maxKeySize;
+
+  @Option(
+      names = "--max-value-size",
+      paramLabel = "SIZE",
+      defaultValue = "${env:KV_MAX_VALUE_SIZE:-1528KiB}",
+      description = {
+        "The largest value, in UTF-8 bytes; larger ones get INVALID_ARGUMENT. With the largest "
+            + "key, it fits in etcd's default request limit of 1.5MiB.",
+        "Env: KV_MAX_VALUE_SIZE. Default: ${DEFAULT-VALUE}."
+      })
+  String maxValueSize;
+
+  @Option(
+      names = "--max-message-size",
+      paramLabel = "SIZE",
+      defaultValue = "${env:KV_MAX_MESSAGE_SIZE:-2MiB}",
+      description = {
+        "The largest request message; larger ones get RESOURCE_EXHAUSTED.",
+        "Env: KV_MAX_MESSAGE_SIZE. Default: ${DEFAULT-VALUE}."
+      })
+  String maxMessageSize;
+
+  @Option(
+      names = "--max-calls",
+      paramLabel = "N",
+      defaultValue = "${env:KV_MAX_CALLS:-10000}",
+      description = {
+        "Calls in progress at once, watches aside; more get RESOURCE_EXHAUSTED.",
+        "Env: KV_MAX_CALLS. Default: ${DEFAULT-VALUE}."
+      })
+  int maxCalls;
+
+  @Option(
+      names = "--max-watches",
+      paramLabel = "N",
+      defaultValue = "${env:KV_MAX_WATCHES:-10000}",
+      description = {
+        "Watches open at once; more get RESOURCE_EXHAUSTED.",
+        "Env: KV_MAX_WATCHES. Default: ${DEFAULT-VALUE}."
+      })
+  int maxWatches;
+
+  @Option(
+      names = "--max-streams-per-connection",
+      paramLabel = "N",
+      defaultValue = "${env:KV_MAX_STREAMS_PER_CONNECTION:-1000}",
+      description = {
+        "Calls open at once on one connection (HTTP/2's limit); a client's next ones wait.",
+        "Env: KV_MAX_STREAMS_PER_CONNECTION. Default: ${DEFAULT-VALUE}."
+      })
+  int maxStreamsPerConnection;
+
+  @Option(
+      names = "--keepalive-min-time",
+      paramLabel = "DURATION",
+      defaultValue = "${env:KV_KEEPALIVE_MIN_TIME:-10s}",
+      description = {
+        "The shortest interval between a client's keepalive pings; a client that pings more "
+            + "often is disconnected.",
+        "Env: KV_KEEPALIVE_MIN_TIME. Default: ${DEFAULT-VALUE}."
+      })
+  Duration keepAliveMinTime;
+
+  @Option(
+      names = "--max-connection-idle",
+      paramLabel = "DURATION",
+      defaultValue = "${env:KV_MAX_CONNECTION_IDLE:-5m}",
+      description = {
+        "How long a connection without calls stays open; 0s for ever.",
+        "Env: KV_MAX_CONNECTION_IDLE. Default: ${DEFAULT-VALUE}."
+      })
+  Duration maxConnectionIdle;
+
+  @Option(
+      names = "--max-connection-age",
+      paramLabel = "DURATION",
+      defaultValue = "${env:KV_MAX_CONNECTION_AGE:-1h}",
+      description = {
+        "How long a connection takes new calls; its calls in progress, watches included, go on, "
+            + "and the client opens a new one, which spreads clients over new servers. 0s for "
+            + "ever.",
+        "Env: KV_MAX_CONNECTION_AGE. Default: ${DEFAULT-VALUE}."
+      })
+  Duration maxConnectionAge;
+
+  @Option(
+      names = "--default-deadline",
+      paramLabel = "DURATION",
+      defaultValue = "${env:KV_DEFAULT_DEADLINE:-30s}",
+      description = {
+        "The deadline of a call that sets none (watches have none): past it, the call gets "
+            + "DEADLINE_EXCEEDED.",
+        "Env: KV_DEFAULT_DEADLINE. Default: ${DEFAULT-VALUE}."
+      })
+  Duration defaultDeadline;
 
   @Option(
       names = "--shutdown-grace",
@@ -177,8 +382,7 @@ public final class Main implements Callable<Integer> {
     commandLine.setParameterExceptionHandler(
         (error, args) -> {
           PrintWriter err = error.getCommandLine().getErr();
-          err.println("kv-server: " + error.getMessage());
-          err.println("Try 'kv-server --help' for more information.");
+          err.println("kv-server: " + error.getMessage() + " (see 'kv-server --help')");
           return EXIT_USAGE;
         });
     commandLine.setExecutionExceptionHandler(
@@ -194,9 +398,20 @@ public final class Main implements Callable<Integer> {
     for (String name : new String[] {"TERM", "INT"}) {
       Signal.handle(new Signal(name), signal -> onStopSignal());
     }
+    // Every option is checked before the store opens: a mistake costs no start-up.
+    Limits limits = limits();
+    ServerTls serverTls = serverTls();
+    BearerTokens tokens =
+        usage(() -> authTokenFile == null ? null : new BearerTokens(authTokenFile));
     try (KvStore kvStore = openStore()) {
       // The embedded store reads its disk on the caller's thread: not a network thread.
-      KvServer server = KvServer.listeningOn(listen, kvStore, store != StoreKind.embedded);
+      KvServer server =
+          KvServer.builder(listen, kvStore)
+              .onNetworkThreads(store != StoreKind.embedded)
+              .tls(serverTls)
+              .bearerTokens(tokens)
+              .limits(limits)
+              .build();
       running = server;
       try {
         server.start();
@@ -209,6 +424,8 @@ public final class Main implements Callable<Integer> {
                   + KvVersion.get()
                   + " listening on "
                   + server.address()
+                  + (serverTls == null ? "" : serverTls.mutual() ? " (mutual TLS)" : " (TLS)")
+                  + (tokens == null ? "" : " (token authentication)")
                   + " (store: "
                   + describeStore()
                   + ")");
@@ -236,31 +453,104 @@ public final class Main implements Callable<Integer> {
       case memory -> new MemoryStore();
       case etcd -> {
         if (etcdEndpoints == null) {
-          throw new CommandLine.ParameterException(
-              spec.commandLine(),
+          throw usageError(
               "--store etcd needs --etcd-endpoints (or KV_ETCD_ENDPOINTS), such as "
                   + "http://127.0.0.1:2379");
         }
         if (readCache < 0) {
-          throw new CommandLine.ParameterException(
-              spec.commandLine(),
-              "--read-cache takes a number of keys, 0 or more, not " + readCache);
+          throw usageError("--read-cache takes a number of keys, 0 or more, not " + readCache);
         }
-        try {
-          KvStore etcd =
-              EtcdStore.builder()
-                  .endpoints(etcdEndpoints)
-                  .authority(etcdAuthority)
-                  .timeout(etcdTimeout)
-                  // The service's callbacks never block (see KvServer.listeningOn).
-                  .directExecutor()
-                  .build();
-          yield readCache == 0 ? etcd : ReadCache.over(etcd, readCache);
-        } catch (IllegalArgumentException e) {
-          throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
-        }
+        KvStore etcd =
+            usage(
+                () -> {
+                  EtcdStore.Builder builder =
+                      EtcdStore.builder()
+                          .endpoints(etcdEndpoints)
+                          .authority(etcdAuthority)
+                          .timeout(etcdTimeout)
+                          // The service's callbacks never block (see KvServer.Builder).
+                          .directExecutor();
+                  if (etcdCaCert != null || etcdCert != null || etcdKey != null) {
+                    builder.tls(new ClientTls(etcdCaCert, etcdCert, etcdKey));
+                  }
+                  String password = etcdPassword();
+                  if (etcdUser != null) {
+                    builder.user(etcdUser, password);
+                  }
+                  return builder.build();
+                });
+        yield readCache == 0 ? etcd : ReadCache.over(etcd, readCache);
       }
     };
+  }
+
+  /** The password of --etcd-user, from its file or the environment; never from an option. */
+  private String etcdPassword() {
+    String fromEnvironment = System.getenv("KV_ETCD_PASSWORD");
+    if (etcdUser == null) {
+      if (etcdPasswordFile != null) {
+        throw new IllegalArgumentException("--etcd-password-file needs --etcd-user");
+      }
+      return null;
+    }
+    if (etcdPasswordFile != null) {
+      return Secrets.read(etcdPasswordFile, "--etcd-password-file");
+    }
+    if (fromEnvironment == null || fromEnvironment.isEmpty()) {
+      throw new IllegalArgumentException(
+          "--etcd-user needs a password: --etcd-password-file FILE, or KV_ETCD_PASSWORD");
+    }
+    return fromEnvironment;
+  }
+
+  private ServerTls serverTls() {
+    if (tlsCert == null && tlsKey == null) {
+      if (tlsClientCa != null) {
+        throw usageError("--tls-client-ca needs --tls-cert and --tls-key");
+      }
+      return null;
+    }
+    if (tlsCert == null || tlsKey == null) {
+      throw usageError("--tls-cert and --tls-key go together: give both");
+    }
+    return usage(() -> new ServerTls(tlsCert, tlsKey, tlsClientCa));
+  }
+
+  private Limits limits() {
+    return usage(
+        () ->
+            new Limits(
+                size("--max-key-size", maxKeySize),
+                size("--max-value-size", maxValueSize),
+                size("--max-message-size", maxMessageSize),
+                maxStreamsPerConnection,
+                maxCalls,
+                maxWatches,
+                keepAliveMinTime,
+                maxConnectionIdle,
+                maxConnectionAge,
+                defaultDeadline));
+  }
+
+  private static int size(String option, String text) {
+    try {
+      return Sizes.parse(text);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(option + ": " + e.getMessage());
+    }
+  }
+
+  /** Runs {@code step}, reporting a mistake in the options as a usage error (exit 2). */
+  private <T> T usage(java.util.function.Supplier<T> step) {
+    try {
+      return step.get();
+    } catch (IllegalArgumentException e) {
+      throw usageError(e.getMessage());
+    }
+  }
+
+  private CommandLine.ParameterException usageError(String message) {
+    return new CommandLine.ParameterException(spec.commandLine(), message);
   }
 
   private String describeStore() {

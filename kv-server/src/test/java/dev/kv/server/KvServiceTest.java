@@ -44,7 +44,7 @@ class KvServiceTest {
     server =
         InProcessServerBuilder.forName(name)
             .directExecutor()
-            .addService(new KvService(store))
+            .addService(new KvService(store, Limits.DEFAULTS))
             .build()
             .start();
     channel = InProcessChannelBuilder.forName(name).directExecutor().build();

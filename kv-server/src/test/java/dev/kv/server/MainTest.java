@@ -66,7 +66,7 @@ class MainTest {
     assertThat(run.exitCode()).isEqualTo(Main.EXIT_USAGE);
     assertThat(run.err())
         .startsWith("kv-server: Invalid value for option '--listen': expected HOST:PORT")
-        .contains("Try 'kv-server --help'");
+        .contains("(see 'kv-server --help')");
   }
 
   @Test

@@ -1,5 +1,6 @@
 package dev.kv.core.etcd;
 
+import io.grpc.Attributes;
 import io.grpc.EquivalentAddressGroup;
 import io.grpc.NameResolver;
 import java.net.InetSocketAddress;
@@ -17,23 +18,38 @@ final class EndpointsNameResolver extends NameResolver {
   private final List<EquivalentAddressGroup> addresses;
   private final String authority;
 
-  private EndpointsNameResolver(EtcdEndpoints endpoints, String authority) {
+  private EndpointsNameResolver(
+      EtcdEndpoints endpoints, String authority, boolean authorityPerMember) {
     this.addresses =
         endpoints.members().stream()
             .map(
                 member ->
-                    new EquivalentAddressGroup(new InetSocketAddress(member.host(), member.port())))
+                    new EquivalentAddressGroup(
+                        new InetSocketAddress(member.host(), member.port()),
+                        authorityPerMember
+                            ? Attributes.newBuilder()
+                                .set(
+                                    EquivalentAddressGroup.ATTR_AUTHORITY_OVERRIDE,
+                                    member.toString())
+                                .build()
+                            : Attributes.EMPTY))
             .toList();
     this.authority = authority;
   }
 
-  /** A factory for channels whose target is {@code kv-etcd:///}. */
-  static NameResolver.Factory factory(EtcdEndpoints endpoints, String authority) {
+  /**
+   * A factory for channels whose target is {@code kv-etcd:///}.
+   *
+   * @param authorityPerMember whether each member is called by its own name, as TLS checks it
+   *     against the member's certificate, rather than by {@code authority}
+   */
+  static NameResolver.Factory factory(
+      EtcdEndpoints endpoints, String authority, boolean authorityPerMember) {
     return new NameResolver.Factory() {
       @Override
       public NameResolver newNameResolver(URI target, NameResolver.Args args) {
         return SCHEME.equals(target.getScheme())
-            ? new EndpointsNameResolver(endpoints, authority)
+            ? new EndpointsNameResolver(endpoints, authority, authorityPerMember)
             : null;
       }
 

@@ -21,6 +21,8 @@ import dev.kv.core.grpc.Reconnects;
 import dev.kv.core.grpc.ResumingWatch;
 import dev.kv.core.grpc.UnaryCallFuture;
 import dev.kv.core.grpc.WatchRegistry;
+import dev.kv.core.tls.ClientTls;
+import dev.kv.etcd.api.etcdserverpb.AuthGrpc;
 import dev.kv.etcd.api.etcdserverpb.Compare;
 import dev.kv.etcd.api.etcdserverpb.DeleteRangeRequest;
 import dev.kv.etcd.api.etcdserverpb.DeleteRangeResponse;
@@ -42,6 +44,8 @@ import dev.kv.etcd.api.etcdserverpb.WatchGrpc;
 import dev.kv.etcd.api.etcdserverpb.WatchRequest;
 import dev.kv.etcd.api.etcdserverpb.WatchResponse;
 import dev.kv.etcd.api.mvccpb.Event;
+import io.grpc.ChannelCredentials;
+import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.Status;
@@ -102,6 +106,7 @@ public final class EtcdStore implements KvStore {
   private final Reconnects reconnects;
   private final WatchGrpc.WatchStub watchStub;
   private final WatchRegistry watches;
+  private final EtcdToken token;
 
   private final ReadBatcher reads =
       new ReadBatcher(
@@ -119,16 +124,44 @@ public final class EtcdStore implements KvStore {
     this.timeout = builder.timeout;
     this.peer = "etcd at " + endpoints;
     this.watches = new WatchRegistry(peer);
-    this.channel = openChannel(endpoints, authority, builder.directExecutor);
-    this.kv = KVGrpc.newStub(channel);
-    this.lease = LeaseGrpc.newStub(channel);
+    this.channel =
+        openChannel(
+            endpoints, builder.authority, authority, credentials(builder), builder.directExecutor);
+    this.token =
+        builder.user == null
+            ? null
+            : new EtcdToken(
+                AuthGrpc.newStub(channel), builder.user, builder.password, peer, timeout);
     // A member without a leader cancels such a watch rather than keep it silently stalled.
     Metadata requireLeader = new Metadata();
     requireLeader.put(Metadata.Key.of("hasleader", Metadata.ASCII_STRING_MARSHALLER), "true");
-    this.watchStub =
+    WatchGrpc.WatchStub watch =
         WatchGrpc.newStub(channel)
             .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(requireLeader));
+    KVGrpc.KVStub kv = KVGrpc.newStub(channel);
+    LeaseGrpc.LeaseStub lease = LeaseGrpc.newStub(channel);
+    if (token != null) {
+      watch = watch.withCallCredentials(token);
+      kv = kv.withCallCredentials(token);
+      lease = lease.withCallCredentials(token);
+    }
+    this.watchStub = watch;
+    this.kv = kv;
+    this.lease = lease;
     this.reconnects = new Reconnects(channel);
+  }
+
+  private static ChannelCredentials credentials(Builder builder) {
+    if (!builder.endpoints.https()) {
+      if (builder.tls != null) {
+        throw new IllegalArgumentException(
+            "TLS files are given, but the etcd endpoints "
+                + builder.endpoints
+                + " are http://: use https:// endpoints for etcd members that serve TLS");
+      }
+      return InsecureChannelCredentials.create();
+    }
+    return (builder.tls != null ? builder.tls : new ClientTls(null, null, null)).credentials();
   }
 
   public static Builder builder() {
@@ -137,17 +170,21 @@ public final class EtcdStore implements KvStore {
 
   @SuppressWarnings("deprecation") // nameResolverFactory: the resolver is this channel's own
   private static ManagedChannel openChannel(
-      EtcdEndpoints endpoints, String authority, boolean directExecutor) {
+      EtcdEndpoints endpoints,
+      String givenAuthority,
+      String authority,
+      ChannelCredentials credentials,
+      boolean directExecutor) {
     NettyChannelBuilder channel =
-        NettyChannelBuilder.forTarget(EndpointsNameResolver.SCHEME + ":///");
+        NettyChannelBuilder.forTarget(EndpointsNameResolver.SCHEME + ":///", credentials);
     if (directExecutor) {
       channel.directExecutor();
     }
     return channel
-        .nameResolverFactory(EndpointsNameResolver.factory(endpoints, authority))
+        .nameResolverFactory(
+            EndpointsNameResolver.factory(endpoints, authority, givenAuthority == null))
         .defaultServiceConfig(serviceConfig())
         .enableRetry()
-        .usePlaintext()
         // Notices a member that vanished without closing its connections. etcd accepts pings
         // every 5s or more while calls are open, and none without (its defaults).
         .keepAliveTime(10, TimeUnit.SECONDS)
@@ -418,6 +455,9 @@ public final class EtcdStore implements KvStore {
 
                 @Override
                 public void onError(Throwable error) {
+                  if (token != null && error instanceof StatusRuntimeException status) {
+                    token.renewIfStale(status);
+                  }
                   reopenLater();
                 }
 
@@ -451,6 +491,15 @@ public final class EtcdStore implements KvStore {
                       + from
                       + " is no longer kept (etcd compacted it); the oldest available is "
                       + response.getCompactRevision()));
+        } else if (token != null && response.getCancelReason().contains("invalid auth token")) {
+          // etcd checks the token as each watch starts: an expired one is renewed.
+          token.renew();
+          reopenLater();
+        } else if (response.getCancelReason().contains("permission denied")) {
+          end(
+              new KvException(
+                  KvException.Code.PERMISSION_DENIED,
+                  peer + " denied the watch: " + response.getCancelReason()));
         } else {
           // For example "no leader": another member may serve it.
           reopenLater();
@@ -515,7 +564,8 @@ public final class EtcdStore implements KvStore {
         onResponse,
         error -> {
           throw failure(error);
-        });
+        },
+        error -> token != null && token.renewIfStale(error));
   }
 
   private KVGrpc.KVStub withDeadline() {
@@ -525,6 +575,13 @@ public final class EtcdStore implements KvStore {
   private KvException failure(StatusRuntimeException error) {
     if (error.getStatus().getCode() == Status.Code.UNAVAILABLE) {
       reconnects.soon();
+    }
+    if (String.valueOf(error.getStatus().getDescription()).contains("user name is empty")) {
+      // etcd's answer to a call without a token once authentication is enabled.
+      return new KvException(
+          KvException.Code.UNAUTHENTICATED,
+          peer + " has authentication enabled, and no etcd user was given",
+          error);
     }
     return GrpcErrors.callFailure(error, peer, timeout);
   }
@@ -573,6 +630,9 @@ public final class EtcdStore implements KvStore {
     private String authority;
     private Duration timeout = DEFAULT_TIMEOUT;
     private boolean directExecutor;
+    private ClientTls tls;
+    private String user;
+    private String password;
 
     private Builder() {}
 
@@ -605,6 +665,29 @@ public final class EtcdStore implements KvStore {
      */
     public Builder directExecutor() {
       this.directExecutor = true;
+      return this;
+    }
+
+    /**
+     * The CA that signs the members' certificates, and this client's certificate when they ask for
+     * one ({@code --client-cert-auth}). For {@code https://} endpoints only; without it, they are
+     * checked against the system's trusted CAs.
+     */
+    public Builder tls(ClientTls tls) {
+      this.tls = tls;
+      return this;
+    }
+
+    /**
+     * Signs in as {@code user}, for a cluster with authentication enabled: every call carries the
+     * token etcd gives for the password, renewed when it expires.
+     */
+    public Builder user(String user, String password) {
+      if (user == null || user.isEmpty() || password == null) {
+        throw new IllegalArgumentException("an etcd user needs a name and a password");
+      }
+      this.user = user;
+      this.password = password;
       return this;
     }
 

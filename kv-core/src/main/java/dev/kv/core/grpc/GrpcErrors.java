@@ -12,6 +12,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import javax.net.ssl.SSLException;
 
 /**
  * The one mapping between {@link KvException} codes and gRPC status codes, used on both sides of
@@ -60,6 +61,9 @@ public final class GrpcErrors {
       case CANCELLED -> KvException.Code.CANCELLED;
       case FAILED_PRECONDITION -> KvException.Code.FAILED_PRECONDITION;
       case OUT_OF_RANGE -> KvException.Code.OUT_OF_RANGE;
+      case UNAUTHENTICATED -> KvException.Code.UNAUTHENTICATED;
+      case PERMISSION_DENIED -> KvException.Code.PERMISSION_DENIED;
+      case RESOURCE_EXHAUSTED -> KvException.Code.RESOURCE_EXHAUSTED;
       default -> KvException.Code.INTERNAL;
     };
   }
@@ -97,6 +101,20 @@ public final class GrpcErrors {
               + (http.group(1).equals("404") ? NO_ROUTE_HINT : "");
       return new KvException(toKvCode(code), message, error);
     }
+    SSLException tls = tlsFailure(status.getCause());
+    if (tls != null) {
+      return new KvException(
+          KvException.Code.UNAVAILABLE, "TLS with " + peer + " failed: " + explain(tls), error);
+    }
+    if (code == Status.Code.UNAVAILABLE
+        && description != null
+        && description.startsWith("Network closed for unknown reason")) {
+      // What a plaintext client sees of a server that expects TLS.
+      return new KvException(
+          KvException.Code.UNAVAILABLE,
+          peer + " closed the connection at once; if it serves TLS, connect with TLS",
+          error);
+    }
     if (code == Status.Code.UNIMPLEMENTED) {
       // Envoy's answer when no route matches, and a server's for a method it lacks.
       String message =
@@ -116,6 +134,37 @@ public final class GrpcErrors {
           default -> description != null ? description : peer + " failed with " + code;
         };
     return new KvException(toKvCode(code), message, error);
+  }
+
+  private static SSLException tlsFailure(Throwable error) {
+    for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+      if (cause instanceof SSLException ssl) {
+        return ssl;
+      }
+    }
+    return null;
+  }
+
+  /** What went wrong in a TLS handshake, worded for the person who configured it. */
+  private static String explain(SSLException failure) {
+    String message = String.valueOf(failure.getMessage());
+    if (message.contains("PKIX path") || message.contains("unable to find valid certification")) {
+      return "its certificate is not signed by a trusted CA";
+    }
+    if (message.contains("No subject alternative") || message.contains("doesn't match")) {
+      return "its certificate is not for this address (" + message + ")";
+    }
+    if (message.contains("bad_certificate")
+        || message.contains("certificate_required")
+        || message.contains("unknown_ca")) {
+      return "it refused this client's certificate, or wants one signed by its CA ("
+          + message
+          + ")";
+    }
+    if (message.contains("not an SSL/TLS record")) {
+      return "it does not speak TLS";
+    }
+    return message;
   }
 
   private static Throwable unwrapCause(Status status) {

@@ -7,6 +7,7 @@ import io.grpc.stub.StreamObserver;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
@@ -27,11 +28,28 @@ public final class UnaryCallFuture<ReqT, RespT, T> extends CompletableFuture<T>
 
   private final Function<RespT, T> onResponse;
   private final ErrorHandler<T> onError;
+  private final Runnable resend;
+  private final Predicate<StatusRuntimeException> resendOnce;
+  private boolean resent;
   private volatile ClientCallStreamObserver<ReqT> call;
 
-  private UnaryCallFuture(Function<RespT, T> onResponse, ErrorHandler<T> onError) {
+  private UnaryCallFuture(
+      Supplier<ReqT> request,
+      BiConsumer<ReqT, StreamObserver<RespT>> send,
+      Function<RespT, T> onResponse,
+      ErrorHandler<T> onError,
+      Predicate<StatusRuntimeException> resendOnce) {
     this.onResponse = onResponse;
     this.onError = onError;
+    this.resendOnce = resendOnce;
+    this.resend =
+        () -> {
+          try {
+            send.accept(request.get(), this);
+          } catch (RuntimeException e) {
+            completeExceptionally(e);
+          }
+        };
   }
 
   /**
@@ -47,12 +65,23 @@ public final class UnaryCallFuture<ReqT, RespT, T> extends CompletableFuture<T>
       BiConsumer<ReqT, StreamObserver<RespT>> send,
       Function<RespT, T> onResponse,
       ErrorHandler<T> onError) {
-    UnaryCallFuture<ReqT, RespT, T> answer = new UnaryCallFuture<>(onResponse, onError);
-    try {
-      send.accept(request.get(), answer);
-    } catch (RuntimeException e) {
-      answer.completeExceptionally(e);
-    }
+    return start(request, send, onResponse, onError, error -> false);
+  }
+
+  /**
+   * Starts one call as {@link #start(Supplier, BiConsumer, Function, ErrorHandler)} does, and sends
+   * it once more, rebuilt, if its first failure passes {@code resendOnce}: for a failure that says
+   * the request was not applied and that the caller has repaired, such as an expired token.
+   */
+  public static <ReqT, RespT, T> CompletableFuture<T> start(
+      Supplier<ReqT> request,
+      BiConsumer<ReqT, StreamObserver<RespT>> send,
+      Function<RespT, T> onResponse,
+      ErrorHandler<T> onError,
+      Predicate<StatusRuntimeException> resendOnce) {
+    UnaryCallFuture<ReqT, RespT, T> answer =
+        new UnaryCallFuture<>(request, send, onResponse, onError, resendOnce);
+    answer.resend.run();
     return answer;
   }
 
@@ -72,8 +101,14 @@ public final class UnaryCallFuture<ReqT, RespT, T> extends CompletableFuture<T>
 
   @Override
   public void onError(Throwable error) {
+    StatusRuntimeException status = asStatusException(error);
+    if (!resent && !isDone() && resendOnce.test(status)) {
+      resent = true;
+      resend.run();
+      return;
+    }
     try {
-      complete(onError.handle(asStatusException(error)));
+      complete(onError.handle(status));
     } catch (RuntimeException failure) {
       completeExceptionally(failure);
     }

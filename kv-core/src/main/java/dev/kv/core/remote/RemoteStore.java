@@ -31,8 +31,12 @@ import dev.kv.core.grpc.Reconnects;
 import dev.kv.core.grpc.ResumingWatch;
 import dev.kv.core.grpc.UnaryCallFuture;
 import dev.kv.core.grpc.WatchRegistry;
+import dev.kv.core.tls.ClientTls;
+import io.grpc.CallCredentials;
 import io.grpc.Channel;
+import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckRequest;
@@ -46,6 +50,7 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
@@ -76,8 +81,13 @@ public final class RemoteStore implements KvStore {
   private final WatchRegistry watches;
 
   private RemoteStore(
-      Channel channel, String serverName, Duration timeout, ManagedChannel ownedChannel) {
-    this.stub = KVGrpc.newStub(Objects.requireNonNull(channel, "channel"));
+      Channel channel,
+      String serverName,
+      Duration timeout,
+      ManagedChannel ownedChannel,
+      CallCredentials credentials) {
+    KVGrpc.KVStub kv = KVGrpc.newStub(Objects.requireNonNull(channel, "channel"));
+    this.stub = credentials == null ? kv : kv.withCallCredentials(credentials);
     this.health = HealthGrpc.newStub(channel);
     this.serverName = Objects.requireNonNull(serverName, "serverName");
     this.timeout = Durations.requireTimeout(timeout);
@@ -94,19 +104,22 @@ public final class RemoteStore implements KvStore {
    *     KvException.Code#DEADLINE_EXCEEDED}
    */
   public static RemoteStore connect(HostPort server, Duration timeout) {
-    ManagedChannel channel =
-        NettyChannelBuilder.forAddress(server.host(), server.port()).usePlaintext().build();
-    return new RemoteStore(channel, server.toString(), timeout, channel);
+    return builder().server(server).timeout(timeout).build();
+  }
+
+  /** A store on a connection of its own, with TLS or a token if the server asks for them. */
+  public static Builder builder() {
+    return new Builder();
   }
 
   /**
-   * A store over a channel that the caller made and will shut down, for example one with TLS or an
-   * in-process channel in tests.
+   * A store over a channel that the caller made and will shut down, for example an in-process
+   * channel in tests.
    *
    * @param serverName how error messages name the server
    */
   public static RemoteStore over(Channel channel, String serverName, Duration timeout) {
-    return new RemoteStore(channel, serverName, timeout, null);
+    return new RemoteStore(channel, serverName, timeout, null, null);
   }
 
   @Override
@@ -331,6 +344,82 @@ public final class RemoteStore implements KvStore {
     } catch (InterruptedException e) {
       ownedChannel.shutdownNow();
       Thread.currentThread().interrupt();
+    }
+  }
+
+  /** How to reach a kv-server. */
+  public static final class Builder {
+    private HostPort server;
+    private Duration timeout = Duration.ofSeconds(5);
+    private ClientTls tls;
+    private String token;
+
+    private Builder() {}
+
+    /** The server's address. Required. */
+    public Builder server(HostPort server) {
+      this.server = Objects.requireNonNull(server, "server");
+      return this;
+    }
+
+    /** How long each call may take. Default: 5 seconds. */
+    public Builder timeout(Duration timeout) {
+      this.timeout = Durations.requireTimeout(timeout);
+      return this;
+    }
+
+    /** Speaks TLS, checking the server's certificate with {@code tls}. Default: plaintext. */
+    public Builder tls(ClientTls tls) {
+      this.tls = tls;
+      return this;
+    }
+
+    /** Sends {@code token} with every kv.KV call, for a server started with a token file. */
+    public Builder bearerToken(String token) {
+      this.token = token;
+      return this;
+    }
+
+    /**
+     * Opens the channel; the connection is made on the first call, and again whenever it is lost.
+     *
+     * @throws IllegalArgumentException when a TLS file cannot be read or used
+     */
+    public RemoteStore build() {
+      Objects.requireNonNull(server, "server");
+      ManagedChannel channel =
+          NettyChannelBuilder.forAddress(
+                  server.host(),
+                  server.port(),
+                  tls == null ? InsecureChannelCredentials.create() : tls.credentials())
+              // Notices a server that vanished under a watch; kv-server accepts pings every 10s.
+              .keepAliveTime(30, TimeUnit.SECONDS)
+              .keepAliveTimeout(10, TimeUnit.SECONDS)
+              .build();
+      return new RemoteStore(
+          channel,
+          server.toString(),
+          timeout,
+          channel,
+          token == null ? null : new BearerToken(token));
+    }
+  }
+
+  /** The {@code authorization: Bearer} header kv-server checks. */
+  private static final class BearerToken extends CallCredentials {
+    private static final Metadata.Key<String> AUTHORIZATION =
+        Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
+
+    private final Metadata headers = new Metadata();
+
+    BearerToken(String token) {
+      headers.put(AUTHORIZATION, "Bearer " + token);
+    }
+
+    @Override
+    public void applyRequestMetadata(
+        RequestInfo requestInfo, Executor appExecutor, MetadataApplier applier) {
+      applier.apply(headers);
     }
   }
 }

@@ -2,14 +2,23 @@ package dev.kv.core.etcd;
 
 import com.google.protobuf.ByteString;
 import dev.kv.core.config.HostPort;
+import dev.kv.core.tls.Certificates;
+import dev.kv.etcd.api.etcdserverpb.AuthGrpc;
+import dev.kv.etcd.api.etcdserverpb.AuthenticateRequest;
 import dev.kv.etcd.api.etcdserverpb.DeleteRangeRequest;
 import dev.kv.etcd.api.etcdserverpb.KVGrpc;
 import dev.kv.etcd.api.etcdserverpb.MaintenanceGrpc;
 import dev.kv.etcd.api.etcdserverpb.RangeRequest;
 import dev.kv.etcd.api.etcdserverpb.StatusRequest;
 import dev.kv.etcd.api.etcdserverpb.StatusResponse;
+import io.grpc.ChannelCredentials;
+import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.TlsChannelCredentials;
 import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.AbstractStub;
+import io.grpc.stub.MetadataUtils;
 import java.io.File;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -34,6 +43,10 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * cluster runs for the test class; {@link #start} and {@link #close} serve tests that want one of
  * their own.
  *
+ * <p>Optionally the members serve clients over TLS and demand a client certificate ({@link
+ * #withTls}), and require users to authenticate ({@link #withAuth}); the cluster's own calls then
+ * present the client certificate and authenticate as {@code root}.
+ *
  * <p>Uses {@code etcd} from {@code $ETCD_BINARY}, {@code /usr/bin/etcd} (Debian's {@code
  * etcd-server}) or the {@code PATH}. Without it, the tests fail: they never skip.
  */
@@ -41,10 +54,19 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
 
   private static final Duration START_TIMEOUT = Duration.ofSeconds(30);
   private static final ByteString ALL_KEYS = ByteString.copyFrom(new byte[] {0});
+  private static final String ROOT = "root";
+  private static final Metadata.Key<String> TOKEN =
+      Metadata.Key.of("token", Metadata.ASCII_STRING_MARSHALLER);
 
   private final int size;
   private final List<Member> members = new ArrayList<>();
   private Path directory;
+  private Certificates tls;
+  private String rootPassword;
+  private Duration tokenTtl;
+
+  /** Whether etcd checks authentication yet: only once {@code root} exists and enabled it. */
+  private volatile boolean authEnabled;
 
   private EtcdCluster(int size) {
     this.size = size;
@@ -53,6 +75,47 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
   /** A cluster of {@code size} members, started by the extension or by {@link #start}. */
   public static EtcdCluster ofMembers(int size) {
     return new EtcdCluster(size);
+  }
+
+  /**
+   * Members serve clients over TLS, with {@code certificates}' server certificate, and accept only
+   * clients with a certificate from its CA; {@link #endpoints} are then {@code https://}. Peers
+   * still talk plaintext to each other. Called before the cluster starts.
+   */
+  public EtcdCluster withTls(Certificates certificates) {
+    requireNotStarted();
+    this.tls = certificates;
+    return this;
+  }
+
+  /**
+   * Members require authentication: once the cluster serves, user {@code root} with {@code
+   * rootPassword} (and role {@code root}) is created and authentication enabled. Tokens are etcd's
+   * simple tokens, which expire {@code tokenTtl} (whole seconds) after their last use. Called
+   * before the cluster starts.
+   */
+  public EtcdCluster withAuth(String rootPassword, Duration tokenTtl) {
+    requireNotStarted();
+    if (rootPassword == null || rootPassword.isEmpty()) {
+      throw new IllegalArgumentException("the root password must not be empty");
+    }
+    if (tokenTtl.toSeconds() < 1) {
+      throw new IllegalArgumentException("etcd counts token lifetimes in whole seconds");
+    }
+    this.rootPassword = rootPassword;
+    this.tokenTtl = tokenTtl;
+    return this;
+  }
+
+  /** The password of user {@code root}, or {@code null} without {@link #withAuth}. */
+  public String rootPassword() {
+    return rootPassword;
+  }
+
+  private void requireNotStarted() {
+    if (directory != null) {
+      throw new IllegalStateException("configure the cluster before it starts");
+    }
   }
 
   @Override
@@ -89,49 +152,93 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
   private void launch(String etcd) throws Exception {
     directory = Files.createTempDirectory("kv-etcd-");
     List<Integer> ports = freePorts(2 * size);
+    ChannelCredentials credentials =
+        tls == null
+            ? InsecureChannelCredentials.create()
+            : TlsChannelCredentials.newBuilder()
+                .trustManager(tls.caCert().toFile())
+                .keyManager(tls.clientCert().toFile(), tls.clientKey().toFile())
+                .build();
     StringBuilder initialCluster = new StringBuilder();
     for (int i = 0; i < size; i++) {
-      members.add(new Member("m" + i, ports.get(2 * i), ports.get(2 * i + 1)));
+      members.add(new Member("m" + i, ports.get(2 * i), ports.get(2 * i + 1), credentials));
       initialCluster.append(i == 0 ? "" : ",").append("m" + i + "=" + members.get(i).peerUrl());
     }
     String token = "kv-test-" + UUID.randomUUID();
     for (Member member : members) {
       member.command =
-          List.of(
-              etcd,
-              "--name",
-              member.name,
-              "--data-dir",
-              directory.resolve(member.name).toString(),
-              "--listen-client-urls",
-              member.clientUrl(),
-              "--advertise-client-urls",
-              member.clientUrl(),
-              "--listen-peer-urls",
-              member.peerUrl(),
-              "--initial-advertise-peer-urls",
-              member.peerUrl(),
-              "--initial-cluster",
-              initialCluster.toString(),
-              "--initial-cluster-state",
-              "new",
-              "--initial-cluster-token",
-              token);
+          new ArrayList<>(
+              List.of(
+                  etcd,
+                  "--name",
+                  member.name,
+                  "--data-dir",
+                  directory.resolve(member.name).toString(),
+                  "--listen-client-urls",
+                  member.clientUrl(),
+                  "--advertise-client-urls",
+                  member.clientUrl(),
+                  "--listen-peer-urls",
+                  member.peerUrl(),
+                  "--initial-advertise-peer-urls",
+                  member.peerUrl(),
+                  "--initial-cluster",
+                  initialCluster.toString(),
+                  "--initial-cluster-state",
+                  "new",
+                  "--initial-cluster-token",
+                  token));
+      if (tls != null) {
+        member.command.addAll(
+            List.of(
+                "--cert-file",
+                tls.serverCert().toString(),
+                "--key-file",
+                tls.serverKey().toString(),
+                "--trusted-ca-file",
+                tls.caCert().toString(),
+                "--client-cert-auth"));
+      }
+      if (rootPassword != null) {
+        member.command.addAll(
+            List.of("--auth-token", "simple", "--auth-token-ttl", "" + tokenTtl.toSeconds()));
+      }
       member.launch(directory);
     }
     for (Member member : members) {
       member.awaitServing();
     }
+    if (rootPassword != null) {
+      etcdctl("user", "add", ROOT, "--new-user-password=" + rootPassword, "--interactive=false");
+      etcdctl("role", "add", ROOT);
+      etcdctl("user", "grant-role", ROOT, ROOT);
+      etcdctl("auth", "enable");
+      authEnabled = true;
+    }
+  }
+
+  /**
+   * Adds user {@code name} with {@code password}, and a role of the same name that may read and
+   * write the keys that start with {@code keyPrefix}, granted to the user. Needs {@link #withAuth}.
+   */
+  public void addUser(String name, String password, String keyPrefix) throws Exception {
+    if (rootPassword == null) {
+      throw new IllegalStateException("users need a cluster with authentication: withAuth");
+    }
+    etcdctl("user", "add", name, "--new-user-password=" + password, "--interactive=false");
+    etcdctl("role", "add", name);
+    etcdctl("role", "grant-permission", name, "readwrite", keyPrefix, "--prefix=true");
+    etcdctl("user", "grant-role", name, name);
   }
 
   /** Every member's client URL. */
   public EtcdEndpoints endpoints() {
-    return new EtcdEndpoints(members.stream().map(Member::address).toList());
+    return new EtcdEndpoints(members.stream().map(Member::address).toList(), tls != null);
   }
 
   /** One member's client URL. */
   public EtcdEndpoints endpoint(int member) {
-    return new EtcdEndpoints(List.of(members.get(member).address()));
+    return new EtcdEndpoints(List.of(members.get(member).address()), tls != null);
   }
 
   /** Stops a member with SIGTERM, as an operator would, and waits until it has exited. */
@@ -171,7 +278,8 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
   public void deleteAllKeys() {
     for (Member member : members) {
       if (member.isRunning()) {
-        KVGrpc.newBlockingStub(member.channel)
+        member
+            .authorized(KVGrpc.newBlockingStub(member.channel))
             .withDeadlineAfter(10, TimeUnit.SECONDS)
             .deleteRange(
                 DeleteRangeRequest.newBuilder().setKey(ALL_KEYS).setRangeEnd(ALL_KEYS).build());
@@ -183,10 +291,21 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
 
   /**
    * Runs etcd's own client, {@code etcdctl} (Debian's {@code etcd-client}), against this cluster
-   * and returns what it printed on standard output, failing on a non-zero exit.
+   * and returns what it printed on standard output, failing on a non-zero exit. With {@link
+   * #withTls} it presents the client certificate; with {@link #withAuth} it acts as {@code root}.
    */
   public byte[] etcdctl(String... args) throws Exception {
     List<String> command = new ArrayList<>(List.of("etcdctl", "--endpoints=" + endpoints()));
+    if (tls != null) {
+      command.addAll(
+          List.of(
+              "--cacert=" + tls.caCert(),
+              "--cert=" + tls.clientCert(),
+              "--key=" + tls.clientKey()));
+    }
+    if (authEnabled) {
+      command.addAll(List.of("--user=" + ROOT, "--password=" + rootPassword));
+    }
     command.addAll(List.of(args));
     Path errors = Files.createTempFile("etcdctl-", ".err");
     try {
@@ -227,6 +346,7 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
       member.destroy();
     }
     members.clear();
+    authEnabled = false;
     if (directory != null) {
       try (Stream<Path> files = Files.walk(directory)) {
         files.sorted(Comparator.reverseOrder()).map(Path::toFile).forEach(File::delete);
@@ -272,7 +392,7 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
   }
 
   /** One etcd process, and a channel to it for the cluster's own checks. */
-  private static final class Member {
+  private final class Member {
     final String name;
     final int clientPort;
     final int peerPort;
@@ -281,11 +401,11 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
     Process process;
     Path log;
 
-    Member(String name, int clientPort, int peerPort) {
+    Member(String name, int clientPort, int peerPort, ChannelCredentials credentials) {
       this.name = name;
       this.clientPort = clientPort;
       this.peerPort = peerPort;
-      this.channel = NettyChannelBuilder.forAddress("127.0.0.1", clientPort).usePlaintext().build();
+      this.channel = NettyChannelBuilder.forAddress("127.0.0.1", clientPort, credentials).build();
     }
 
     HostPort address() {
@@ -293,7 +413,7 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
     }
 
     String clientUrl() {
-      return "http://127.0.0.1:" + clientPort;
+      return (tls == null ? "http" : "https") + "://127.0.0.1:" + clientPort;
     }
 
     String peerUrl() {
@@ -323,7 +443,7 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
               "etcd member " + name + " exited with " + process.exitValue() + ":\n" + logTail());
         }
         try {
-          KVGrpc.newBlockingStub(channel)
+          authorized(KVGrpc.newBlockingStub(channel))
               .withDeadlineAfter(1, TimeUnit.SECONDS)
               .range(RangeRequest.newBuilder().setKey(ByteString.copyFromUtf8("health")).build());
           return;
@@ -339,9 +459,28 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
     }
 
     StatusResponse status() {
-      return MaintenanceGrpc.newBlockingStub(channel)
+      return authorized(MaintenanceGrpc.newBlockingStub(channel))
           .withDeadlineAfter(5, TimeUnit.SECONDS)
           .status(StatusRequest.getDefaultInstance());
+    }
+
+    /**
+     * The stub as {@code root}, with a token asked for just now, once authentication is on: etcd's
+     * simple tokens expire soon, and are lost when the member that issued them restarts.
+     */
+    <S extends AbstractStub<S>> S authorized(S stub) {
+      if (!authEnabled) {
+        return stub;
+      }
+      String token =
+          AuthGrpc.newBlockingStub(channel)
+              .withDeadlineAfter(5, TimeUnit.SECONDS)
+              .authenticate(
+                  AuthenticateRequest.newBuilder().setName(ROOT).setPassword(rootPassword).build())
+              .getToken();
+      Metadata headers = new Metadata();
+      headers.put(TOKEN, token);
+      return stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
     }
 
     void stop() throws InterruptedException {

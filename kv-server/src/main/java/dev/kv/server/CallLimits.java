@@ -1,0 +1,136 @@
+package dev.kv.server;
+
+import dev.kv.core.config.Durations;
+import io.grpc.Context;
+import io.grpc.Contexts;
+import io.grpc.ForwardingServerCall.SimpleForwardingServerCall;
+import io.grpc.ForwardingServerCallListener.SimpleForwardingServerCallListener;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor.MethodType;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.Status;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Bounds the calls in progress and the watches open at once, refusing more with {@code
+ * RESOURCE_EXHAUSTED} rather than queueing them without end, and ends a call that set no deadline
+ * after the default one, with {@code DEADLINE_EXCEEDED}.
+ */
+final class CallLimits implements ServerInterceptor {
+
+  private final Limits limits;
+  private final ScheduledExecutorService timer;
+  private final AtomicInteger calls = new AtomicInteger();
+  private final AtomicInteger watches = new AtomicInteger();
+
+  CallLimits(Limits limits, ScheduledExecutorService timer) {
+    this.limits = limits;
+    this.timer = timer;
+  }
+
+  @Override
+  public <ReqT, RespT> ServerCall.Listener<ReqT> interceptCall(
+      ServerCall<ReqT, RespT> call, Metadata headers, ServerCallHandler<ReqT, RespT> next) {
+    boolean unary = call.getMethodDescriptor().getType() == MethodType.UNARY;
+    AtomicInteger open = unary ? calls : watches;
+    int limit = unary ? limits.maxCalls() : limits.maxWatches();
+    if (open.incrementAndGet() > limit) {
+      open.decrementAndGet();
+      call.close(
+          Status.RESOURCE_EXHAUSTED.withDescription(
+              unary
+                  ? "kv-server is at its limit of " + limit + " calls in progress; retry later"
+                  : "kv-server is at its limit of " + limit + " open watches"),
+          new Metadata());
+      return new ServerCall.Listener<>() {};
+    }
+    Context.CancellableContext deadline = null;
+    ServerCall.Listener<ReqT> listener;
+    if (unary && Context.current().getDeadline() == null) {
+      ClosingOnce<ReqT, RespT> once = new ClosingOnce<>(call);
+      deadline =
+          Context.current()
+              .withDeadlineAfter(limits.defaultDeadline().toNanos(), TimeUnit.NANOSECONDS, timer);
+      deadline.addListener(
+          context -> {
+            if (context.cancellationCause() instanceof TimeoutException) {
+              once.closeIfOpen(
+                  Status.DEADLINE_EXCEEDED.withDescription(
+                      "the call took longer than kv-server's default deadline of "
+                          + Durations.format(limits.defaultDeadline())
+                          + " (the client set none)"));
+            }
+          },
+          Runnable::run);
+      listener = Contexts.interceptCall(deadline, once, headers, next);
+    } else {
+      listener = next.startCall(call, headers);
+    }
+    Context.CancellableContext timed = deadline;
+    AtomicBoolean released = new AtomicBoolean();
+    Runnable release =
+        () -> {
+          if (released.compareAndSet(false, true)) {
+            open.decrementAndGet();
+            if (timed != null) {
+              timed.cancel(null);
+            }
+          }
+        };
+    return new SimpleForwardingServerCallListener<>(listener) {
+      @Override
+      public void onComplete() {
+        release.run();
+        super.onComplete();
+      }
+
+      @Override
+      public void onCancel() {
+        release.run();
+        super.onCancel();
+      }
+    };
+  }
+
+  /** A call that the service and the deadline may both try to end: only the first one does. */
+  private static final class ClosingOnce<ReqT, RespT>
+      extends SimpleForwardingServerCall<ReqT, RespT> {
+    private boolean closed;
+
+    ClosingOnce(ServerCall<ReqT, RespT> call) {
+      super(call);
+    }
+
+    @Override
+    public synchronized void sendHeaders(Metadata headers) {
+      if (!closed) {
+        super.sendHeaders(headers);
+      }
+    }
+
+    @Override
+    public synchronized void sendMessage(RespT message) {
+      if (!closed) {
+        super.sendMessage(message);
+      }
+    }
+
+    @Override
+    public synchronized void close(Status status, Metadata trailers) {
+      if (!closed) {
+        closed = true;
+        super.close(status, trailers);
+      }
+    }
+
+    synchronized void closeIfOpen(Status status) {
+      close(status, new Metadata());
+    }
+  }
+}

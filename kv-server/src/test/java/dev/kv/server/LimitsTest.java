@@ -1,0 +1,367 @@
+package dev.kv.server;
+
+import static dev.kv.server.KvServiceTest.getRequest;
+import static dev.kv.server.KvServiceTest.setRequest;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.kv.api.KVGrpc;
+import dev.kv.api.SetRequest;
+import dev.kv.api.WatchRequest;
+import dev.kv.api.WatchResponse;
+import dev.kv.core.Deleted;
+import dev.kv.core.KeyValue;
+import dev.kv.core.KvStore;
+import dev.kv.core.ListQuery;
+import dev.kv.core.Page;
+import dev.kv.core.ReadConsistency;
+import dev.kv.core.Swap;
+import dev.kv.core.Watch;
+import dev.kv.core.WatchListener;
+import dev.kv.core.WatchQuery;
+import dev.kv.core.config.HostPort;
+import dev.kv.core.memory.MemoryStore;
+import io.grpc.CallOptions;
+import io.grpc.ClientCall;
+import io.grpc.ConnectivityState;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.NettyChannelBuilder;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** Each limit holds, and says which one it is when reached; calls within them are still served. */
+@Timeout(60)
+class LimitsTest {
+
+  private static final Limits SMALL =
+      new Limits(
+          16,
+          64,
+          1024,
+          2,
+          3,
+          2,
+          Duration.ofSeconds(10),
+          Duration.ofMinutes(5),
+          Duration.ofHours(1),
+          Duration.ofMillis(500));
+
+  private final StallingStore store = new StallingStore();
+  private final List<ManagedChannel> channels = new ArrayList<>();
+  private KvServer server;
+
+  private KvServer start(Limits limits) throws Exception {
+    server = KvServer.builder(new HostPort("127.0.0.1", 0), store).limits(limits).build().start();
+    return server;
+  }
+
+  private ManagedChannel connect() {
+    ManagedChannel channel =
+        NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
+    channels.add(channel);
+    return channel;
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    channels.forEach(ManagedChannel::shutdownNow);
+    store.close();
+    if (server != null) {
+      server.stop(Duration.ZERO);
+    }
+  }
+
+  @Test
+  void keyOrValueTooLarge_isInvalidArgument_namingTheLimit() throws Exception {
+    start(SMALL);
+    KVGrpc.KVBlockingStub kv = KVGrpc.newBlockingStub(connect());
+
+    assertThatThrownBy(() -> kv.set(setRequest("k".repeat(17), "v")))
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class,
+            error -> {
+              assertThat(error.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+              assertThat(error.getStatus().getDescription())
+                  .isEqualTo("the key is 17 bytes; this kv-server accepts at most 16B (16 bytes)");
+            });
+    assertThatThrownBy(() -> kv.set(setRequest("k", "é".repeat(33))))
+        .hasMessageContaining("INVALID_ARGUMENT: the value is 66 bytes");
+    assertThatThrownBy(() -> kv.get(getRequest("k".repeat(17))))
+        .hasMessageContaining("INVALID_ARGUMENT: the key is 17 bytes");
+    assertThat(kv.set(setRequest("k".repeat(16), "v".repeat(64))).getOk()).isTrue();
+  }
+
+  @Test
+  void messageTooLarge_isResourceExhausted() throws Exception {
+    start(SMALL);
+    KVGrpc.KVBlockingStub kv = KVGrpc.newBlockingStub(connect());
+
+    assertThatThrownBy(() -> kv.set(setRequest("k", "v".repeat(2000))))
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class,
+            error -> {
+              assertThat(error.getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+              assertThat(error.getStatus().getDescription()).contains("exceeds maximum size 1024");
+            });
+    assertThat(kv.set(setRequest("k", "v")).getOk()).isTrue();
+  }
+
+  @Test
+  void callsBeyondTheLimit_areResourceExhausted_andTheDefaultDeadlineFreesTheSlots()
+      throws Exception {
+    start(SMALL);
+    List<ManagedChannel> three = List.of(connect(), connect(), connect());
+    List<CompletableFuture<Object>> stalled = new ArrayList<>();
+    for (ManagedChannel channel : three) {
+      // No deadline from the client: the server's default one ends them.
+      stalled.add(
+          CompletableFuture.supplyAsync(
+              () -> KVGrpc.newBlockingStub(channel).get(getRequest("stall"))));
+    }
+    store.awaitStalled(3);
+
+    assertThatThrownBy(() -> KVGrpc.newBlockingStub(connect()).get(getRequest("other")))
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class,
+            error -> {
+              assertThat(error.getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+              assertThat(error.getStatus().getDescription())
+                  .isEqualTo("kv-server is at its limit of 3 calls in progress; retry later");
+            });
+    for (CompletableFuture<Object> call : stalled) {
+      assertThat(call)
+          .failsWithin(Duration.ofSeconds(5))
+          .withThrowableThat()
+          .havingRootCause()
+          .isInstanceOfSatisfying(
+              StatusRuntimeException.class,
+              error -> {
+                assertThat(error.getStatus().getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED);
+                assertThat(error.getStatus().getDescription())
+                    .isEqualTo(
+                        "the call took longer than kv-server's default deadline of 500ms"
+                            + " (the client set none)");
+              });
+    }
+    assertThat(KVGrpc.newBlockingStub(connect()).set(setRequest("after", "ok")).getOk()).isTrue();
+  }
+
+  @Test
+  void watchesBeyondTheLimit_areResourceExhausted_andOthersKeepStreaming() throws Exception {
+    start(SMALL);
+    ManagedChannel channel = connect();
+    Iterator<WatchResponse> first = watch(channel, "a");
+    Iterator<WatchResponse> second = watch(connect(), "b");
+    assertThat(first.next().getCreated()).isTrue();
+    assertThat(second.next().getCreated()).isTrue();
+
+    Iterator<WatchResponse> third = watch(connect(), "c");
+    assertThatThrownBy(third::next)
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class,
+            error -> {
+              assertThat(error.getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+              assertThat(error.getStatus().getDescription())
+                  .isEqualTo("kv-server is at its limit of 2 open watches");
+            });
+    KVGrpc.newBlockingStub(channel).set(setRequest("a", "1"));
+    assertThat(first.next().getEntry().getValue()).isEqualTo("1");
+  }
+
+  @Test
+  void streamsPerConnectionBeyondTheLimit_waitForAFreeOne() throws Exception {
+    start(SMALL.withCalls(10, 10));
+    ManagedChannel channel = connect();
+    for (int i = 0; i < 2; i++) {
+      CompletableFuture.runAsync(() -> KVGrpc.newBlockingStub(channel).get(getRequest("stall")));
+    }
+    store.awaitStalled(2);
+
+    // The third stream waits for one of the two to end (the default deadline ends them).
+    long started = System.nanoTime();
+    assertThat(
+            KVGrpc.newBlockingStub(channel)
+                .withDeadlineAfter(10, TimeUnit.SECONDS)
+                .set(setRequest("k", "v"))
+                .getOk())
+        .isTrue();
+    assertThat(Duration.ofNanos(System.nanoTime() - started)).isGreaterThan(Duration.ofMillis(300));
+  }
+
+  @Test
+  void idleConnections_areClosed_andReopenedByTheClient() throws Exception {
+    start(
+        new Limits(
+            16,
+            64,
+            1024,
+            2,
+            3,
+            2,
+            Duration.ofSeconds(10),
+            Duration.ofMillis(300),
+            Duration.ofHours(1),
+            Duration.ofSeconds(5)));
+    ManagedChannel channel = connect();
+    KVGrpc.newBlockingStub(channel).set(setRequest("k", "v"));
+    assertThat(channel.getState(false)).isEqualTo(ConnectivityState.READY);
+
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (channel.getState(false) == ConnectivityState.READY && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+    }
+
+    assertThat(channel.getState(false)).isEqualTo(ConnectivityState.IDLE);
+    assertThat(KVGrpc.newBlockingStub(channel).get(getRequest("k")).getValue()).isEqualTo("v");
+  }
+
+  @Test
+  void agedConnections_keepTheirWatches_whileNewCallsMoveOn() throws Exception {
+    start(
+        new Limits(
+            16,
+            64,
+            1024,
+            2,
+            3,
+            2,
+            Duration.ofSeconds(10),
+            Duration.ofMinutes(5),
+            Duration.ofMillis(300),
+            Duration.ofSeconds(5)));
+    ManagedChannel channel = connect();
+    Iterator<WatchResponse> watch = watch(channel, "a");
+    assertThat(watch.next().getCreated()).isTrue();
+    Thread.sleep(1000);
+
+    KVGrpc.newBlockingStub(channel).set(setRequest("a", "after-age"));
+
+    assertThat(watch.next().getEntry().getValue()).isEqualTo("after-age");
+  }
+
+  @Test
+  void aWatchTheClientDoesNotRead_isEndedOnceItsBacklogIsTooLarge() throws Exception {
+    start(Limits.DEFAULTS);
+    ManagedChannel channel = connect();
+    List<Object> received = new CopyOnWriteArrayList<>();
+    CompletableFuture<Status> closed = new CompletableFuture<>();
+    ClientCall<WatchRequest, WatchResponse> call =
+        channel.newCall(KVGrpc.getWatchMethod(), CallOptions.DEFAULT);
+    call.start(
+        new ClientCall.Listener<>() {
+          @Override
+          public void onMessage(WatchResponse message) {
+            received.add(message);
+          }
+
+          @Override
+          public void onClose(Status status, Metadata trailers) {
+            closed.complete(status);
+          }
+        },
+        new Metadata());
+    call.sendMessage(WatchRequest.newBuilder().setKey("big/").setPrefix(true).build());
+    call.halfClose();
+    call.request(1);
+    KVGrpc.KVBlockingStub writer = KVGrpc.newBlockingStub(connect());
+    String value = "x".repeat(1 << 20);
+    for (int i = 0; i < 12 && !closed.isDone(); i++) {
+      writer.set(SetRequest.newBuilder().setKey("big/" + i).setValue(value).build());
+    }
+    // Now read: what was queued, then the end of the watch.
+    call.request(Integer.MAX_VALUE);
+
+    Status status = closed.get(20, TimeUnit.SECONDS);
+    assertThat(status.getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+    assertThat(status.getDescription())
+        .startsWith("the client reads this watch too slowly: it fell more than 4MiB behind");
+    assertThat(received.size()).isLessThan(12);
+  }
+
+  private static Iterator<WatchResponse> watch(ManagedChannel channel, String key) {
+    return KVGrpc.newBlockingStub(channel).watch(WatchRequest.newBuilder().setKey(key).build());
+  }
+
+  /** A memory store whose reads of the key "stall" never answer, to hold calls in progress. */
+  private static final class StallingStore implements KvStore {
+    private final MemoryStore memory = new MemoryStore();
+    private final List<CompletableFuture<?>> stalled = new CopyOnWriteArrayList<>();
+
+    void awaitStalled(int count) throws InterruptedException {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (stalled.size() < count && System.nanoTime() < deadline) {
+        Thread.sleep(10);
+      }
+      assertThat(stalled).hasSizeGreaterThanOrEqualTo(count);
+    }
+
+    @Override
+    public CompletableFuture<Optional<KeyValue>> get(String key, ReadConsistency consistency) {
+      if (key.equals("stall")) {
+        CompletableFuture<Optional<KeyValue>> never = new CompletableFuture<>();
+        stalled.add(never);
+        return never;
+      }
+      return memory.get(key, consistency);
+    }
+
+    @Override
+    public CompletableFuture<Long> set(String key, String value, Duration ttl) {
+      return memory.set(key, value, ttl);
+    }
+
+    @Override
+    public CompletableFuture<Swap> setIf(
+        String key, String value, long expectedModRevision, Duration ttl) {
+      return memory.setIf(key, value, expectedModRevision, ttl);
+    }
+
+    @Override
+    public CompletableFuture<Swap> deleteIf(String key, long expectedModRevision) {
+      return memory.deleteIf(key, expectedModRevision);
+    }
+
+    @Override
+    public CompletableFuture<Deleted> delete(String key) {
+      return memory.delete(key);
+    }
+
+    @Override
+    public CompletableFuture<Deleted> deletePrefix(String prefix) {
+      return memory.deletePrefix(prefix);
+    }
+
+    @Override
+    public CompletableFuture<Page> list(ListQuery query) {
+      return memory.list(query);
+    }
+
+    @Override
+    public Watch watch(WatchQuery query, WatchListener listener) {
+      return memory.watch(query, listener);
+    }
+
+    @Override
+    public CompletableFuture<Void> checkHealth() {
+      return memory.checkHealth();
+    }
+
+    @Override
+    public void close() {
+      stalled.forEach(future -> future.cancel(false));
+      memory.close();
+    }
+  }
+}
