@@ -286,7 +286,9 @@ public final class KvServer {
               .permitKeepAliveWithoutCalls(true)
               // Finds clients that vanished without closing their connections, watches included.
               .keepAliveTime(1, TimeUnit.MINUTES)
-              .keepAliveTimeout(20, TimeUnit.SECONDS);
+              .keepAliveTimeout(20, TimeUnit.SECONDS)
+              // A client that opens a connection and never completes the TLS handshake.
+              .handshakeTimeout(10, TimeUnit.SECONDS);
       if (!limits.maxConnectionIdle().isZero()) {
         builder.maxConnectionIdle(limits.maxConnectionIdle().toNanos(), TimeUnit.NANOSECONDS);
       }
