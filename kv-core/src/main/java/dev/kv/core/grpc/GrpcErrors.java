@@ -156,7 +156,8 @@ public final class GrpcErrors {
     }
     if (message.contains("bad_certificate")
         || message.contains("certificate_required")
-        || message.contains("unknown_ca")) {
+        || message.contains("unknown_ca")
+        || message.contains("certificate_unknown")) {
       return "it refused this client's certificate, or wants one signed by its CA ("
           + message
           + ")";
