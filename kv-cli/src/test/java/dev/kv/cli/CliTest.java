@@ -120,6 +120,79 @@ class CliTest {
   }
 
   @Test
+  void serverThatSpeaksHttp1_exitsThreeWithOneLine() throws Exception {
+    try (ServerSocket http1 = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+      Thread answering =
+          new Thread(
+              () -> {
+                while (!http1.isClosed()) {
+                  try (java.net.Socket client = http1.accept()) {
+                    client
+                        .getOutputStream()
+                        .write(
+                            "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"
+                                .getBytes(StandardCharsets.US_ASCII));
+                  } catch (java.io.IOException e) {
+                    return;
+                  }
+                }
+              });
+      answering.setDaemon(true);
+      answering.start();
+
+      CommandRun run =
+          kvWithoutServer("--server", "127.0.0.1:" + http1.getLocalPort(), "get", "foo");
+
+      assertThat(run.exitCode()).isEqualTo(3);
+      assertThat(run.err()).startsWith("kv: ").hasLineCount(1);
+    }
+  }
+
+  @Test
+  void tlsFilesThatCannotBeUsed_exitTwoWithOneLine(@TempDir Path dir) throws Exception {
+    Path notPem = Files.writeString(dir.resolve("ca.pem"), "not a certificate\n");
+
+    assertThat(kvWithoutServer("--cacert", dir.resolve("missing.pem").toString(), "get", "k"))
+        .isEqualTo(
+            new CommandRun(
+                2,
+                "",
+                "kv: cannot read the CA certificate "
+                    + dir.resolve("missing.pem")
+                    + ": no such file (see 'kv --help')\n"));
+    assertThat(kvWithoutServer("--cacert", notPem.toString(), "get", "k").err())
+        .startsWith("kv: the CA certificate " + notPem + " ")
+        .hasLineCount(1);
+    assertThat(kvWithoutServer("--cert", notPem.toString(), "get", "k"))
+        .isEqualTo(
+            new CommandRun(
+                2,
+                "",
+                "kv: a client certificate goes with its private key: give both, or neither"
+                    + " (see 'kv --help')\n"));
+    assertThat(kvWithoutServer("--auth-token-file", dir.resolve("no-token").toString(), "get", "k"))
+        .isEqualTo(
+            new CommandRun(
+                2,
+                "",
+                "kv: cannot read --auth-token-file "
+                    + dir.resolve("no-token")
+                    + ": no such file (see 'kv --help')\n"));
+  }
+
+  @Test
+  void etcdUserWithoutAPassword_exitsTwo() {
+    assertThat(
+            kvWithoutServer("--etcd", "http://127.0.0.1:2379", "--etcd-user", "root", "get", "k"))
+        .isEqualTo(
+            new CommandRun(
+                2,
+                "",
+                "kv: --etcd-user needs a password: give --etcd-password-file FILE, or set"
+                    + " KV_ETCD_PASSWORD (see 'kv --help')\n"));
+  }
+
+  @Test
   void serverTooSlow_exitsThreeWithinTheTimeout() throws Exception {
     KvServer silent = KvServer.listeningOn(new HostPort("127.0.0.1", 0), silentStore()).start();
     try {

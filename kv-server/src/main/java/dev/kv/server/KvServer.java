@@ -55,6 +55,7 @@ public final class KvServer {
   private final Runnable reload;
   private final Duration reloadInterval;
   private ServingStatus reported = ServingStatus.NOT_SERVING;
+  private boolean checked;
   private boolean stopping;
 
   /** A server built on {@code builder}, such as an in-process one in tests, with default limits. */
@@ -151,9 +152,11 @@ public final class KvServer {
   }
 
   private synchronized void report(ServingStatus status, Throwable error) {
-    if (stopping || status == reported) {
+    // The first check is always logged: a store that never answers says why from the start.
+    if (stopping || (status == reported && checked)) {
       return;
     }
+    checked = true;
     reported = status;
     setServing(status);
     if (status == ServingStatus.SERVING) {

@@ -70,6 +70,55 @@ class MainTest {
   }
 
   @Test
+  void securityOptionsThatCannotBeUsed_exitTwoWithOneLine() {
+    assertThat(run("--tls-cert", "server.pem"))
+        .isEqualTo(
+            new CommandRun(
+                Main.EXIT_USAGE,
+                "",
+                "kv-server: --tls-cert and --tls-key go together: give both"
+                    + " (see 'kv-server --help')\n"));
+    assertThat(run("--tls-cert", "/no/server.pem", "--tls-key", "/no/server.key"))
+        .isEqualTo(
+            new CommandRun(
+                Main.EXIT_USAGE,
+                "",
+                "kv-server: cannot read the certificate /no/server.pem: no such file"
+                    + " (see 'kv-server --help')\n"));
+    assertThat(run("--auth-token-file", "/no/tokens").err())
+        .isEqualTo(
+            "kv-server: cannot read the token file /no/tokens: no such file"
+                + " (see 'kv-server --help')\n");
+    assertThat(
+            run(
+                    "--store",
+                    "etcd",
+                    "--etcd-endpoints",
+                    "http://127.0.0.1:2379",
+                    "--etcd-user",
+                    "root")
+                .err())
+        .isEqualTo(
+            "kv-server: --etcd-user needs a password: --etcd-password-file FILE, or"
+                + " KV_ETCD_PASSWORD (see 'kv-server --help')\n");
+  }
+
+  @Test
+  void limitsThatCannotBeUsed_exitTwoWithOneLine() {
+    assertThat(run("--max-value-size", "big").err())
+        .isEqualTo(
+            "kv-server: --max-value-size: expected a size such as 4096, 4KiB or 2MiB, not 'big'"
+                + " (see 'kv-server --help')\n");
+    assertThat(run("--max-value-size", "3MiB").err())
+        .isEqualTo(
+            "kv-server: the largest message (2MiB) must hold the largest key and value (4KiB +"
+                + " 3MiB) (see 'kv-server --help')\n");
+    assertThat(run("--max-calls", "0").err())
+        .isEqualTo(
+            "kv-server: calls in progress must be at least 1, not 0 (see 'kv-server --help')\n");
+  }
+
+  @Test
   void unknownStore_exitsTwoNamingTheChoices() {
     CommandRun run = run("--store", "nosuchstore");
 
