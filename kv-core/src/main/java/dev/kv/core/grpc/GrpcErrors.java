@@ -106,6 +106,10 @@ public final class GrpcErrors {
       return new KvException(
           KvException.Code.UNAVAILABLE, "TLS with " + peer + " failed: " + explain(tls), error);
     }
+    String notHttp2 = notHttp2(status.getCause());
+    if (notHttp2 != null) {
+      return new KvException(KvException.Code.UNAVAILABLE, peer + notHttp2, error);
+    }
     if (code == Status.Code.UNAVAILABLE
         && description != null
         && description.startsWith("Network closed for unknown reason")) {
@@ -134,6 +138,27 @@ public final class GrpcErrors {
           default -> description != null ? description : peer + " failed with " + code;
         };
     return new KvException(toKvCode(code), message, error);
+  }
+
+  /**
+   * What a server that answered in something other than HTTP/2 seems to speak, from the first bytes
+   * grpc-java quotes in hex; null for a server that spoke HTTP/2.
+   */
+  private static String notHttp2(Throwable error) {
+    for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+      String message = String.valueOf(cause.getMessage());
+      if (message.contains("First received frame was not SETTINGS")) {
+        String hex = message.substring(message.lastIndexOf(':') + 1).strip();
+        if (hex.startsWith("485454502f")) {
+          return " answered in HTTP/1, not gRPC: is this the right address and port?";
+        }
+        if (hex.startsWith("15")) {
+          return " answered in TLS: connect with TLS";
+        }
+        return " does not speak gRPC: is this the right address and port?";
+      }
+    }
+    return null;
   }
 
   private static SSLException tlsFailure(Throwable error) {

@@ -108,4 +108,43 @@ class GrpcErrorsTest {
   void toKvCode_codeThePortDoesNotName_isInternal() {
     assertThat(GrpcErrors.toKvCode(Status.Code.DATA_LOSS)).isEqualTo(KvException.Code.INTERNAL);
   }
+
+  @Test
+  void callFailure_serverThatAnswersHttp1_saysSo() {
+    Exception cause =
+        new Exception(
+            "First received frame was not SETTINGS. Hex dump for first 5 bytes: 485454502f");
+
+    KvException failure =
+        failure(Status.UNAVAILABLE.withDescription("http2 exception").withCause(cause));
+
+    assertThat(failure.getMessage())
+        .isEqualTo(
+            "kv-server at 127.0.0.1:9986 answered in HTTP/1, not gRPC: is this the right address"
+                + " and port?");
+  }
+
+  @Test
+  void callFailure_tlsHandshakes_sayWhatIsWrong() {
+    assertThat(
+            failure(
+                    Status.UNAVAILABLE.withCause(
+                        new javax.net.ssl.SSLHandshakeException(
+                            "PKIX path building failed: unable to find valid certification path")))
+                .getMessage())
+        .isEqualTo(
+            "TLS with kv-server at 127.0.0.1:9986 failed: its certificate is not signed by a"
+                + " trusted CA");
+    assertThat(
+            failure(
+                    Status.UNAVAILABLE.withCause(
+                        new javax.net.ssl.SSLHandshakeException("not an SSL/TLS record: 0000")))
+                .getMessage())
+        .isEqualTo("TLS with kv-server at 127.0.0.1:9986 failed: it does not speak TLS");
+  }
+
+  private static KvException failure(Status status) {
+    return GrpcErrors.callFailure(
+        status.asRuntimeException(), "kv-server at 127.0.0.1:9986", Duration.ofSeconds(5));
+  }
 }
