@@ -429,6 +429,12 @@ public final class Main implements Callable<Integer> {
                   + " (store: "
                   + describeStore()
                   + ")");
+      if (serverTls == null && !isLoopback(server.address())) {
+        logger.warning(
+            "serving other machines over plaintext: anyone on the network can read and change "
+                + (tokens == null ? "the data" : "the data and the tokens")
+                + " on the way; see --tls-cert");
+      }
       stopRequested.await();
       logger.info(() -> "stopping: calls in flight get up to " + Durations.format(shutdownGrace));
       server.stop(shutdownDrain, shutdownGrace);
@@ -562,6 +568,14 @@ public final class Main implements Callable<Integer> {
               + etcdEndpoints
               + (readCache > 0 ? ", caching up to " + readCache + " keys" : "");
     };
+  }
+
+  private static boolean isLoopback(HostPort address) {
+    try {
+      return java.net.InetAddress.getByName(address.host()).isLoopbackAddress();
+    } catch (java.net.UnknownHostException e) {
+      return false;
+    }
   }
 
   private static String rootMessage(Throwable error) {
