@@ -46,17 +46,12 @@ import org.junit.jupiter.api.Timeout;
 class LimitsTest {
 
   private static final Limits SMALL =
-      new Limits(
-          16,
-          64,
-          1024,
-          2,
-          3,
-          2,
-          Duration.ofSeconds(10),
-          Duration.ofMinutes(5),
-          Duration.ofHours(1),
-          Duration.ofMillis(500));
+      small(Duration.ofMinutes(5), Duration.ofHours(1), Duration.ofMillis(500));
+
+  /** Small limits: 16-byte keys, 64-byte values, 1 KiB messages, 2 streams, 3 calls, 2 watches. */
+  private static Limits small(Duration idle, Duration age, Duration defaultDeadline) {
+    return new Limits(16, 64, 1024, 2, 3, 2, Duration.ofSeconds(10), idle, age, defaultDeadline);
+  }
 
   private final StallingStore store = new StallingStore();
   private final List<ManagedChannel> channels = new ArrayList<>();
@@ -202,18 +197,7 @@ class LimitsTest {
 
   @Test
   void idleConnections_areClosed_andReopenedByTheClient() throws Exception {
-    start(
-        new Limits(
-            16,
-            64,
-            1024,
-            2,
-            3,
-            2,
-            Duration.ofSeconds(10),
-            Duration.ofMillis(300),
-            Duration.ofHours(1),
-            Duration.ofSeconds(5)));
+    start(small(Duration.ofMillis(300), Duration.ofHours(1), Duration.ofSeconds(5)));
     ManagedChannel channel = connect();
     KVGrpc.newBlockingStub(channel).set(setRequest("k", "v"));
     assertThat(channel.getState(false)).isEqualTo(ConnectivityState.READY);
@@ -229,18 +213,7 @@ class LimitsTest {
 
   @Test
   void agedConnections_keepTheirWatches_whileNewCallsMoveOn() throws Exception {
-    start(
-        new Limits(
-            16,
-            64,
-            1024,
-            2,
-            3,
-            2,
-            Duration.ofSeconds(10),
-            Duration.ofMinutes(5),
-            Duration.ofMillis(300),
-            Duration.ofSeconds(5)));
+    start(small(Duration.ofMinutes(5), Duration.ofMillis(300), Duration.ofSeconds(5)));
     ManagedChannel channel = connect();
     Iterator<WatchResponse> watch = watch(channel, "a");
     assertThat(watch.next().getCreated()).isTrue();
