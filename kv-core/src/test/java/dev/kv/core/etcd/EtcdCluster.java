@@ -1,6 +1,7 @@
 package dev.kv.core.etcd;
 
 import com.google.protobuf.ByteString;
+import dev.kv.core.Executables;
 import dev.kv.core.config.HostPort;
 import dev.kv.core.tls.Certificates;
 import dev.kv.etcd.api.etcdserverpb.AuthGrpc;
@@ -358,23 +359,7 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
   }
 
   private static String binary() {
-    List<String> candidates = new ArrayList<>();
-    String configured = System.getenv("ETCD_BINARY");
-    if (configured != null && !configured.isBlank()) {
-      candidates.add(configured);
-    }
-    candidates.add("/usr/bin/etcd");
-    for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-      candidates.add(Path.of(dir, "etcd").toString());
-    }
-    return candidates.stream()
-        .filter(path -> Files.isExecutable(Path.of(path)))
-        .findFirst()
-        .orElseThrow(
-            () ->
-                new IllegalStateException(
-                    "these tests need a real etcd, and none is installed: "
-                        + "apt-get install etcd-server (or set ETCD_BINARY)"));
+    return Executables.find("etcd", "ETCD_BINARY", "apt-get install etcd-server");
   }
 
   private static List<Integer> freePorts(int count) throws IOException {

@@ -1,5 +1,6 @@
 package dev.kv.core.tls;
 
+import dev.kv.core.Executables;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -346,17 +347,6 @@ public final class Certificates implements AutoCloseable {
   }
 
   private static String binary() {
-    List<String> candidates = new ArrayList<>(List.of("/usr/bin/openssl"));
-    for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-      candidates.add(Path.of(dir, "openssl").toString());
-    }
-    return candidates.stream()
-        .filter(path -> Files.isExecutable(Path.of(path)))
-        .findFirst()
-        .orElseThrow(
-            () ->
-                new IllegalStateException(
-                    "these tests generate certificates with the openssl command line, and it is "
-                        + "not installed: apt-get install openssl"));
+    return Executables.find("openssl", null, "apt-get install openssl");
   }
 }
