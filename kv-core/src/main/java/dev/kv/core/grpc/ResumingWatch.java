@@ -121,8 +121,9 @@ public abstract class ResumingWatch<ReqT> implements Watch {
   /** Ends the watch with {@code error}, told to the listener once. */
   public final void end(KvException error) {
     if (!ended) {
-      close();
+      // Before close(), which cancels a start still pending: the error is what it ended with.
       started.completeExceptionally(error);
+      close();
       listener.onError(error);
     }
   }

@@ -5,7 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.kv.api.GetRequest;
 import dev.kv.api.GetResponse;
 import dev.kv.api.KVGrpc;
+import dev.kv.api.WatchRequest;
+import dev.kv.api.WatchResponse;
 import dev.kv.core.KvException;
+import dev.kv.core.Watch;
+import dev.kv.core.WatchEvent;
+import dev.kv.core.WatchListener;
+import dev.kv.core.WatchQuery;
 import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.ClientCall;
@@ -17,10 +23,13 @@ import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Server;
+import io.grpc.Status;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -68,6 +77,58 @@ class RemoteStoreTest {
             e -> {
               assertThat(e.code()).isEqualTo(KvException.Code.INTERNAL);
               assertThat(e.getMessage()).isEqualTo("the call ended without an answer");
+            });
+  }
+
+  @Test
+  void watchRefusedByTheServer_failsItsStartWithTheError_andTellsTheListenerOnce()
+      throws Exception {
+    String name = InProcessServerBuilder.generateName();
+    server =
+        InProcessServerBuilder.forName(name)
+            .addService(
+                new KVGrpc.KVImplBase() {
+                  @Override
+                  public void watch(WatchRequest request, StreamObserver<WatchResponse> responses) {
+                    responses.onError(
+                        Status.RESOURCE_EXHAUSTED
+                            .withDescription("at the limit of open watches")
+                            .asRuntimeException());
+                  }
+                })
+            .build()
+            .start();
+    channel = InProcessChannelBuilder.forName(name).build();
+    RemoteStore store = RemoteStore.over(channel, "server", Duration.ofSeconds(30));
+    List<KvException> errors = new CopyOnWriteArrayList<>();
+
+    Watch watch =
+        store.watch(
+            WatchQuery.key("k"),
+            new WatchListener() {
+              @Override
+              public void onEvent(WatchEvent event) {}
+
+              @Override
+              public void onError(KvException error) {
+                errors.add(error);
+              }
+            });
+
+    assertThat(watch.started())
+        .failsWithin(Duration.ofSeconds(5))
+        .withThrowableOfType(ExecutionException.class)
+        .havingCause()
+        .isInstanceOfSatisfying(
+            KvException.class,
+            e -> assertThat(e.code()).isEqualTo(KvException.Code.RESOURCE_EXHAUSTED));
+    Thread.sleep(300);
+    assertThat(errors)
+        .singleElement()
+        .satisfies(
+            e -> {
+              assertThat(e.code()).isEqualTo(KvException.Code.RESOURCE_EXHAUSTED);
+              assertThat(e.getMessage()).isEqualTo("at the limit of open watches");
             });
   }
 
