@@ -50,13 +50,26 @@ final class CallLimits implements ServerInterceptor {
           new Metadata());
       return new ServerCall.Listener<>() {};
     }
-    Context.CancellableContext deadline = null;
+    AtomicBoolean released = new AtomicBoolean();
+    Context.CancellableContext deadline =
+        unary && Context.current().getDeadline() == null
+            ? Context.current()
+                .withDeadlineAfter(limits.defaultDeadline().toNanos(), TimeUnit.NANOSECONDS, timer)
+            : null;
+    Runnable release =
+        () -> {
+          if (released.compareAndSet(false, true)) {
+            open.decrementAndGet();
+            if (deadline != null) {
+              deadline.cancel(null);
+            }
+          }
+        };
+    // The slot is free once the server ends the call: what the client has yet to read of it is
+    // bounded (see WatchStream), and must not hold the slot while the client does not read.
+    ClosingOnce<ReqT, RespT> once = new ClosingOnce<>(call, release);
     ServerCall.Listener<ReqT> listener;
-    if (unary && Context.current().getDeadline() == null) {
-      ClosingOnce<ReqT, RespT> once = new ClosingOnce<>(call);
-      deadline =
-          Context.current()
-              .withDeadlineAfter(limits.defaultDeadline().toNanos(), TimeUnit.NANOSECONDS, timer);
+    if (deadline != null) {
       deadline.addListener(
           context -> {
             if (context.cancellationCause() instanceof TimeoutException) {
@@ -70,19 +83,8 @@ final class CallLimits implements ServerInterceptor {
           Runnable::run);
       listener = Contexts.interceptCall(deadline, once, headers, next);
     } else {
-      listener = next.startCall(call, headers);
+      listener = next.startCall(once, headers);
     }
-    Context.CancellableContext timed = deadline;
-    AtomicBoolean released = new AtomicBoolean();
-    Runnable release =
-        () -> {
-          if (released.compareAndSet(false, true)) {
-            open.decrementAndGet();
-            if (timed != null) {
-              timed.cancel(null);
-            }
-          }
-        };
     return new SimpleForwardingServerCallListener<>(listener) {
       @Override
       public void onComplete() {
@@ -98,13 +100,18 @@ final class CallLimits implements ServerInterceptor {
     };
   }
 
-  /** A call that the service and the deadline may both try to end: only the first one does. */
+  /**
+   * A call that the service and the deadline may both try to end: only the first one does, and
+   * frees the call's slot.
+   */
   private static final class ClosingOnce<ReqT, RespT>
       extends SimpleForwardingServerCall<ReqT, RespT> {
+    private final Runnable onClose;
     private boolean closed;
 
-    ClosingOnce(ServerCall<ReqT, RespT> call) {
+    ClosingOnce(ServerCall<ReqT, RespT> call, Runnable onClose) {
       super(call);
+      this.onClose = onClose;
     }
 
     @Override
@@ -126,6 +133,7 @@ final class CallLimits implements ServerInterceptor {
       if (!closed) {
         closed = true;
         super.close(status, trailers);
+        onClose.run();
       }
     }
 

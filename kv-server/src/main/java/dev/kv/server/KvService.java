@@ -27,7 +27,6 @@ import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.logging.Level;
@@ -42,14 +41,9 @@ final class KvService extends KVGrpc.KVImplBase {
 
   private static final Logger logger = Logger.getLogger(KvService.class.getName());
 
-  /**
-   * How far a watch may fall behind a client that does not read it, in bytes waiting to be sent,
-   * before it is ended: a client cannot make the server hold an unbounded backlog.
-   */
-  static final long MAX_WATCH_BACKLOG_BYTES = 4 << 20;
-
   private final KvStore store;
   private final Limits limits;
+  private final WatchStream.Budget backlog = new WatchStream.Budget();
 
   KvService(KvStore store, Limits limits) {
     this.store = store;
@@ -185,87 +179,28 @@ final class KvService extends KVGrpc.KVImplBase {
       out.onError(statusOf(e).asRuntimeException());
       return;
     }
-    AtomicReference<Watch> watch = new AtomicReference<>();
-    Backlog backlog = new Backlog();
-    out.setOnReadyHandler(
-        () -> {
-          synchronized (out) {
-            backlog.bytes = 0;
-          }
-        });
-    out.setOnCancelHandler(
-        () -> {
-          Watch running = watch.get();
-          if (running != null) {
-            running.close();
-          }
-        });
-    watch.set(
+    WatchStream stream = new WatchStream(out, backlog);
+    Watch watch =
         store.watch(
             query,
             new WatchListener() {
               @Override
               public void onEvent(WatchEvent event) {
-                synchronized (out) {
-                  if (out.isCancelled() || backlog.ended) {
-                    return;
-                  }
-                  WatchResponse response = ApiMessages.response(event);
-                  if (!out.isReady()) {
-                    backlog.bytes += response.getSerializedSize();
-                    if (backlog.bytes > MAX_WATCH_BACKLOG_BYTES) {
-                      backlog.ended = true;
-                      out.onError(
-                          Status.RESOURCE_EXHAUSTED
-                              .withDescription(
-                                  "the client reads this watch too slowly: it fell more than "
-                                      + Sizes.format(MAX_WATCH_BACKLOG_BYTES)
-                                      + " behind and was ended; watch again from revision "
-                                      + event.revision())
-                              .asRuntimeException());
-                      Watch running = watch.get();
-                      if (running != null) {
-                        running.close();
-                      }
-                      return;
-                    }
-                  }
-                  out.onNext(response);
-                }
+                stream.send(ApiMessages.response(event), event.revision());
               }
 
               @Override
               public void onError(KvException error) {
-                synchronized (out) {
-                  if (!out.isCancelled() && !backlog.ended) {
-                    out.onError(statusOf(error).asRuntimeException());
-                  }
-                }
-              }
-            }));
-    watch
-        .get()
-        .started()
-        .thenAccept(
-            first -> {
-              synchronized (out) {
-                if (!out.isCancelled() && !backlog.ended) {
-                  out.onNext(
-                      WatchResponse.newBuilder().setCreated(true).setRevision(first).build());
-                }
+                stream.close(statusOf(error));
               }
             });
-    synchronized (out) {
-      if (out.isCancelled() || backlog.ended) {
-        watch.get().close();
-      }
-    }
-  }
-
-  /** What a watch has sent since its client last read everything; guarded by the call. */
-  private static final class Backlog {
-    long bytes;
-    boolean ended;
+    stream.feedFrom(watch);
+    watch
+        .started()
+        .thenAccept(
+            first ->
+                stream.send(
+                    WatchResponse.newBuilder().setCreated(true).setRevision(first).build(), first));
   }
 
   /**

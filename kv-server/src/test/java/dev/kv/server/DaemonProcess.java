@@ -47,13 +47,36 @@ public final class DaemonProcess implements AutoCloseable {
 
   /** Runs {@link Main} in a new JVM on this test's class path. */
   public static DaemonProcess startMain(String... args) throws Exception {
+    return startMain(List.of(), args);
+  }
+
+  /** Runs {@link Main} in a new JVM started with {@code jvmOptions}, such as {@code -Xmx128m}. */
+  public static DaemonProcess startMain(List<String> jvmOptions, String... args) throws Exception {
     String java =
         System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
-    List<String> command =
-        new ArrayList<>(
-            List.of(java, "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+    List<String> command = new ArrayList<>(List.of(java));
+    command.addAll(jvmOptions);
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
     command.addAll(List.of(args));
     return start(command);
+  }
+
+  /** The process id, for reading what the system says of the process, such as its memory. */
+  public long pid() {
+    return process.pid();
+  }
+
+  /** Whether the process is still running. */
+  public boolean isAlive() {
+    return process.isAlive();
+  }
+
+  /** Everything the process has written so far, standard output and error together. */
+  public synchronized String output() {
+    for (String line = lines.poll(); line != null; line = lines.poll()) {
+      seen.append(line).append('\n');
+    }
+    return seen.toString();
   }
 
   /** Waits for the line that says where the server listens. */
@@ -62,7 +85,7 @@ public final class DaemonProcess implements AutoCloseable {
   }
 
   /** Waits up to 30 seconds for an output line matching {@code pattern}. */
-  public Matcher awaitLine(Pattern pattern) throws InterruptedException {
+  public synchronized Matcher awaitLine(Pattern pattern) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     while (System.nanoTime() < deadline) {
       String line = lines.poll(100, TimeUnit.MILLISECONDS);

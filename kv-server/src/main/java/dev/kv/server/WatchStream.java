@@ -1,0 +1,179 @@
+package dev.kv.server;
+
+import dev.kv.api.WatchResponse;
+import dev.kv.core.Watch;
+import dev.kv.core.config.Sizes;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import java.util.ArrayDeque;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The answers of one watch on their way to a client that reads at its own pace. They go to the
+ * transport only while it is ready for more; meanwhile they wait here, within a budget per watch
+ * and one shared by every watch of the server. A watch whose client falls behind either is ended
+ * with {@code RESOURCE_EXHAUSTED}, naming the revision to watch again from, and everything it held
+ * is let go: a client that stops reading costs the server a bounded amount of memory.
+ */
+final class WatchStream {
+
+  /** How far behind one watch may fall, in bytes of answers waiting for its client. */
+  static final long MAX_BACKLOG_BYTES = 4 << 20;
+
+  /** How much every watch together may hold for clients that read slowly. */
+  static final long MAX_SERVER_BACKLOG_BYTES = 32 << 20;
+
+  /** The bytes waiting in every watch of one server. */
+  static final class Budget {
+    private final AtomicLong used = new AtomicLong();
+
+    boolean reserve(long bytes) {
+      while (true) {
+        long now = used.get();
+        if (now + bytes > MAX_SERVER_BACKLOG_BYTES) {
+          return false;
+        }
+        if (used.compareAndSet(now, now + bytes)) {
+          return true;
+        }
+      }
+    }
+
+    void release(long bytes) {
+      used.addAndGet(-bytes);
+    }
+
+    long used() {
+      return used.get();
+    }
+  }
+
+  private record Pending(WatchResponse response, long revision, int size) {}
+
+  private final ServerCallStreamObserver<WatchResponse> out;
+  private final Budget budget;
+  private final ArrayDeque<Pending> pending = new ArrayDeque<>();
+  private long pendingBytes;
+  private Status closing;
+  private boolean ended;
+  private Watch watch;
+
+  WatchStream(ServerCallStreamObserver<WatchResponse> out, Budget budget) {
+    this.out = out;
+    this.budget = budget;
+    out.setOnReadyHandler(this::drain);
+    out.setOnCancelHandler(this::cancelled);
+  }
+
+  /** The store's watch that feeds this stream, closed when the stream ends. */
+  void feedFrom(Watch watch) {
+    boolean endedAlready;
+    synchronized (this) {
+      this.watch = watch;
+      endedAlready = ended;
+    }
+    if (endedAlready) {
+      watch.close();
+    }
+  }
+
+  /**
+   * Sends {@code response} now if the transport takes it, or keeps it for later; ends the watch if
+   * that would take it over its budget.
+   *
+   * @param revision the revision of the event, from which the client may watch again
+   */
+  void send(WatchResponse response, long revision) {
+    Watch stopped;
+    synchronized (this) {
+      if (ended || closing != null) {
+        return;
+      }
+      if (pending.isEmpty() && out.isReady()) {
+        out.onNext(response);
+        return;
+      }
+      int size = response.getSerializedSize();
+      boolean overOwn = pendingBytes + size > MAX_BACKLOG_BYTES;
+      if (!overOwn && budget.reserve(size)) {
+        pending.add(new Pending(response, revision, size));
+        pendingBytes += size;
+        return;
+      }
+      long resumeFrom = pending.isEmpty() ? revision : pending.peek().revision();
+      stopped =
+          end(
+              Status.RESOURCE_EXHAUSTED.withDescription(
+                  "the client reads this watch too slowly: it fell more than "
+                      + (overOwn
+                          ? Sizes.format(MAX_BACKLOG_BYTES)
+                          : Sizes.format(MAX_SERVER_BACKLOG_BYTES) + " behind with the others")
+                      + (overOwn ? " behind" : "")
+                      + " and was ended; watch again from revision "
+                      + resumeFrom));
+    }
+    stop(stopped);
+  }
+
+  /** Ends the stream with {@code status} once what waits is sent, as its last word. */
+  void close(Status status) {
+    synchronized (this) {
+      if (ended || closing != null) {
+        return;
+      }
+      closing = status;
+    }
+    drain();
+  }
+
+  private void drain() {
+    Watch stopped = null;
+    synchronized (this) {
+      while (!ended && !pending.isEmpty() && out.isReady()) {
+        Pending next = pending.poll();
+        pendingBytes -= next.size();
+        budget.release(next.size());
+        out.onNext(next.response());
+      }
+      if (!ended && pending.isEmpty() && closing != null) {
+        stopped = end(closing);
+      }
+    }
+    stop(stopped);
+  }
+
+  /**
+   * Ends the stream now, letting go of what waits; returns the store's watch to stop, which the
+   * caller closes once it no longer holds this object's lock (the store may be calling in).
+   */
+  private Watch end(Status status) {
+    ended = true;
+    release();
+    if (!out.isCancelled()) {
+      out.onError(status.asRuntimeException());
+    }
+    return watch;
+  }
+
+  private void cancelled() {
+    Watch stopped;
+    synchronized (this) {
+      ended = true;
+      release();
+      stopped = watch;
+    }
+    stop(stopped);
+  }
+
+  private static void stop(Watch watch) {
+    if (watch != null) {
+      watch.close();
+    }
+  }
+
+  private void release() {
+    budget.release(pendingBytes);
+    pending.clear();
+    pendingBytes = 0;
+  }
+}
