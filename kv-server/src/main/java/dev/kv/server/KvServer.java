@@ -15,6 +15,7 @@ import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.netty.util.HashedWheelTimer;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -40,6 +41,10 @@ public final class KvServer {
   public static final String SERVICE_NAME = KVGrpc.SERVICE_NAME;
 
   static final Duration HEALTH_CHECK_INTERVAL = Duration.ofSeconds(1);
+
+  /** The default deadlines of every server in this process: one thread, started on first use. */
+  private static final HashedWheelTimer DEADLINES =
+      new HashedWheelTimer(Threads.daemon("kv-server-deadlines"), 10, TimeUnit.MILLISECONDS);
 
   /** How often the TLS and token files are checked for changes. */
   static final Duration RELOAD_INTERVAL = Duration.ofSeconds(10);
@@ -80,11 +85,12 @@ public final class KvServer {
     this.reloadInterval = reloadInterval;
     this.timer = Executors.newSingleThreadScheduledExecutor(Threads.daemon("kv-server-timer"));
     ServerServiceDefinition kv = CallFailureInterceptor.guard(new KvService(store, limits));
+    CallLimits callLimits = new CallLimits(limits, DEADLINES);
     // The last interceptor runs first: a call without a valid token takes no slot.
     kv =
         tokens == null
-            ? ServerInterceptors.intercept(kv, new CallLimits(limits, timer))
-            : ServerInterceptors.intercept(kv, new CallLimits(limits, timer), tokens);
+            ? ServerInterceptors.intercept(kv, callLimits)
+            : ServerInterceptors.intercept(kv, callLimits, tokens);
     this.server =
         builder
             .addService(kv)
