@@ -196,6 +196,19 @@ class LimitsTest {
   }
 
   @Test
+  void clientsThatPingTooOften_areDisconnected_withTooManyPings() throws Exception {
+    start(SMALL);
+    try (RawHttp2Client client =
+        new RawHttp2Client(new java.net.InetSocketAddress("127.0.0.1", server.port()))) {
+
+      String goAway = client.ping(5).get(5, TimeUnit.SECONDS);
+
+      assertThat(goAway).isEqualTo("ENHANCE_YOUR_CALM too_many_pings");
+    }
+    assertThat(KVGrpc.newBlockingStub(connect()).set(setRequest("k", "v")).getOk()).isTrue();
+  }
+
+  @Test
   void idleConnections_areClosed_andReopenedByTheClient() throws Exception {
     start(small(Duration.ofMillis(300), Duration.ofHours(1), Duration.ofSeconds(5)));
     ManagedChannel channel = connect();

@@ -24,6 +24,7 @@ import io.netty.handler.codec.http2.Http2Stream;
 import java.io.ByteArrayOutputStream;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -86,6 +87,32 @@ final class RawHttp2Client implements AutoCloseable {
     return connection.send(headers, data, endStream);
   }
 
+  /**
+   * Sends {@code count} PING frames at once on the current connection (opened if needed), and
+   * returns what the server's GOAWAY says when it sends one: its error code and debug text.
+   */
+  synchronized CompletableFuture<String> ping(int count) throws InterruptedException {
+    if (connection == null || !connection.usable()) {
+      connection = new Connection();
+      connectionsOpened++;
+    }
+    Connection pinged = connection;
+    pinged
+        .channel
+        .eventLoop()
+        .execute(
+            () -> {
+              for (int i = 0; i < count; i++) {
+                pinged
+                    .handler
+                    .encoder()
+                    .writePing(pinged.context, false, i, pinged.context.newPromise());
+              }
+              pinged.context.flush();
+            });
+    return pinged.goAway;
+  }
+
   /** Makes the next request open a connection of its own; the current one is closed. */
   synchronized void newConnection() {
     if (connection != null) {
@@ -110,6 +137,7 @@ final class RawHttp2Client implements AutoCloseable {
     private final Channel channel;
     private final ChannelHandlerContext context;
     private volatile boolean goingAway;
+    private final CompletableFuture<String> goAway = new CompletableFuture<>();
 
     Connection() throws InterruptedException {
       DefaultHttp2Connection http2 = new DefaultHttp2Connection(false);
@@ -244,6 +272,8 @@ final class RawHttp2Client implements AutoCloseable {
     @Override
     public void onGoAwayReceived(int lastStreamId, long errorCode, ByteBuf debugData) {
       goingAway = true;
+      goAway.complete(
+          Http2Error.valueOf(errorCode) + " " + debugData.toString(StandardCharsets.UTF_8));
       exchanges.values().forEach(exchange -> exchange.goAwayCode = errorCode);
     }
 
