@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -171,17 +172,23 @@ class SecureDeploymentTest {
   @Test
   void kvServerWithAWrongEtcdPassword_reportsItUnhealthy_andNeverLogsThePassword()
       throws Exception {
-    Path wrongPassword =
-        Files.writeString(certificates.directory().resolve("wrong-server"), "not-the-password\n");
-    try (DaemonProcess refused = DaemonProcess.startMain(serverArgs(wrongPassword))) {
-      String line =
+    // The password from the environment this time, not from a file.
+    List<String> args = new ArrayList<>(List.of(serverArgs(passwordFile)));
+    int file = args.indexOf("--etcd-password-file");
+    args.remove(file + 1);
+    args.remove(file);
+    try (DaemonProcess refused =
+        DaemonProcess.startMain(
+            Map.of("KV_ETCD_PASSWORD", "not-the-password"), args.toArray(String[]::new))) {
+      String reason =
           refused
               .awaitLine(
                   Pattern.compile("the store does not answer \\((.*)\\): health is NOT_SERVING"))
               .group(1);
 
-      assertThat(line).contains("refused user 'root'").doesNotContain("not-the-password");
+      assertThat(reason).contains("refused user 'root'");
       refused.terminate();
+      assertThat(refused.output()).doesNotContain("not-the-password");
     }
   }
 }

@@ -7,6 +7,7 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -52,13 +53,26 @@ public final class DaemonProcess implements AutoCloseable {
 
   /** Runs {@link Main} in a new JVM started with {@code jvmOptions}, such as {@code -Xmx128m}. */
   public static DaemonProcess startMain(List<String> jvmOptions, String... args) throws Exception {
+    return startMain(jvmOptions, Map.of(), args);
+  }
+
+  /** Runs {@link Main} in a new JVM with {@code environment} added to this one's. */
+  public static DaemonProcess startMain(Map<String, String> environment, String... args)
+      throws Exception {
+    return startMain(List.of(), environment, args);
+  }
+
+  private static DaemonProcess startMain(
+      List<String> jvmOptions, Map<String, String> environment, String... args) throws Exception {
     String java =
         System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
     List<String> command = new ArrayList<>(List.of(java));
     command.addAll(jvmOptions);
     command.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
     command.addAll(List.of(args));
-    return start(command);
+    ProcessBuilder builder = new ProcessBuilder(command);
+    builder.environment().putAll(environment);
+    return new DaemonProcess(builder);
   }
 
   /** The process id, for reading what the system says of the process, such as its memory. */
