@@ -3,6 +3,7 @@ package dev.kv.cli;
 import dev.kv.core.KvException;
 import dev.kv.core.config.Durations;
 import dev.kv.core.config.HostPort;
+import dev.kv.core.config.UnknownArguments;
 import dev.kv.core.etcd.EtcdEndpoints;
 import java.io.PrintWriter;
 import java.time.Duration;
@@ -26,10 +27,14 @@ final class Cli {
     commandLine.setParameterExceptionHandler(
         (error, args) -> {
           PrintWriter err = error.getCommandLine().getErr();
+          String message =
+              error instanceof CommandLine.UnmatchedArgumentException unmatched
+                  ? UnknownArguments.describe(unmatched.getUnmatched())
+                  : error.getMessage();
           // One line, as scripts and people read errors.
           err.println(
               "kv: "
-                  + error.getMessage()
+                  + message
                   + " (see '"
                   + error.getCommandLine().getCommandSpec().qualifiedName()
                   + " --help')");

@@ -222,7 +222,13 @@ final class KvCommand implements Runnable, AutoCloseable {
   private KvStore etcdStore() {
     EtcdStore.Builder builder =
         EtcdStore.builder().endpoints(etcd).authority(etcdAuthority).timeout(timeout);
-    if (caCert != null || cert != null) {
+    if (tls && !etcd.https()) {
+      throw new IllegalArgumentException(
+          "--tls with etcd endpoints that are http:// ("
+              + etcd
+              + "): give https:// endpoints for members that serve TLS");
+    }
+    if (caCert != null || cert != null || key != null) {
       builder.tls(new ClientTls(caCert, cert, key));
     }
     if (etcdUser != null) {
@@ -245,7 +251,7 @@ final class KvCommand implements Runnable, AutoCloseable {
           "--etcd-user and --etcd-password-file are for --etcd; kv-server takes --auth-token-file");
     }
     RemoteStore.Builder builder = RemoteStore.builder().server(server).timeout(timeout);
-    if (tls || caCert != null || cert != null) {
+    if (tls || caCert != null || cert != null || key != null) {
       builder.tls(new ClientTls(caCert, cert, key));
     }
     if (authTokenFile != null || System.getenv("KV_AUTH_TOKEN") != null) {

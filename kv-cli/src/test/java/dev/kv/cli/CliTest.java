@@ -181,6 +181,26 @@ class CliTest {
   }
 
   @Test
+  void tlsOptionsThatCannotApply_exitTwo() {
+    assertThat(kvWithoutServer("--etcd", "http://127.0.0.1:2379", "--tls", "get", "k"))
+        .isEqualTo(
+            new CommandRun(
+                2,
+                "",
+                "kv: --tls with etcd endpoints that are http:// (http://127.0.0.1:2379): give"
+                    + " https:// endpoints for members that serve TLS (see 'kv --help')\n"));
+    assertThat(kvWithoutServer("--key", "client.key", "get", "k").err())
+        .startsWith("kv: a client certificate goes with its private key");
+  }
+
+  @Test
+  void mistypedSecretOption_isNamed_butWhatFollowsItIsNot() {
+    assertThat(kvWithoutServer("--etcd-password", "hunter2", "get", "k"))
+        .isEqualTo(
+            new CommandRun(2, "", "kv: unknown option '--etcd-password' (see 'kv --help')\n"));
+  }
+
+  @Test
   void etcdUserWithoutAPassword_exitsTwo() {
     assertThat(
             kvWithoutServer("--etcd", "http://127.0.0.1:2379", "--etcd-user", "root", "get", "k"))

@@ -180,13 +180,20 @@ class SecureDeploymentTest {
     try (DaemonProcess refused =
         DaemonProcess.startMain(
             Map.of("KV_ETCD_PASSWORD", "not-the-password"), args.toArray(String[]::new))) {
-      String reason =
-          refused
-              .awaitLine(
-                  Pattern.compile("the store does not answer \\((.*)\\): health is NOT_SERVING"))
-              .group(1);
+      String address = refused.awaitListening().toString();
+      Pattern unhealthy =
+          Pattern.compile("the store does not answer \\((.*)\\): health is NOT_SERVING");
+      org.awaitility.Awaitility.await().until(() -> unhealthy.matcher(refused.output()).find());
+      java.util.regex.Matcher reason = unhealthy.matcher(refused.output());
+      assertThat(reason.find()).isTrue();
 
-      assertThat(reason).contains("refused user 'root'");
+      assertThat(reason.group(1)).contains("refused user 'root'");
+      // Clients are told it is the server's trouble, not their own credentials'.
+      List<String> options = new ArrayList<>(List.of("--server", address));
+      options.addAll(clientTls());
+      options.addAll(List.of("--auth-token-file", tokenFile.toString()));
+      assertThat(kv(options, "get", "secure/a").err())
+          .endsWith("kv-server cannot sign in to its store; its log says why\n");
       refused.terminate();
       assertThat(refused.output()).doesNotContain("not-the-password");
     }

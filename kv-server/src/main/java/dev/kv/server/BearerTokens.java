@@ -6,9 +6,13 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.logging.Logger;
 
@@ -28,6 +32,8 @@ public final class BearerTokens implements ServerInterceptor {
 
   private final Path file;
   private final FileStamps stamps;
+
+  /** The SHA-256 digests of the tokens. */
   private volatile List<byte[]> tokens;
 
   /**
@@ -42,20 +48,35 @@ public final class BearerTokens implements ServerInterceptor {
   }
 
   private static List<byte[]> read(Path file) {
-    List<byte[]> tokens =
-        Secrets.read(file, "the token file")
-            .lines()
-            .map(String::strip)
-            .filter(line -> !line.isEmpty())
-            .map(line -> line.getBytes(StandardCharsets.UTF_8))
-            .toList();
+    List<byte[]> tokens = new ArrayList<>();
+    int number = 0;
+    for (String line : Secrets.read(file, "the token file").lines().toList()) {
+      number++;
+      String token = line.strip();
+      if (token.isEmpty()) {
+        continue;
+      }
+      if (!token.chars().allMatch(c -> c > ' ' && c < 0x7f)) {
+        throw new IllegalArgumentException(
+            "line "
+                + number
+                + " of the token file "
+                + file
+                + " is not one word of printable ASCII,"
+                + " as a header carries it");
+      }
+      tokens.add(digest(token.getBytes(StandardCharsets.US_ASCII)));
+    }
     if (tokens.isEmpty()) {
       throw new IllegalArgumentException("the token file " + file + " holds no token");
     }
     return tokens;
   }
 
-  /** Reads the file again if it changed; a file that cannot be used leaves the last tokens. */
+  /**
+   * Reads the file again if it changed. A file removed or emptied refuses every call from then on,
+   * as an operator who empties it means; one that cannot be read leaves the last tokens.
+   */
   void reloadIfChanged() {
     if (!stamps.changed()) {
       return;
@@ -63,10 +84,27 @@ public final class BearerTokens implements ServerInterceptor {
     try {
       tokens = read(file);
       logger.info(() -> "tokens reloaded from " + file);
-    } catch (RuntimeException e) {
-      logger.warning(
-          "the token file changed but cannot be used, keeping the previous tokens: "
-              + e.getMessage());
+    } catch (IllegalArgumentException e) {
+      if (Files.isReadable(file) && !isEmpty(file)) {
+        logger.warning(
+            "the token file changed but cannot be used, keeping the previous tokens: "
+                + e.getMessage());
+      } else {
+        tokens = List.of();
+        logger.severe(
+            "the token file "
+                + file
+                + " is gone or empty: every call is refused until it holds a"
+                + " token");
+      }
+    }
+  }
+
+  private static boolean isEmpty(Path file) {
+    try {
+      return Files.readString(file).isBlank();
+    } catch (IOException e) {
+      return false;
     }
   }
 
@@ -88,13 +126,24 @@ public final class BearerTokens implements ServerInterceptor {
     return new ServerCall.Listener<>() {};
   }
 
-  /** Compares with every token, in time that does not depend on where they differ. */
+  /**
+   * Compares with every token, by their digests: in a time that tells nothing of where they differ,
+   * nor of their lengths.
+   */
   private boolean known(String presented) {
-    byte[] bytes = presented.getBytes(StandardCharsets.UTF_8);
+    byte[] digest = digest(presented.getBytes(StandardCharsets.UTF_8));
     boolean known = false;
     for (byte[] token : tokens) {
-      known |= MessageDigest.isEqual(token, bytes);
+      known |= MessageDigest.isEqual(token, digest);
     }
     return known;
+  }
+
+  private static byte[] digest(byte[] token) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(token);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every Java has SHA-256", e);
+    }
   }
 }

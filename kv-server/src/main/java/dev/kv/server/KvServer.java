@@ -94,9 +94,14 @@ public final class KvServer {
     this.server =
         builder
             .addService(kv)
-            // Open to every client, as load balancers and tools expect.
-            .addService(CallFailureInterceptor.guard(health.getHealthService()))
-            .addService(CallFailureInterceptor.guard(ProtoReflectionServiceV1.newInstance()))
+            // Open to every client, as load balancers and tools expect, within the limits.
+            .addService(
+                ServerInterceptors.intercept(
+                    CallFailureInterceptor.guard(health.getHealthService()), callLimits))
+            .addService(
+                ServerInterceptors.intercept(
+                    CallFailureInterceptor.guard(ProtoReflectionServiceV1.newInstance()),
+                    callLimits))
             .build();
     this.reload =
         () -> {

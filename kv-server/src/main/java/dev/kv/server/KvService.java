@@ -26,6 +26,7 @@ import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -164,7 +165,20 @@ final class KvService extends KVGrpc.KVImplBase {
 
   @Override
   public void list(ListRequest request, StreamObserver<ListResponse> responses) {
-    reply(() -> store.list(ApiMessages.query(request)), ApiMessages::response, responses);
+    reply(
+        () -> {
+          for (ByteString bound :
+              List.of(
+                  request.getPrefixBytes(),
+                  request.getRangeStartBytes(),
+                  request.getRangeEndBytes(),
+                  request.getStartAfterBytes())) {
+            requireSize("a key in the list request", bound, limits.maxKeyBytes());
+          }
+          return store.list(ApiMessages.query(request));
+        },
+        ApiMessages::response,
+        responses);
   }
 
   @Override
@@ -234,6 +248,12 @@ final class KvService extends KVGrpc.KVImplBase {
 
   private static Status statusOf(Throwable error) {
     Status status = GrpcErrors.toStatus(error);
+    if (status.getCode() == Status.Code.UNAUTHENTICATED) {
+      // The store refused the server's own credentials (etcd's user): not the client's doing,
+      // and the details are for the operator, whom the health check's log line tells.
+      return Status.UNAVAILABLE.withDescription(
+          "kv-server cannot sign in to its store; its log says why");
+    }
     if (status.getCode() == Status.Code.INTERNAL) {
       logger.log(Level.WARNING, "request failed", GrpcErrors.unwrap(error));
     }

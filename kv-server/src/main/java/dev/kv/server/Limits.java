@@ -34,14 +34,14 @@ public record Limits(
     Duration defaultDeadline) {
 
   /**
-   * The defaults. A largest key with a largest value fits in etcd's default request limit (1.5 MiB,
-   * {@code --max-request-bytes}) with room to spare for the request's framing, so that every store
-   * accepts what kv-server accepts.
+   * The defaults. A largest value with a largest key fits in etcd's default request limit (1.5 MiB,
+   * {@code --max-request-bytes}) even in a conditional write, whose transaction names the key three
+   * times, with room to spare for its framing: every store accepts what kv-server accepts.
    */
   public static final Limits DEFAULTS =
       new Limits(
           4 << 10,
-          1528 << 10,
+          1520 << 10,
           2 << 20,
           1000,
           10_000,

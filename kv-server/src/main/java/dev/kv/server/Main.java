@@ -7,6 +7,7 @@ import dev.kv.core.config.Durations;
 import dev.kv.core.config.HostPort;
 import dev.kv.core.config.Secrets;
 import dev.kv.core.config.Sizes;
+import dev.kv.core.config.UnknownArguments;
 import dev.kv.core.embedded.EmbeddedStore;
 import dev.kv.core.etcd.EtcdEndpoints;
 import dev.kv.core.etcd.EtcdStore;
@@ -248,7 +249,7 @@ public final class Main implements Callable<Integer> {
   @Option(
       names = "--max-value-size",
       paramLabel = "SIZE",
-      defaultValue = "${env:KV_MAX_VALUE_SIZE:-1528KiB}",
+      defaultValue = "${env:KV_MAX_VALUE_SIZE:-1520KiB}",
       description = {
         "The largest value, in UTF-8 bytes; larger ones get INVALID_ARGUMENT. With the largest "
             + "key, it fits in etcd's default request limit of 1.5MiB.",
@@ -374,7 +375,12 @@ public final class Main implements Callable<Integer> {
 
   /** The configured command line, for {@link #main} and for tests. */
   static CommandLine commandLine() {
-    CommandLine commandLine = new CommandLine(new Main());
+    return commandLine(new Main());
+  }
+
+  /** The configured command line of {@code main}. */
+  static CommandLine commandLine(Main main) {
+    CommandLine commandLine = new CommandLine(main);
     commandLine.setCaseInsensitiveEnumValuesAllowed(true);
     commandLine.registerConverter(HostPort.class, text -> parse(HostPort::parse, text));
     commandLine.registerConverter(Duration.class, text -> parse(Durations::parse, text));
@@ -382,7 +388,11 @@ public final class Main implements Callable<Integer> {
     commandLine.setParameterExceptionHandler(
         (error, args) -> {
           PrintWriter err = error.getCommandLine().getErr();
-          err.println("kv-server: " + error.getMessage() + " (see 'kv-server --help')");
+          String message =
+              error instanceof CommandLine.UnmatchedArgumentException unmatched
+                  ? UnknownArguments.describe(unmatched.getUnmatched())
+                  : error.getMessage();
+          err.println("kv-server: " + message + " (see 'kv-server --help')");
           return EXIT_USAGE;
         });
     commandLine.setExecutionExceptionHandler(
@@ -522,7 +532,8 @@ public final class Main implements Callable<Integer> {
     return usage(() -> new ServerTls(tlsCert, tlsKey, tlsClientCa));
   }
 
-  private Limits limits() {
+  /** The limits the options give. */
+  Limits limits() {
     return usage(
         () ->
             new Limits(

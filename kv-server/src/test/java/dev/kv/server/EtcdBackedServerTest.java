@@ -48,6 +48,28 @@ class EtcdBackedServerTest {
   }
 
   @Test
+  void largestKeyAndValue_fitEtcdsDefaultRequestLimit_inEveryKindOfWrite() throws Exception {
+    try (EtcdCluster etcd = EtcdCluster.ofMembers(1).start();
+        Running server = Running.on(etcd, Duration.ofSeconds(5))) {
+      String key = "k".repeat(Limits.DEFAULTS.maxKeyBytes());
+      String value = "v".repeat(Limits.DEFAULTS.maxValueBytes());
+
+      long revision = server.client.blocking().set(key, value);
+      assertThat(server.client.setIf(key, value, revision).get(10, TimeUnit.SECONDS).applied())
+          .isTrue();
+      server.client.blocking().delete(key);
+      assertThat(
+              server
+                  .client
+                  .setIf(key, value, dev.kv.core.Swap.ABSENT)
+                  .get(10, TimeUnit.SECONDS)
+                  .applied())
+          .isTrue();
+      assertThat(server.client.blocking().get(key)).contains(value);
+    }
+  }
+
+  @Test
   void manyReadsAtOnceThroughTheServer_allAnswer_thoughTheyShareCallsToEtcd() throws Exception {
     try (EtcdCluster etcd = EtcdCluster.ofMembers(1).start();
         Running server = Running.on(etcd, Duration.ofSeconds(5))) {

@@ -15,6 +15,7 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 
 /** The daemon as users run it: options, errors, and a real process stopped by a signal. */
 @Timeout(60)
@@ -101,6 +102,15 @@ class MainTest {
         .isEqualTo(
             "kv-server: --etcd-user needs a password: --etcd-password-file FILE, or"
                 + " KV_ETCD_PASSWORD (see 'kv-server --help')\n");
+  }
+
+  @Test
+  void limitsByDefault_areTheServersDefaults() {
+    Main main = new Main();
+    CommandLine commandLine = Main.commandLine(main);
+    commandLine.parseArgs();
+
+    assertThat(main.limits()).isEqualTo(Limits.DEFAULTS);
   }
 
   @Test

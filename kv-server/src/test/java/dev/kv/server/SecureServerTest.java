@@ -159,6 +159,16 @@ class SecureServerTest {
         .until(() -> client(null, "new-token").blocking().get("k").isPresent());
     assertThat(unauthenticated(client(null, "old-token")))
         .hasMessage("the token is not valid for this kv-server");
+
+    // Emptied, as an operator would to cut every client off: every call is refused.
+    Files.writeString(file, "");
+    Awaitility.await()
+        .ignoreExceptions()
+        .until(
+            () ->
+                unauthenticated(client(null, "new-token"))
+                    .getMessage()
+                    .equals("the token is not valid for this kv-server"));
   }
 
   @Test

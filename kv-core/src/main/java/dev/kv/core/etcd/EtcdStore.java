@@ -589,6 +589,12 @@ public final class EtcdStore implements KvStore {
     if (error.getStatus().getCode() == Status.Code.UNAVAILABLE) {
       reconnects.soon();
     }
+    if (String.valueOf(error.getStatus().getDescription()).contains("request is too large")) {
+      return new KvException(
+          KvException.Code.INVALID_ARGUMENT,
+          peer + " refused the request as too large for it (its --max-request-bytes)",
+          error);
+    }
     if (String.valueOf(error.getStatus().getDescription()).contains("user name is empty")) {
       // etcd's answer to a call without a token once authentication is enabled.
       return new KvException(

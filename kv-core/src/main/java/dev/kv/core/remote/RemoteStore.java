@@ -37,6 +37,7 @@ import io.grpc.Channel;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
+import io.grpc.SecurityLevel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckRequest;
@@ -46,10 +47,14 @@ import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
@@ -374,8 +379,17 @@ public final class RemoteStore implements KvStore {
       return this;
     }
 
-    /** Sends {@code token} with every kv.KV call, for a server started with a token file. */
+    /**
+     * Sends {@code token} with every kv.KV call, for a server started with a token file: over TLS,
+     * or in plaintext to this machine only.
+     *
+     * @throws IllegalArgumentException when it is not one word of printable ASCII
+     */
     public Builder bearerToken(String token) {
+      if (token == null || token.isEmpty() || !token.chars().allMatch(c -> c > ' ' && c < 0x7f)) {
+        throw new IllegalArgumentException(
+            "the token must be one word of printable ASCII, as a header carries it");
+      }
       this.token = token;
       return this;
     }
@@ -411,6 +425,7 @@ public final class RemoteStore implements KvStore {
         Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
 
     private final Metadata headers = new Metadata();
+    private final Map<String, Boolean> loopback = new ConcurrentHashMap<>();
 
     BearerToken(String token) {
       headers.put(AUTHORIZATION, "Bearer " + token);
@@ -419,7 +434,36 @@ public final class RemoteStore implements KvStore {
     @Override
     public void applyRequestMetadata(
         RequestInfo requestInfo, Executor appExecutor, MetadataApplier applier) {
+      if (requestInfo.getSecurityLevel() != SecurityLevel.PRIVACY_AND_INTEGRITY
+          && !isLoopback(requestInfo.getAuthority())) {
+        // Whoever reads the network could use a token sent in the clear.
+        applier.fail(
+            Status.UNAUTHENTICATED.withDescription(
+                "kv does not send a token in plaintext to another machine ("
+                    + requestInfo.getAuthority()
+                    + "): connect with TLS"));
+        return;
+      }
       applier.apply(headers);
+    }
+
+    /** Whether {@code authority} names this machine; asked once per authority. */
+    private boolean isLoopback(String authority) {
+      return loopback.computeIfAbsent(
+          authority,
+          name -> {
+            String host;
+            try {
+              host = HostPort.parse(name).host();
+            } catch (IllegalArgumentException e) {
+              host = name;
+            }
+            try {
+              return InetAddress.getByName(host).isLoopbackAddress();
+            } catch (UnknownHostException e) {
+              return false;
+            }
+          });
     }
   }
 }
