@@ -112,6 +112,20 @@ class SecureServerTest {
   }
 
   @Test
+  void certificateFromTheTrustedCaForAnotherName_isRefused() throws Exception {
+    start(
+        new ServerTls(certificates.elsewhereServerCert(), certificates.elsewhereServerKey(), null),
+        null);
+
+    assertThatThrownBy(
+            () -> client(ClientTls.trusting(certificates.caCert()), null).blocking().get("k"))
+        .hasMessageStartingWith(
+            "TLS with kv-server at 127.0.0.1:"
+                + server.port()
+                + " failed: its certificate is not for this address");
+  }
+
+  @Test
   void mutualTls_servesOnlyClientsWithACertificateFromItsCa() throws Exception {
     start(mutualTls(), null);
 

@@ -83,6 +83,13 @@ public final class Certificates implements AutoCloseable {
       subjectAltName = IP:127.0.0.1, IP:::1, DNS:localhost
       authorityKeyIdentifier = keyid
 
+      [elsewhere_ext]
+      basicConstraints = critical, CA:FALSE
+      keyUsage = critical, digitalSignature
+      extendedKeyUsage = serverAuth
+      subjectAltName = DNS:elsewhere.example
+      authorityKeyIdentifier = keyid
+
       [client_ext]
       basicConstraints = critical, CA:FALSE
       keyUsage = critical, digitalSignature
@@ -134,6 +141,13 @@ public final class Certificates implements AutoCloseable {
     selfSign(caKey(), caCert(), "/CN=kv test CA");
     issue(serverKey(), serverCert(), "/CN=localhost", "server_ext", caCert(), caKey());
     issue(clientKey(), clientCert(), "/CN=kv-client", "client_ext", caCert(), caKey());
+    issue(
+        elsewhereServerKey(),
+        elsewhereServerCert(),
+        "/CN=elsewhere.example",
+        "elsewhere_ext",
+        caCert(),
+        caKey());
     selfSign(otherCaKey(), otherCaCert(), "/CN=kv other CA");
     issue(
         otherServerKey(),
@@ -197,6 +211,19 @@ public final class Certificates implements AutoCloseable {
   /** The private key of {@link #otherClientCert}. */
   public Path otherClientKey() {
     return directory.resolve("other-client.key");
+  }
+
+  /**
+   * A server certificate from the test CA for another host only ({@code elsewhere.example}): one
+   * that clients reaching {@code 127.0.0.1} must refuse for its name.
+   */
+  public Path elsewhereServerCert() {
+    return directory.resolve("elsewhere-server.crt");
+  }
+
+  /** The private key of {@link #elsewhereServerCert}. */
+  public Path elsewhereServerKey() {
+    return directory.resolve("elsewhere-server.key");
   }
 
   /**
