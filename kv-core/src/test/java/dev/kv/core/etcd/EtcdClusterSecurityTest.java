@@ -22,6 +22,8 @@ import io.grpc.TlsChannelCredentials;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.MetadataUtils;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -78,42 +80,35 @@ class EtcdClusterSecurityTest {
   }
 
   @Test
-  void plaintextChannel_isRefused() {
-    channel = NettyChannelBuilder.forAddress("127.0.0.1", port()).usePlaintext().build();
-
-    Status status = failure("plaintext channel", () -> range(KVGrpc.newBlockingStub(channel)));
-
-    assertThat(status.getCode()).isEqualTo(Status.Code.UNAVAILABLE);
-  }
-
-  @Test
-  void tlsWithoutClientCertificate_isRefused() throws Exception {
-    channel =
+  void channelsWithoutTheRightCredentials_areRefused() throws Exception {
+    Map<String, ManagedChannel> refused = new LinkedHashMap<>();
+    refused.put(
+        "plaintext channel",
+        NettyChannelBuilder.forAddress("127.0.0.1", port()).usePlaintext().build());
+    refused.put(
+        "TLS without a client certificate",
         tlsChannel(
             TlsChannelCredentials.newBuilder()
                 .trustManager(certificates.caCert().toFile())
-                .build());
-
-    Status status =
-        failure("TLS without a client certificate", () -> range(KVGrpc.newBlockingStub(channel)));
-
-    assertThat(status.getCode()).isEqualTo(Status.Code.UNAVAILABLE);
-  }
-
-  @Test
-  void clientCertificateFromAnotherCa_isRefused() throws Exception {
-    channel =
+                .build()));
+    refused.put(
+        "client certificate from another CA",
         tlsChannel(
             TlsChannelCredentials.newBuilder()
                 .trustManager(certificates.caCert().toFile())
                 .keyManager(
                     certificates.otherClientCert().toFile(), certificates.otherClientKey().toFile())
-                .build());
+                .build()));
+    try {
+      for (Map.Entry<String, ManagedChannel> each : refused.entrySet()) {
+        Status status =
+            failure(each.getKey(), () -> range(KVGrpc.newBlockingStub(each.getValue())));
 
-    Status status =
-        failure("client certificate from another CA", () -> range(KVGrpc.newBlockingStub(channel)));
-
-    assertThat(status.getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+        assertThat(status.getCode()).as(each.getKey()).isEqualTo(Status.Code.UNAVAILABLE);
+      }
+    } finally {
+      refused.values().forEach(ManagedChannel::shutdownNow);
+    }
   }
 
   /**
