@@ -32,8 +32,9 @@ final class CallLimits implements ServerInterceptor {
 
   /**
    * @param timer for the default deadline: a wheel timer, whose timeouts cost little to set and to
-   *     cancel, as one is set for nearly every call (a scheduled executor measured 15% fewer calls
-   *     per second, and keeps cancelled tasks until they would have run)
+   *     cancel and are let go once cancelled, as one is set for every call without a deadline (a
+   *     scheduled executor keeps each cancelled task until it would have run: millions of them at
+   *     100,000 calls a second)
    */
   CallLimits(Limits limits, Timer timer) {
     this.limits = limits;

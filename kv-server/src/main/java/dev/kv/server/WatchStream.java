@@ -42,10 +42,6 @@ final class WatchStream {
     void release(long bytes) {
       used.addAndGet(-bytes);
     }
-
-    long used() {
-      return used.get();
-    }
   }
 
   private record Pending(WatchResponse response, long revision, int size) {}
