@@ -6,6 +6,8 @@ import dev.kv.core.config.Sizes;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import java.util.ArrayDeque;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -23,9 +25,21 @@ final class WatchStream {
   /** How much every watch together may hold for clients that read slowly. */
   static final long MAX_SERVER_BACKLOG_BYTES = 32 << 20;
 
-  /** The bytes waiting in every watch of one server. */
+  /** The bytes waiting in every watch of one server, and those watches. */
   static final class Budget {
     private final AtomicLong used = new AtomicLong();
+    private final Set<WatchStream> streams = ConcurrentHashMap.newKeySet();
+
+    /** The watch with the most bytes waiting, or null for none. */
+    WatchStream furthestBehind() {
+      WatchStream furthest = null;
+      for (WatchStream stream : streams) {
+        if (furthest == null || stream.pendingBytes > furthest.pendingBytes) {
+          furthest = stream;
+        }
+      }
+      return furthest;
+    }
 
     boolean reserve(long bytes) {
       while (true) {
@@ -49,7 +63,10 @@ final class WatchStream {
   private final ServerCallStreamObserver<WatchResponse> out;
   private final Budget budget;
   private final ArrayDeque<Pending> pending = new ArrayDeque<>();
-  private long pendingBytes;
+
+  /** Written under this object's lock; read without it to choose a watch to evict. */
+  private volatile long pendingBytes;
+
   private Status closing;
   private boolean ended;
   private Watch watch;
@@ -59,6 +76,7 @@ final class WatchStream {
     this.budget = budget;
     out.setOnReadyHandler(this::drain);
     out.setOnCancelHandler(this::cancelled);
+    budget.streams.add(this);
   }
 
   /** The store's watch that feeds this stream, closed when the stream ends. */
@@ -80,33 +98,73 @@ final class WatchStream {
    * @param revision the revision of the event, from which the client may watch again
    */
   void send(WatchResponse response, long revision) {
+    for (boolean retried = false; ; retried = true) {
+      Watch stopped = null;
+      boolean finished;
+      synchronized (this) {
+        if (ended || closing != null) {
+          return;
+        }
+        if (pending.isEmpty() && out.isReady()) {
+          out.onNext(response);
+          return;
+        }
+        int size = response.getSerializedSize();
+        boolean overOwn = pendingBytes + size > MAX_BACKLOG_BYTES;
+        if (!overOwn && budget.reserve(size)) {
+          pending.add(new Pending(response, revision, size));
+          pendingBytes += size;
+          return;
+        }
+        finished = overOwn || retried;
+        if (finished) {
+          stopped =
+              end(
+                  tooSlow(
+                      pending.isEmpty() ? revision : pending.peek().revision(),
+                      overOwn
+                          ? "it fell more than " + Sizes.format(MAX_BACKLOG_BYTES) + " behind"
+                          : "more than "
+                              + Sizes.format(MAX_SERVER_BACKLOG_BYTES)
+                              + " waits for the clients of this server's watches"));
+        }
+      }
+      if (finished) {
+        stop(stopped);
+        return;
+      }
+      // The server's budget is spent: the watch furthest behind gives way, and if that is another
+      // one, this one tries again. Outside this one's lock, so that two never wait for each other.
+      WatchStream furthest = budget.furthestBehind();
+      if (furthest != null && furthest != this) {
+        furthest.evict();
+      }
+    }
+  }
+
+  private static Status tooSlow(long resumeFrom, String why) {
+    return Status.RESOURCE_EXHAUSTED.withDescription(
+        "the client reads this watch too slowly: "
+            + why
+            + "; it was ended, watch again from revision "
+            + resumeFrom);
+  }
+
+  /** Ends this watch to free the server's budget for others, if it holds anything. */
+  private void evict() {
     Watch stopped;
     synchronized (this) {
-      if (ended || closing != null) {
+      if (ended || pending.isEmpty()) {
         return;
       }
-      if (pending.isEmpty() && out.isReady()) {
-        out.onNext(response);
-        return;
-      }
-      int size = response.getSerializedSize();
-      boolean overOwn = pendingBytes + size > MAX_BACKLOG_BYTES;
-      if (!overOwn && budget.reserve(size)) {
-        pending.add(new Pending(response, revision, size));
-        pendingBytes += size;
-        return;
-      }
-      long resumeFrom = pending.isEmpty() ? revision : pending.peek().revision();
       stopped =
           end(
-              Status.RESOURCE_EXHAUSTED.withDescription(
-                  "the client reads this watch too slowly: it fell more than "
-                      + (overOwn
-                          ? Sizes.format(MAX_BACKLOG_BYTES)
-                          : Sizes.format(MAX_SERVER_BACKLOG_BYTES) + " behind with the others")
-                      + (overOwn ? " behind" : "")
-                      + " and was ended; watch again from revision "
-                      + resumeFrom));
+              tooSlow(
+                  pending.peek().revision(),
+                  "more than "
+                      + Sizes.format(MAX_SERVER_BACKLOG_BYTES)
+                      + " waits for the clients of this server's watches, and this one was the"
+                      + " furthest behind"));
     }
     stop(stopped);
   }
@@ -168,6 +226,7 @@ final class WatchStream {
   }
 
   private void release() {
+    budget.streams.remove(this);
     budget.release(pendingBytes);
     pending.clear();
     pendingBytes = 0;
