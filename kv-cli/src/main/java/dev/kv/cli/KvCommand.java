@@ -231,16 +231,9 @@ final class KvCommand implements Runnable, AutoCloseable {
     if (caCert != null || cert != null || key != null) {
       builder.tls(new ClientTls(caCert, cert, key));
     }
-    if (etcdUser != null) {
-      builder.user(
-          etcdUser,
-          secret(
-              "--etcd-user needs a password",
-              etcdPasswordFile,
-              "--etcd-password-file",
-              "KV_ETCD_PASSWORD"));
-    } else if (etcdPasswordFile != null) {
-      throw new IllegalArgumentException("--etcd-password-file needs --etcd-user");
+    String password = Secrets.etcdPassword(etcdUser, etcdPasswordFile);
+    if (password != null) {
+      builder.user(etcdUser, password);
     }
     return builder.build();
   }
@@ -254,23 +247,12 @@ final class KvCommand implements Runnable, AutoCloseable {
     if (tls || caCert != null || cert != null || key != null) {
       builder.tls(new ClientTls(caCert, cert, key));
     }
-    if (authTokenFile != null || System.getenv("KV_AUTH_TOKEN") != null) {
-      builder.bearerToken(secret("no token", authTokenFile, "--auth-token-file", "KV_AUTH_TOKEN"));
+    String token =
+        Secrets.fromFileOrEnvironment(authTokenFile, "--auth-token-file", "KV_AUTH_TOKEN");
+    if (token != null) {
+      builder.bearerToken(token);
     }
     return builder.build();
-  }
-
-  /** A secret from its file or, without one, from the environment variable {@code variable}. */
-  private static String secret(String missing, Path file, String option, String variable) {
-    if (file != null) {
-      return Secrets.read(file, option);
-    }
-    String value = System.getenv(variable);
-    if (value == null || value.isEmpty()) {
-      throw new IllegalArgumentException(
-          missing + ": give " + option + " FILE, or set " + variable);
-    }
-    return value;
   }
 
   /** Whether {@code option} was on the command line, before or after the command's name. */

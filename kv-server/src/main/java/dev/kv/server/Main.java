@@ -439,7 +439,7 @@ public final class Main implements Callable<Integer> {
                   + " (store: "
                   + describeStore()
                   + ")");
-      if (serverTls == null && !isLoopback(server.address())) {
+      if (serverTls == null && !server.address().isLoopback()) {
         logger.warning(
             "serving other machines over plaintext: anyone on the network can read and change "
                 + (tokens == null ? "the data" : "the data and the tokens")
@@ -489,8 +489,8 @@ public final class Main implements Callable<Integer> {
                   if (etcdCaCert != null || etcdCert != null || etcdKey != null) {
                     builder.tls(new ClientTls(etcdCaCert, etcdCert, etcdKey));
                   }
-                  String password = etcdPassword();
-                  if (etcdUser != null) {
+                  String password = Secrets.etcdPassword(etcdUser, etcdPasswordFile);
+                  if (password != null) {
                     builder.user(etcdUser, password);
                   }
                   return builder.build();
@@ -498,25 +498,6 @@ public final class Main implements Callable<Integer> {
         yield readCache == 0 ? etcd : ReadCache.over(etcd, readCache);
       }
     };
-  }
-
-  /** The password of --etcd-user, from its file or the environment; never from an option. */
-  private String etcdPassword() {
-    String fromEnvironment = System.getenv("KV_ETCD_PASSWORD");
-    if (etcdUser == null) {
-      if (etcdPasswordFile != null) {
-        throw new IllegalArgumentException("--etcd-password-file needs --etcd-user");
-      }
-      return null;
-    }
-    if (etcdPasswordFile != null) {
-      return Secrets.read(etcdPasswordFile, "--etcd-password-file");
-    }
-    if (fromEnvironment == null || fromEnvironment.isEmpty()) {
-      throw new IllegalArgumentException(
-          "--etcd-user needs a password: --etcd-password-file FILE, or KV_ETCD_PASSWORD");
-    }
-    return fromEnvironment;
   }
 
   private ServerTls serverTls() {
@@ -579,14 +560,6 @@ public final class Main implements Callable<Integer> {
               + etcdEndpoints
               + (readCache > 0 ? ", caching up to " + readCache + " keys" : "");
     };
-  }
-
-  private static boolean isLoopback(HostPort address) {
-    try {
-      return java.net.InetAddress.getByName(address.host()).isLoopbackAddress();
-    } catch (java.net.UnknownHostException e) {
-      return false;
-    }
   }
 
   private static String rootMessage(Throwable error) {

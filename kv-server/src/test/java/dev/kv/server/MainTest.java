@@ -100,7 +100,7 @@ class MainTest {
                     "root")
                 .err())
         .isEqualTo(
-            "kv-server: --etcd-user needs a password: --etcd-password-file FILE, or"
+            "kv-server: --etcd-user needs a password: give --etcd-password-file FILE, or set"
                 + " KV_ETCD_PASSWORD (see 'kv-server --help')\n");
   }
 

@@ -1,6 +1,8 @@
 package dev.kv.core.config;
 
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 
 /**
  * A network address as users write it: {@code host:port}, {@code [ipv6]:port}.
@@ -62,5 +64,14 @@ public record HostPort(String host, int port) {
   @Override
   public String toString() {
     return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+  }
+
+  /** Whether the host is this machine: a loopback address, or a name that resolves to one. */
+  public boolean isLoopback() {
+    try {
+      return InetAddress.getByName(host).isLoopbackAddress();
+    } catch (UnknownHostException e) {
+      return false;
+    }
   }
 }

@@ -38,4 +38,41 @@ public final class Secrets {
     }
     return secret;
   }
+
+  /**
+   * A secret from {@code file} if given, else from the environment variable {@code variable}; null
+   * when neither holds one.
+   *
+   * @param option the option that names the file, for messages
+   */
+  public static String fromFileOrEnvironment(Path file, String option, String variable) {
+    if (file != null) {
+      return read(file, option);
+    }
+    String value = System.getenv(variable);
+    return value == null || value.isEmpty() ? null : value;
+  }
+
+  /**
+   * The password of {@code --etcd-user}, as both kv and kv-server take it: from {@code
+   * --etcd-password-file} or {@code KV_ETCD_PASSWORD}; null without a user.
+   *
+   * @throws IllegalArgumentException for a user without a password, or a password file without a
+   *     user
+   */
+  public static String etcdPassword(String user, Path passwordFile) {
+    if (user == null) {
+      if (passwordFile != null) {
+        throw new IllegalArgumentException("--etcd-password-file needs --etcd-user");
+      }
+      return null;
+    }
+    String password =
+        fromFileOrEnvironment(passwordFile, "--etcd-password-file", "KV_ETCD_PASSWORD");
+    if (password == null) {
+      throw new IllegalArgumentException(
+          "--etcd-user needs a password: give --etcd-password-file FILE, or set KV_ETCD_PASSWORD");
+    }
+    return password;
+  }
 }

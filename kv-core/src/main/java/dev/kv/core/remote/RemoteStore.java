@@ -47,8 +47,6 @@ import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
-import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
@@ -452,16 +450,10 @@ public final class RemoteStore implements KvStore {
       return loopback.computeIfAbsent(
           authority,
           name -> {
-            String host;
             try {
-              host = HostPort.parse(name).host();
+              return HostPort.parse(name).isLoopback();
             } catch (IllegalArgumentException e) {
-              host = name;
-            }
-            try {
-              return InetAddress.getByName(host).isLoopbackAddress();
-            } catch (UnknownHostException e) {
-              return false;
+              return new HostPort(name, 0).isLoopback();
             }
           });
     }

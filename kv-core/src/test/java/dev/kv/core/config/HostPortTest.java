@@ -41,4 +41,12 @@ class HostPortTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("expected HOST:PORT");
   }
+
+  @Test
+  void isLoopback_onlyForThisMachine() {
+    assertThat(new HostPort("127.0.0.1", 1).isLoopback()).isTrue();
+    assertThat(new HostPort("::1", 1).isLoopback()).isTrue();
+    assertThat(new HostPort("localhost", 1).isLoopback()).isTrue();
+    assertThat(new HostPort("10.0.0.1", 1).isLoopback()).isFalse();
+  }
 }

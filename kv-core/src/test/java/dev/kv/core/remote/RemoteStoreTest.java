@@ -50,20 +50,14 @@ class RemoteStoreTest {
 
   @Test
   void callEndingWithoutAnAnswer_failsRatherThanHangs() throws Exception {
-    String name = InProcessServerBuilder.generateName();
-    server =
-        InProcessServerBuilder.forName(name)
-            .addService(
-                new KVGrpc.KVImplBase() {
-                  @Override
-                  public void get(GetRequest request, StreamObserver<GetResponse> responses) {
-                    responses.onNext(GetResponse.newBuilder().setValue("lost").build());
-                    responses.onCompleted();
-                  }
-                })
-            .build()
-            .start();
-    channel = InProcessChannelBuilder.forName(name).build();
+    serve(
+        new KVGrpc.KVImplBase() {
+          @Override
+          public void get(GetRequest request, StreamObserver<GetResponse> responses) {
+            responses.onNext(GetResponse.newBuilder().setValue("lost").build());
+            responses.onCompleted();
+          }
+        });
     // As a broken proxy might: the call ends OK, but its answer never arrives.
     Channel answerless = ClientInterceptors.intercept(channel, new DropAnswers());
     RemoteStore store = RemoteStore.over(answerless, "proxy", Duration.ofSeconds(30));
@@ -83,22 +77,16 @@ class RemoteStoreTest {
   @Test
   void watchRefusedByTheServer_failsItsStartWithTheError_andTellsTheListenerOnce()
       throws Exception {
-    String name = InProcessServerBuilder.generateName();
-    server =
-        InProcessServerBuilder.forName(name)
-            .addService(
-                new KVGrpc.KVImplBase() {
-                  @Override
-                  public void watch(WatchRequest request, StreamObserver<WatchResponse> responses) {
-                    responses.onError(
-                        Status.RESOURCE_EXHAUSTED
-                            .withDescription("at the limit of open watches")
-                            .asRuntimeException());
-                  }
-                })
-            .build()
-            .start();
-    channel = InProcessChannelBuilder.forName(name).build();
+    serve(
+        new KVGrpc.KVImplBase() {
+          @Override
+          public void watch(WatchRequest request, StreamObserver<WatchResponse> responses) {
+            responses.onError(
+                Status.RESOURCE_EXHAUSTED
+                    .withDescription("at the limit of open watches")
+                    .asRuntimeException());
+          }
+        });
     RemoteStore store = RemoteStore.over(channel, "server", Duration.ofSeconds(30));
     List<KvException> errors = new CopyOnWriteArrayList<>();
 
@@ -130,6 +118,13 @@ class RemoteStoreTest {
               assertThat(e.code()).isEqualTo(KvException.Code.RESOURCE_EXHAUSTED);
               assertThat(e.getMessage()).isEqualTo("at the limit of open watches");
             });
+  }
+
+  /** Serves {@code service} in process, with {@link #channel} to it. */
+  private void serve(KVGrpc.KVImplBase service) throws java.io.IOException {
+    String name = InProcessServerBuilder.generateName();
+    server = InProcessServerBuilder.forName(name).addService(service).build().start();
+    channel = InProcessChannelBuilder.forName(name).build();
   }
 
   private static final class DropAnswers implements ClientInterceptor {
