@@ -81,18 +81,16 @@ public final class ServerTls {
     }
   }
 
+  /** Reads every file, the client CA first, so that one that cannot be used changes nothing. */
   private void load() {
-    var chain = PemFiles.certificates(cert, "the certificate");
-    var privateKey = PemFiles.privateKey(key, "the key");
-    PemFiles.requirePair(chain, privateKey, cert, key);
     var cas = clientCa == null ? null : PemFiles.certificates(clientCa, "the client CA");
-    try {
-      identity.updateIdentityCredentials(chain, privateKey);
-      if (clients != null) {
+    PemFiles.updateIdentity(identity, cert, key, "the");
+    if (clients != null) {
+      try {
         clients.updateTrustCredentials(cas);
+      } catch (IOException | GeneralSecurityException e) {
+        throw new IllegalArgumentException("cannot set up TLS: " + e.getMessage(), e);
       }
-    } catch (IOException | GeneralSecurityException e) {
-      throw new IllegalArgumentException("cannot set up TLS: " + e.getMessage(), e);
     }
   }
 }

@@ -7,8 +7,6 @@ import io.grpc.util.AdvancedTlsX509TrustManager;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
-import java.security.PrivateKey;
-import java.security.cert.X509Certificate;
 
 /**
  * What a client needs to speak TLS: the CAs it trusts to sign the server's certificate, and for
@@ -49,11 +47,8 @@ public record ClientTls(Path caCert, Path cert, Path key) {
       }
       credentials.trustManager(trust);
       if (cert != null) {
-        X509Certificate[] chain = PemFiles.certificates(cert, "the client certificate");
-        PrivateKey privateKey = PemFiles.privateKey(key, "the client key");
-        PemFiles.requirePair(chain, privateKey, cert, key);
         AdvancedTlsX509KeyManager identity = new AdvancedTlsX509KeyManager();
-        identity.updateIdentityCredentials(chain, privateKey);
+        PemFiles.updateIdentity(identity, cert, key, "the client");
         credentials.keyManager(identity);
       }
     } catch (IOException | GeneralSecurityException e) {

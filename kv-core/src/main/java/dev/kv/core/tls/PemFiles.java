@@ -1,5 +1,6 @@
 package dev.kv.core.tls;
 
+import io.grpc.util.AdvancedTlsX509KeyManager;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -85,10 +86,26 @@ public final class PemFiles {
   }
 
   /**
+   * Reads a certificate and its key into {@code identity}, once both are known to be usable and to
+   * go together.
+   *
+   * @param owner how messages name them, such as "the client" (the client certificate, the client
+   *     key)
+   * @throws IllegalArgumentException naming the file that cannot be used
+   */
+  public static void updateIdentity(
+      AdvancedTlsX509KeyManager identity, Path cert, Path key, String owner) {
+    X509Certificate[] chain = certificates(cert, owner + " certificate");
+    PrivateKey privateKey = privateKey(key, owner + " key");
+    requirePair(chain, privateKey, cert, key);
+    identity.updateIdentityCredentials(chain, privateKey);
+  }
+
+  /**
    * Checks that {@code key} is the private key of the first certificate in {@code chain}: a key
    * from another pair fails every handshake, with a less helpful message.
    */
-  public static void requirePair(
+  private static void requirePair(
       X509Certificate[] chain, PrivateKey key, Path certFile, Path keyFile) {
     String algorithm =
         switch (key.getAlgorithm()) {
