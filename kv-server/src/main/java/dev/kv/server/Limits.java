@@ -71,21 +71,6 @@ public record Limits(
     Durations.requireTimeout(defaultDeadline);
   }
 
-  /** These limits with at most {@code maxCalls} calls and {@code maxWatches} watches at once. */
-  public Limits withCalls(int maxCalls, int maxWatches) {
-    return new Limits(
-        maxKeyBytes,
-        maxValueBytes,
-        maxMessageBytes,
-        maxStreamsPerConnection,
-        maxCalls,
-        maxWatches,
-        keepAliveMinTime,
-        maxConnectionIdle,
-        maxConnectionAge,
-        defaultDeadline);
-  }
-
   private static void requirePositive(String what, int value) {
     if (value < 1) {
       throw new IllegalArgumentException(what + " must be at least 1, not " + value);

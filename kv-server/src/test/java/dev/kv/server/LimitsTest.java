@@ -177,7 +177,19 @@ class LimitsTest {
 
   @Test
   void streamsPerConnectionBeyondTheLimit_waitForAFreeOne() throws Exception {
-    start(SMALL.withCalls(10, 10));
+    // Two streams per connection, but room for more calls and watches than that.
+    start(
+        new Limits(
+            16,
+            64,
+            1024,
+            2,
+            10,
+            10,
+            Duration.ofSeconds(10),
+            Duration.ofMinutes(5),
+            Duration.ofHours(1),
+            Duration.ofMillis(500)));
     ManagedChannel channel = connect();
     for (int i = 0; i < 2; i++) {
       CompletableFuture.runAsync(() -> KVGrpc.newBlockingStub(channel).get(getRequest("stall")));
