@@ -1,5 +1,6 @@
 package dev.kv.core.grpc;
 
+import com.google.protobuf.ByteString;
 import dev.kv.api.Consistency;
 import dev.kv.api.Entry;
 import dev.kv.api.GetResponse;
@@ -55,22 +56,33 @@ public final class ApiMessages {
   }
 
   public static Entry entry(KeyValue entry) {
-    return Entry.newBuilder()
-        .setKey(entry.key())
-        .setValue(entry.value())
-        .setCreateRevision(entry.createRevision())
-        .setModRevision(entry.modRevision())
-        .setVersion(entry.version())
-        .build();
+    Entry.Builder built =
+        Entry.newBuilder()
+            .setKey(entry.key())
+            .setValue(entry.value())
+            .setCreateRevision(entry.createRevision())
+            .setModRevision(entry.modRevision())
+            .setVersion(entry.version());
+    if (!entry.isText()) {
+      built.setBinaryValue(ByteString.copyFrom(entry.binaryValue()));
+    }
+    return built.build();
   }
 
   public static KeyValue keyValue(Entry entry) {
-    return new KeyValue(
-        entry.getKey(),
-        entry.getValue(),
-        entry.getCreateRevision(),
-        entry.getModRevision(),
-        entry.getVersion());
+    return entry.getBinaryValue().isEmpty()
+        ? new KeyValue(
+            entry.getKey(),
+            entry.getValue(),
+            entry.getCreateRevision(),
+            entry.getModRevision(),
+            entry.getVersion())
+        : KeyValue.binary(
+            entry.getKey(),
+            entry.getBinaryValue().toByteArray(),
+            entry.getCreateRevision(),
+            entry.getModRevision(),
+            entry.getVersion());
   }
 
   /**
