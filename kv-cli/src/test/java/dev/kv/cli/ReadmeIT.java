@@ -24,7 +24,8 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>The commands run in a directory of their own, where {@code bin/kv} is this checkout's, so that
  * files they make stay out of the repository. {@code KV_SERVER} points them at this test's server,
- * on a free port; {@code echo $?} sees the exit code of the command before it.
+ * on a free port. Each line has a bash of its own: files carry over to the next lines, and {@code
+ * $?} (the exit code of the line before), but not {@code cd} or variables.
  */
 @Timeout(180)
 class ReadmeIT {
