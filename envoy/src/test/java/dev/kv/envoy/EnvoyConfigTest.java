@@ -149,7 +149,8 @@ class EnvoyConfigTest {
         List.of(
             "/grpc.health.v1.Health/Check",
             "/grpc.health.v1.Health/Watch",
-            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo")) {
+            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo")) {
       assertThat(routeFor(routes, path))
           .as(path)
           .hasValueSatisfying(

@@ -6,6 +6,7 @@ import dev.kv.core.config.Durations;
 import dev.kv.core.config.HostPort;
 import dev.kv.core.grpc.GrpcErrors;
 import dev.kv.core.local.Threads;
+import io.grpc.BindableService;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
@@ -14,6 +15,7 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionService;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.netty.util.HashedWheelTimer;
 import java.io.IOException;
@@ -29,8 +31,8 @@ import java.util.logging.Logger;
 
 /**
  * The kv gRPC server: the {@code kv.KV} service over a store, with standard health checking ({@code
- * grpc.health.v1.Health}, for {@code ""} and {@code kv.KV}) and server reflection, so that load
- * balancers and tools work without the .proto files.
+ * grpc.health.v1.Health}, for {@code ""} and {@code kv.KV}) and server reflection ({@code v1} and
+ * {@code v1alpha}), so that load balancers and tools work without the .proto files.
  *
  * <p>Health follows the store: the server checks it every second, and answers {@code SERVING} only
  * while the store answers, {@code NOT_SERVING} otherwise, without a restart either way.
@@ -95,13 +97,9 @@ public final class KvServer {
         builder
             .addService(kv)
             // Open to every client, as load balancers and tools expect, within the limits.
-            .addService(
-                ServerInterceptors.intercept(
-                    CallFailureInterceptor.guard(health.getHealthService()), callLimits))
-            .addService(
-                ServerInterceptors.intercept(
-                    CallFailureInterceptor.guard(ProtoReflectionServiceV1.newInstance()),
-                    callLimits))
+            .addService(open(health.getHealthService(), callLimits))
+            .addService(open(ProtoReflectionServiceV1.newInstance(), callLimits))
+            .addService(open(reflectionV1Alpha(), callLimits))
             .build();
     this.reload =
         () -> {
@@ -113,6 +111,20 @@ public final class KvServer {
           }
         };
     setServing(ServingStatus.NOT_SERVING);
+  }
+
+  /** A service that answers every client, within the limits on calls. */
+  private static ServerServiceDefinition open(BindableService service, CallLimits callLimits) {
+    return ServerInterceptors.intercept(CallFailureInterceptor.guard(service), callLimits);
+  }
+
+  /**
+   * Reflection as {@code grpc.reflection.v1alpha}, the only version that older grpcurl, grpcui and
+   * Postman speak. grpc-java deprecates it for v1 but still ships it; both are served.
+   */
+  @SuppressWarnings("deprecation")
+  private static BindableService reflectionV1Alpha() {
+    return ProtoReflectionService.newInstance();
   }
 
   /** A server that will listen on {@code address} over plaintext HTTP/2, with default limits. */

@@ -30,6 +30,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Clients written for the original kv service keep working: the bytes on the wire are those of its
@@ -62,10 +64,21 @@ class WireCompatibilityTest {
     assertThat(callRaw("kv.KV/Get", "0a03666f6f")).startsWith("0a03626172");
   }
 
-  @Test
-  void reflectionAlone_listsTheService_andCarriesTheOriginalJsonCalls() throws Exception {
-    assertThat(listServices()).contains("kv.KV", "grpc.health.v1.Health");
-    ServiceDescriptor kv = describe("kv.KV");
+  /**
+   * The versions of reflection the server answers: v1, and v1alpha for older grpcurl, grpcui and
+   * Postman. Their messages are the same on the wire.
+   */
+  enum Reflection {
+    V1,
+    V1ALPHA
+  }
+
+  @ParameterizedTest
+  @EnumSource(Reflection.class)
+  void reflectionAlone_listsTheService_andCarriesTheOriginalJsonCalls(Reflection version)
+      throws Exception {
+    assertThat(listServices(version)).contains("kv.KV", "grpc.health.v1.Health");
+    ServiceDescriptor kv = describe(version, "kv.KV");
 
     String setAnswer = callJson(kv.findMethodByName("Set"), "{\"key\":\"foo\",\"value\":\"bar\"}");
     String getAnswer = callJson(kv.findMethodByName("Get"), "{\"key\":\"foo\"}");
@@ -74,9 +87,10 @@ class WireCompatibilityTest {
     assertThat(getAnswer).startsWith("{\"value\":\"bar\"");
   }
 
-  @Test
-  void reflection_servesTheTwoOriginalProtoFiles() throws Exception {
-    ServiceDescriptor kv = describe("kv.KV");
+  @ParameterizedTest
+  @EnumSource(Reflection.class)
+  void reflection_servesTheTwoOriginalProtoFiles(Reflection version) throws Exception {
+    ServiceDescriptor kv = describe(version, "kv.KV");
 
     assertThat(kv.getFile().getName()).isEqualTo("kv_service.proto");
     assertThat(kv.getFile().getDependencies())
@@ -115,18 +129,19 @@ class WireCompatibilityTest {
     return JsonFormat.printer().omittingInsignificantWhitespace().print(response);
   }
 
-  private List<String> listServices() throws Exception {
+  private List<String> listServices(Reflection version) throws Exception {
     ServerReflectionResponse response =
-        reflect(ServerReflectionRequest.newBuilder().setListServices("").build());
+        reflect(version, ServerReflectionRequest.newBuilder().setListServices("").build());
     return response.getListServicesResponse().getServiceList().stream()
         .map(ServiceResponse::getName)
         .toList();
   }
 
   /** The service's descriptor, built from the files reflection sends, as grpcurl builds it. */
-  private ServiceDescriptor describe(String service) throws Exception {
+  private ServiceDescriptor describe(Reflection version, String service) throws Exception {
     ServerReflectionResponse response =
-        reflect(ServerReflectionRequest.newBuilder().setFileContainingSymbol(service).build());
+        reflect(
+            version, ServerReflectionRequest.newBuilder().setFileContainingSymbol(service).build());
     Map<String, FileDescriptorProto> files = new HashMap<>();
     for (var bytes : response.getFileDescriptorResponse().getFileDescriptorProtoList()) {
       FileDescriptorProto file = FileDescriptorProto.parseFrom(bytes);
@@ -160,25 +175,41 @@ class WireCompatibilityTest {
     return result;
   }
 
-  private ServerReflectionResponse reflect(ServerReflectionRequest request) throws Exception {
-    CompletableFuture<ServerReflectionResponse> answer = new CompletableFuture<>();
-    StreamObserver<ServerReflectionRequest> requests =
-        ServerReflectionGrpc.newStub(channel)
-            .serverReflectionInfo(
-                new StreamObserver<>() {
-                  @Override
-                  public void onNext(ServerReflectionResponse response) {
-                    answer.complete(response);
-                  }
+  /** One request on a reflection stream of {@code version}, and its answer. */
+  private ServerReflectionResponse reflect(Reflection version, ServerReflectionRequest request)
+      throws Exception {
+    return switch (version) {
+      case V1 -> exchange(ServerReflectionGrpc.getServerReflectionInfoMethod(), request);
+      case V1ALPHA ->
+          ServerReflectionResponse.parseFrom(
+              exchange(
+                      io.grpc.reflection.v1alpha.ServerReflectionGrpc
+                          .getServerReflectionInfoMethod(),
+                      io.grpc.reflection.v1alpha.ServerReflectionRequest.parseFrom(
+                          request.toByteString()))
+                  .toByteString());
+    };
+  }
 
-                  @Override
-                  public void onError(Throwable error) {
-                    answer.completeExceptionally(error);
-                  }
+  private <Q, R> R exchange(io.grpc.MethodDescriptor<Q, R> method, Q request) throws Exception {
+    CompletableFuture<R> answer = new CompletableFuture<>();
+    StreamObserver<Q> requests =
+        ClientCalls.asyncBidiStreamingCall(
+            channel.newCall(method, CallOptions.DEFAULT),
+            new StreamObserver<R>() {
+              @Override
+              public void onNext(R response) {
+                answer.complete(response);
+              }
 
-                  @Override
-                  public void onCompleted() {}
-                });
+              @Override
+              public void onError(Throwable error) {
+                answer.completeExceptionally(error);
+              }
+
+              @Override
+              public void onCompleted() {}
+            });
     requests.onNext(request);
     requests.onCompleted();
     return answer.get(10, TimeUnit.SECONDS);
