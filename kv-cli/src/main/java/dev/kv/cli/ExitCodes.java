@@ -12,6 +12,7 @@ final class ExitCodes {
   static final int CONDITION_FAILED = 1;
   static final int USAGE = 2;
   static final int FAILED = 3;
+  static final int REVISION_GONE = 4;
 
   /** How {@code --help} explains them, on every command. */
   static final Map<String, String> DESCRIPTIONS =
@@ -20,7 +21,10 @@ final class ExitCodes {
           NOT_FOUND,
               "the key was not found, or a condition (--if-absent, --if-revision) did not hold",
           USAGE, "invalid usage or input",
-          FAILED, "the server or etcd is unreachable, timed out or failed");
+          FAILED, "the server or etcd is unreachable, timed out or failed",
+          REVISION_GONE,
+              "a revision asked for is no longer kept (watch --rev): etcd compacted it, or the "
+                  + "store's history no longer reaches back to it");
 
   private ExitCodes() {}
 
@@ -38,6 +42,7 @@ final class ExitCodes {
       case NOT_FOUND -> NOT_FOUND;
       case INVALID_ARGUMENT -> USAGE;
       default -> FAILED;
+      case OUT_OF_RANGE -> REVISION_GONE;
     };
   }
 }

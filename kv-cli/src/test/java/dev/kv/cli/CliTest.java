@@ -414,6 +414,27 @@ class CliTest {
   }
 
   @Test
+  void watch_fromARevisionNoLongerKept_exitsFour() throws Exception {
+    MemoryStore forgetful = new MemoryStore(1);
+    KvServer server = KvServer.listeningOn(new HostPort("127.0.0.1", 0), forgetful).start();
+    try {
+      for (int i = 0; i < 3; i++) {
+        forgetful.blocking().set("k", "v" + i);
+      }
+
+      CommandRun run =
+          kvWithoutServer("--server", server.address().toString(), "watch", "k", "--rev", "1");
+
+      assertThat(run.exitCode()).isEqualTo(4);
+      assertThat(run.out()).isEmpty();
+      assertThat(run.err()).startsWith("kv: ").hasLineCount(1);
+    } finally {
+      server.stop(Duration.ZERO);
+      forgetful.close();
+    }
+  }
+
+  @Test
   void watch_waitsForTheNextChange_andPrintsItAsJson() throws Exception {
     CompletableFuture<CommandRun> watching =
         CompletableFuture.supplyAsync(
@@ -474,7 +495,10 @@ class CliTest {
     assertThat(run.out())
         .contains("get", "set", "--server", "KV_SERVER", "--timeout", "KV_TIMEOUT")
         .contains(
-            "Exit codes:", "1   the key was not found", "3   the server or etcd is unreachable");
+            "Exit codes:",
+            "1   the key was not found",
+            "3   the server or etcd is unreachable",
+            "4   a revision asked for is no longer kept");
   }
 
   @Test
