@@ -393,6 +393,28 @@ class CliTest {
   }
 
   @Test
+  void setFromFile_aDirectory_exitsTwoWithOneLine(@TempDir Path dir) {
+    assertThat(kv("set", "k", "--file", dir.toString()))
+        .isEqualTo(
+            new CommandRun(
+                2, "", "kv: " + dir + " is a directory, not a file (see 'kv set --help')\n"));
+  }
+
+  @Test
+  void setFromFile_thatIsNotReadable_exitsTwoWithOneLine(@TempDir Path dir) throws Exception {
+    Path locked = Files.writeString(dir.resolve("locked"), "secret");
+    Files.setPosixFilePermissions(locked, java.util.Set.of());
+    org.junit.jupiter.api.Assumptions.assumeFalse(
+        Files.isReadable(locked), "the file is readable anyway (running as root)");
+    assertThat(kv("set", "k", "--file", locked.toString()))
+        .isEqualTo(
+            new CommandRun(
+                2,
+                "",
+                "kv: cannot read " + locked + ": permission denied (see 'kv set --help')\n"));
+  }
+
+  @Test
   void set_valueAndFileTogether_orNeither_exitsTwo() {
     assertThat(kv("set", "k", "v", "--file", "x").err())
         .startsWith("kv: give either VALUE or --file");
