@@ -58,7 +58,10 @@ final class SetCommand implements Callable<Integer> {
   @Option(
       names = "--ttl",
       paramLabel = "DURATION",
-      description = "Delete the key this long after the write, such as 30s or 10m (whole seconds).")
+      converter = TimeToLive.class,
+      description =
+          "Delete the key this long after the write: seconds (30), or a duration such as 30s or "
+              + "10m (whole seconds).")
   Duration ttl;
 
   @ArgGroup(exclusive = true)

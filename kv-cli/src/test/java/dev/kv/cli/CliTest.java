@@ -372,6 +372,15 @@ class CliTest {
   }
 
   @Test
+  void setWithTtl_inBareSeconds_isAccepted_butATimeoutNeedsItsUnit() {
+    assertThat(kv("set", "lease", "x", "--ttl", "30").exitCode()).isZero();
+    assertThat(kv("set", "lease", "x", "--ttl", "1m").exitCode()).isZero();
+    assertThat(kv("set", "lease", "x", "--ttl", "soon").err())
+        .startsWith("kv: Invalid value for option '--ttl': expected a time to live such as 30");
+    assertThat(kv("--timeout", "5", "get", "lease").exitCode()).isEqualTo(2);
+  }
+
+  @Test
   void setFromFile_storesItsTextExactly(@TempDir Path dir) throws Exception {
     Path file = dir.resolve("config.txt");
     Files.writeString(file, "line one\nligne deux é\n", StandardCharsets.UTF_8);
