@@ -26,19 +26,16 @@ final class Cli {
     listExitCodes(commandLine);
     commandLine.setParameterExceptionHandler(
         (error, args) -> {
-          PrintWriter err = error.getCommandLine().getErr();
           String message =
               error instanceof CommandLine.UnmatchedArgumentException unmatched
                   ? UnknownArguments.describe(unmatched.getUnmatched())
                   : error.getMessage();
-          // One line, as scripts and people read errors.
-          err.println(
-              "kv: "
-                  + message
-                  + " (see '"
-                  + error.getCommandLine().getCommandSpec().qualifiedName()
-                  + " --help')");
-          return ExitCodes.USAGE;
+          if (kv.output == Output.text) {
+            message +=
+                " (see '" + error.getCommandLine().getCommandSpec().qualifiedName() + " --help')";
+          }
+          return kv.output.failure(
+              error.getCommandLine().getErr(), message, Output.USAGE_ERROR, ExitCodes.USAGE);
         });
     commandLine.setExecutionExceptionHandler(
         (error, cmd, parseResult) -> {
@@ -47,11 +44,11 @@ final class Cli {
             error.printStackTrace(err);
           }
           if (error instanceof KvException kvError) {
-            err.println("kv: " + kvError.getMessage());
-            return ExitCodes.of(kvError);
+            return kv.output.failure(
+                err, kvError.getMessage(), kvError.code().name(), ExitCodes.of(kvError));
           }
-          err.println("kv: unexpected error: " + error);
-          return ExitCodes.FAILED;
+          return kv.output.failure(
+              err, "unexpected error: " + error, Output.UNEXPECTED, ExitCodes.FAILED);
         });
     commandLine.setExecutionStrategy(
         parseResult -> {

@@ -182,7 +182,8 @@ final class KvCommand implements Runnable, AutoCloseable {
         "text for people, or json for scripts: one JSON object per line, with revisions. "
             + "Default: ${DEFAULT-VALUE}."
       })
-  Output output;
+  // Set before parsing, for the errors of a command line that does not parse.
+  Output output = Output.text;
 
   boolean verbose;
 

@@ -519,6 +519,34 @@ class CliTest {
   }
 
   @Test
+  void jsonOutput_reportsFailuresAsJsonOnStandardError() {
+    assertThat(kv("-o", "json", "get", "nosuchkey"))
+        .isEqualTo(
+            new CommandRun(
+                1,
+                "",
+                "{\"error\":\"key not found: nosuchkey\",\"code\":\"NOT_FOUND\",\"exitCode\":1}\n"));
+    assertThat(kv("-o", "json", "set", "k"))
+        .isEqualTo(
+            new CommandRun(
+                2,
+                "",
+                "{\"error\":\"give either VALUE or --file PATH\",\"code\":\"USAGE\","
+                    + "\"exitCode\":2}\n"));
+    assertThat(kv("-o", "json", "get", "--bogus", "k").err())
+        .isEqualTo("{\"error\":\"unknown option '--bogus'\",\"code\":\"USAGE\",\"exitCode\":2}\n");
+    kv("set", "lock", "me");
+    CommandRun refused = kv("-o", "json", "set", "lock", "you", "--if-absent");
+    assertThat(refused.exitCode()).isEqualTo(1);
+    assertThat(refused.out()).startsWith("{\"key\":\"lock\",\"applied\":false,");
+    assertThat(refused.err())
+        .startsWith("{\"error\":\"not set: lock already exists")
+        .endsWith("\"code\":\"CONDITION_FAILED\",\"exitCode\":1}\n");
+    assertThat(kv("-o", "json", "del", "never").err())
+        .isEqualTo("{\"error\":\"key not found: never\",\"code\":\"NOT_FOUND\",\"exitCode\":1}\n");
+  }
+
+  @Test
   void help_documentsTheCommandsTheEnvironmentAndTheExitCodes() {
     CommandRun run = kv("--help");
 
