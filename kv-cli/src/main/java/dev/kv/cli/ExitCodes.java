@@ -19,7 +19,8 @@ final class ExitCodes {
       descriptions(
           OK, "success",
           NOT_FOUND,
-              "the key was not found, or a condition (--if-absent, --if-revision) did not hold",
+              "the key was not found (del --prefix: no key matched), or a condition "
+                  + "(--if-absent, --if-revision) did not hold",
           USAGE, "invalid usage or input",
           FAILED, "the server or etcd is unreachable, timed out or failed",
           REVISION_GONE,
@@ -41,8 +42,8 @@ final class ExitCodes {
     return switch (error.code()) {
       case NOT_FOUND -> NOT_FOUND;
       case INVALID_ARGUMENT -> USAGE;
-      default -> FAILED;
       case OUT_OF_RANGE -> REVISION_GONE;
+      default -> FAILED;
     };
   }
 }

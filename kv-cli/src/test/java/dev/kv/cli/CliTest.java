@@ -240,8 +240,13 @@ class CliTest {
   }
 
   @Test
-  void del_missingKey_exitsOne() {
-    assertThat(kv("del", "never")).isEqualTo(new CommandRun(1, "", "kv: key not found: never\n"));
+  void del_missingKey_andPrefixMatchingNothing_bothPrintZeroAndExitOne() {
+    assertThat(kv("del", "never"))
+        .isEqualTo(new CommandRun(1, "0\n", "kv: key not found: never\n"));
+    assertThat(kv("del", "--prefix", "never/"))
+        .isEqualTo(new CommandRun(1, "0\n", "kv: no key starts with never/\n"));
+    assertThat(kv("-o", "json", "del", "--prefix", "never/").out())
+        .startsWith("{\"deleted\":0,\"revision\":");
   }
 
   @Test
