@@ -283,6 +283,23 @@ class CliTest {
   }
 
   @Test
+  void list_stoppedByItsLimit_saysWhereTheNextPageStarts() {
+    for (int i = 1; i <= 3; i++) {
+      kv("set", "p/" + i, "v");
+    }
+
+    assertThat(kv("-o", "json", "list", "p/", "--limit", "2").out().lines())
+        .hasSize(3)
+        .last()
+        .isEqualTo("{\"more\":true,\"startAfter\":\"p/2\"}");
+    assertThat(kv("list", "p/", "--keys-only", "--limit", "2"))
+        .isEqualTo(
+            new CommandRun(0, "p/1\np/2\n", "kv: more keys follow; next: --start-after p/2\n"));
+    assertThat(kv("-o", "json", "list", "p/", "--limit", "3").out().lines()).hasSize(3);
+    assertThat(kv("list", "p/", "--limit", "3").err()).isEmpty();
+  }
+
+  @Test
   void list_moreKeysThanAPage_printsThemAll() {
     for (int i = 0; i < 1_050; i++) {
       store.blocking().set(String.format("big/%04d", i), "v");
