@@ -35,6 +35,7 @@ import picocli.CommandLine.Spec;
       ListCommand.class,
       WatchCommand.class,
       BenchCommand.class,
+      CompletionCommand.class,
       HelpCommand.class
     },
     description = {

@@ -569,6 +569,16 @@ class CliTest {
   }
 
   @Test
+  void completion_printsABashScriptForEveryCommandAndOption() {
+    CommandRun run = kv("completion");
+
+    assertThat(run.exitCode()).isZero();
+    assertThat(run.out())
+        .contains("complete -F _complete_kv", "get set del list watch bench completion help")
+        .contains("--server", "--consistency", "--if-revision", "--start-after", "--ttl");
+  }
+
+  @Test
   void help_documentsTheCommandsTheEnvironmentAndTheExitCodes() {
     CommandRun run = kv("--help");
 
