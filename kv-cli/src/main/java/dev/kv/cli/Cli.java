@@ -23,7 +23,7 @@ final class Cli {
     commandLine.registerConverter(HostPort.class, text -> parse(HostPort::parse, text));
     commandLine.registerConverter(Duration.class, text -> parse(Durations::parse, text));
     commandLine.registerConverter(EtcdEndpoints.class, text -> parse(EtcdEndpoints::parse, text));
-    listExitCodes(commandLine);
+    HelpLayout.apply(commandLine);
     commandLine.setParameterExceptionHandler(
         (error, args) -> {
           String message =
@@ -57,16 +57,6 @@ final class Cli {
           }
         });
     return commandLine;
-  }
-
-  /** Every command's help ends with the exit codes, which are the same for all. */
-  private static void listExitCodes(CommandLine command) {
-    command
-        .getCommandSpec()
-        .usageMessage()
-        .exitCodeListHeading("%nExit codes:%n")
-        .exitCodeList(ExitCodes.DESCRIPTIONS);
-    command.getSubcommands().values().forEach(Cli::listExitCodes);
   }
 
   private static <T> T parse(Function<String, T> parser, String text) {

@@ -47,7 +47,7 @@ import picocli.CommandLine.Spec;
           + "kv set temperature -- -5",
       ""
     },
-    commandListHeading = "%nCommands:%n")
+    commandListHeading = "Commands:%n")
 final class KvCommand implements Runnable, AutoCloseable {
 
   @Spec CommandSpec spec;

@@ -579,6 +579,27 @@ class CliTest {
   }
 
   @Test
+  void commandHelp_listsItsOwnOptionsFirst_thenTheGlobalOnes() {
+    String help = kv("get", "--help").out();
+
+    assertThat(help).isEqualTo(kv("help", "get").out());
+    assertThat(help.indexOf("--consistency")).isLessThan(help.indexOf("Global options:"));
+    assertThat(help.indexOf("Global options:"))
+        .isLessThan(help.indexOf("  --server="))
+        .isLessThan(help.indexOf("  --timeout="));
+    assertThat(help.lines().filter(line -> line.contains("--server=HOST:PORT  ")).count())
+        .isEqualTo(1);
+  }
+
+  @Test
+  void help_listsTheCommandsBeforeTheOptions() {
+    String help = kv("--help").out();
+
+    assertThat(help.indexOf("Commands:")).isPositive().isLessThan(help.indexOf("  --server="));
+    assertThat(help).contains("Global options:", "completion");
+  }
+
+  @Test
   void help_documentsTheCommandsTheEnvironmentAndTheExitCodes() {
     CommandRun run = kv("--help");
 
