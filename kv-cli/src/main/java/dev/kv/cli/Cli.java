@@ -23,22 +23,19 @@ final class Cli {
     commandLine.registerConverter(HostPort.class, text -> parse(HostPort::parse, text));
     commandLine.registerConverter(Duration.class, text -> parse(Durations::parse, text));
     commandLine.registerConverter(EtcdEndpoints.class, text -> parse(EtcdEndpoints::parse, text));
-    listExitCodes(commandLine);
+    HelpLayout.apply(commandLine);
     commandLine.setParameterExceptionHandler(
         (error, args) -> {
-          PrintWriter err = error.getCommandLine().getErr();
           String message =
               error instanceof CommandLine.UnmatchedArgumentException unmatched
                   ? UnknownArguments.describe(unmatched.getUnmatched())
                   : error.getMessage();
-          // One line, as scripts and people read errors.
-          err.println(
-              "kv: "
-                  + message
-                  + " (see '"
-                  + error.getCommandLine().getCommandSpec().qualifiedName()
-                  + " --help')");
-          return ExitCodes.USAGE;
+          if (kv.output == Output.text) {
+            message +=
+                " (see '" + error.getCommandLine().getCommandSpec().qualifiedName() + " --help')";
+          }
+          return kv.output.failure(
+              error.getCommandLine().getErr(), message, Output.USAGE_ERROR, ExitCodes.USAGE);
         });
     commandLine.setExecutionExceptionHandler(
         (error, cmd, parseResult) -> {
@@ -47,11 +44,11 @@ final class Cli {
             error.printStackTrace(err);
           }
           if (error instanceof KvException kvError) {
-            err.println("kv: " + kvError.getMessage());
-            return ExitCodes.of(kvError);
+            return kv.output.failure(
+                err, kvError.getMessage(), kvError.code().name(), ExitCodes.of(kvError));
           }
-          err.println("kv: unexpected error: " + error);
-          return ExitCodes.FAILED;
+          return kv.output.failure(
+              err, "unexpected error: " + error, Output.UNEXPECTED, ExitCodes.FAILED);
         });
     commandLine.setExecutionStrategy(
         parseResult -> {
@@ -60,16 +57,6 @@ final class Cli {
           }
         });
     return commandLine;
-  }
-
-  /** Every command's help ends with the exit codes, which are the same for all. */
-  private static void listExitCodes(CommandLine command) {
-    command
-        .getCommandSpec()
-        .usageMessage()
-        .exitCodeListHeading("%nExit codes:%n")
-        .exitCodeList(ExitCodes.DESCRIPTIONS);
-    command.getSubcommands().values().forEach(Cli::listExitCodes);
   }
 
   private static <T> T parse(Function<String, T> parser, String text) {

@@ -10,8 +10,8 @@ final class Conditions {
   private Conditions() {}
 
   /**
-   * Says why {@code swap} did not apply, on standard error (and as JSON on standard output with
-   * {@code -o json}), and returns the exit code.
+   * Says why {@code swap} did not apply, on standard error (and with {@code -o json}, what the key
+   * holds now on standard output), and returns the exit code.
    */
   static int refused(
       KvCommand kv, CommandSpec spec, String what, String key, long expected, Swap swap) {
@@ -23,7 +23,6 @@ final class Conditions {
                         ? key + " already exists (modRevision " + current.modRevision() + ")"
                         : key + " has modRevision " + current.modRevision() + ", not " + expected)
             .orElse(key + " does not exist");
-    spec.commandLine().getErr().println("kv: " + what + ": " + why);
     if (kv.output == Output.json) {
       JsonObject result = new JsonObject();
       result.addProperty("key", key);
@@ -31,6 +30,10 @@ final class Conditions {
       swap.current().map(Output::entry).ifPresent(entry -> result.add("current", entry));
       Output.print(spec.commandLine().getOut(), result);
     }
-    return ExitCodes.CONDITION_FAILED;
+    return kv.output.failure(
+        spec.commandLine().getErr(),
+        what + ": " + why,
+        Output.CONDITION_FAILED,
+        ExitCodes.CONDITION_FAILED);
   }
 }

@@ -19,7 +19,8 @@ import picocli.CommandLine.Spec;
     description = {
       "Deletes KEY, or with --prefix every key that starts with KEY, and prints how many keys "
           + "were deleted.",
-      "Exits 1 when KEY does not exist (without --prefix), or when --if-revision does not hold."
+      "Exits 1 when nothing was deleted (KEY does not exist, or no key starts with it), or "
+          + "when --if-revision does not hold."
     })
 final class DelCommand implements Callable<Integer> {
 
@@ -58,9 +59,6 @@ final class DelCommand implements Callable<Integer> {
     } else {
       deleted =
           prefix ? kv.store().blocking().deletePrefix(key) : kv.store().blocking().delete(key);
-      if (!prefix && deleted.count() == 0) {
-        throw KvException.notFound(key);
-      }
     }
     if (kv.output == Output.json) {
       JsonObject result = new JsonObject();
@@ -69,6 +67,15 @@ final class DelCommand implements Callable<Integer> {
       Output.print(spec.commandLine().getOut(), result);
     } else {
       spec.commandLine().getOut().println(deleted.count());
+    }
+    if (deleted.count() == 0) {
+      String missing =
+          prefix ? "no key starts with " + key : KvException.notFound(key).getMessage();
+      return kv.output.failure(
+          spec.commandLine().getErr(),
+          missing,
+          KvException.Code.NOT_FOUND.name(),
+          ExitCodes.NOT_FOUND);
     }
     return ExitCodes.OK;
   }

@@ -12,15 +12,20 @@ final class ExitCodes {
   static final int CONDITION_FAILED = 1;
   static final int USAGE = 2;
   static final int FAILED = 3;
+  static final int REVISION_GONE = 4;
 
   /** How {@code --help} explains them, on every command. */
   static final Map<String, String> DESCRIPTIONS =
       descriptions(
           OK, "success",
           NOT_FOUND,
-              "the key was not found, or a condition (--if-absent, --if-revision) did not hold",
+              "the key was not found (del --prefix: no key matched), or a condition "
+                  + "(--if-absent, --if-revision) did not hold",
           USAGE, "invalid usage or input",
-          FAILED, "the server or etcd is unreachable, timed out or failed");
+          FAILED, "the server or etcd is unreachable, timed out or failed",
+          REVISION_GONE,
+              "a revision asked for is no longer kept (watch --rev): etcd compacted it, or the "
+                  + "store's history no longer reaches back to it");
 
   private ExitCodes() {}
 
@@ -37,6 +42,7 @@ final class ExitCodes {
     return switch (error.code()) {
       case NOT_FOUND -> NOT_FOUND;
       case INVALID_ARGUMENT -> USAGE;
+      case OUT_OF_RANGE -> REVISION_GONE;
       default -> FAILED;
     };
   }

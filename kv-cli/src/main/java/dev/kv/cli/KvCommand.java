@@ -35,6 +35,7 @@ import picocli.CommandLine.Spec;
       ListCommand.class,
       WatchCommand.class,
       BenchCommand.class,
+      CompletionCommand.class,
       HelpCommand.class
     },
     description = {
@@ -46,7 +47,7 @@ import picocli.CommandLine.Spec;
           + "kv set temperature -- -5",
       ""
     },
-    commandListHeading = "%nCommands:%n")
+    commandListHeading = "Commands:%n")
 final class KvCommand implements Runnable, AutoCloseable {
 
   @Spec CommandSpec spec;
@@ -182,7 +183,8 @@ final class KvCommand implements Runnable, AutoCloseable {
         "text for people, or json for scripts: one JSON object per line, with revisions. "
             + "Default: ${DEFAULT-VALUE}."
       })
-  Output output;
+  // Set before parsing, for the errors of a command line that does not parse.
+  Output output = Output.text;
 
   boolean verbose;
 

@@ -1,5 +1,6 @@
 package dev.kv.cli;
 
+import com.google.gson.JsonObject;
 import dev.kv.core.KeyValue;
 import dev.kv.core.ListQuery;
 import dev.kv.core.Page;
@@ -19,7 +20,10 @@ import picocli.CommandLine.Spec;
     description = {
       "Lists the keys that start with PREFIX (every key without one), in key order: one per "
           + "line, followed by a tab and its value unless --keys-only; with -o json, one entry "
-          + "per line."
+          + "per line.",
+      "When --limit stops it before the last key, it says where the next page starts: with "
+          + "-o json, a last line {\"more\":true,\"startAfter\":KEY}; otherwise a line on "
+          + "standard error. Pass KEY to --start-after."
     })
 final class ListCommand implements Callable<Integer> {
 
@@ -61,9 +65,9 @@ final class ListCommand implements Callable<Integer> {
       query = query.withoutValues();
     }
     long left = limit == null ? Long.MAX_VALUE : limit;
-    while (left > 0) {
-      Page page =
-          kv.store().blocking().list(query.limit((int) Math.min(left, ListQuery.DEFAULT_LIMIT)));
+    Page page;
+    do {
+      page = kv.store().blocking().list(query.limit((int) Math.min(left, ListQuery.DEFAULT_LIMIT)));
       for (KeyValue entry : page.entries()) {
         if (kv.output == Output.json) {
           Output.print(out, Output.entry(entry, !keysOnly));
@@ -72,11 +76,30 @@ final class ListCommand implements Callable<Integer> {
         }
       }
       left -= page.entries().size();
-      if (!page.more() || page.entries().isEmpty()) {
-        break;
+      if (!page.entries().isEmpty()) {
+        query = query.startAfter(lastKey(page));
       }
-      query = query.startAfter(page.entries().get(page.entries().size() - 1).key());
+    } while (left > 0 && page.more() && !page.entries().isEmpty());
+    if (page.more() && !page.entries().isEmpty()) {
+      sayMoreFollow(out, lastKey(page));
     }
     return ExitCodes.OK;
+  }
+
+  /** After --limit keys, where the next page starts: for scripts a last line, for people a note. */
+  private void sayMoreFollow(PrintWriter out, String lastKey) {
+    if (kv.output == Output.json) {
+      JsonObject more = new JsonObject();
+      more.addProperty("more", true);
+      more.addProperty("startAfter", lastKey);
+      Output.print(out, more);
+    } else {
+      // Standard error keeps the listing itself clean for a pipe.
+      spec.commandLine().getErr().println("kv: more keys follow; next: --start-after " + lastKey);
+    }
+  }
+
+  private static String lastKey(Page page) {
+    return page.entries().get(page.entries().size() - 1).key();
   }
 }

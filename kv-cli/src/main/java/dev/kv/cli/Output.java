@@ -9,6 +9,32 @@ enum Output {
   text,
   json;
 
+  /** The {@code code} of a usage error, which has no store error code. */
+  static final String USAGE_ERROR = "USAGE";
+
+  /** The {@code code} of a conditional write that did not apply. */
+  static final String CONDITION_FAILED = "CONDITION_FAILED";
+
+  /** The {@code code} of a failure kv did not foresee. */
+  static final String UNEXPECTED = "UNEXPECTED";
+
+  /**
+   * Reports a failure in one line on standard error, {@code kv: MESSAGE} or, for scripts, {@code
+   * {"error":MESSAGE,"code":CODE,"exitCode":N}}; returns {@code exitCode}.
+   */
+  int failure(PrintWriter err, String message, String code, int exitCode) {
+    if (this == json) {
+      JsonObject object = new JsonObject();
+      object.addProperty("error", message);
+      object.addProperty("code", code);
+      object.addProperty("exitCode", exitCode);
+      print(err, object);
+    } else {
+      err.println("kv: " + message);
+    }
+    return exitCode;
+  }
+
   /** Prints a JSON object on one line. */
   static void print(PrintWriter out, JsonObject object) {
     out.println(object.toString());

@@ -8,6 +8,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -57,7 +58,10 @@ final class SetCommand implements Callable<Integer> {
   @Option(
       names = "--ttl",
       paramLabel = "DURATION",
-      description = "Delete the key this long after the write, such as 30s or 10m (whole seconds).")
+      converter = TimeToLive.class,
+      description =
+          "Delete the key this long after the write: seconds (30), or a duration such as 30s or "
+              + "10m (whole seconds).")
   Duration ttl;
 
   @ArgGroup(exclusive = true)
@@ -115,11 +119,20 @@ final class SetCommand implements Callable<Integer> {
     if (value != null) {
       return value;
     }
+    if (Files.isDirectory(Path.of(file))) {
+      throw new ParameterException(spec.commandLine(), file + " is a directory, not a file");
+    }
     byte[] bytes;
     try {
       bytes = file.equals("-") ? System.in.readAllBytes() : Files.readAllBytes(Path.of(file));
     } catch (NoSuchFileException e) {
       throw new ParameterException(spec.commandLine(), "no such file: " + file);
+    } catch (AccessDeniedException e) {
+      throw new ParameterException(
+          spec.commandLine(), "cannot read " + file + ": permission denied");
+    } catch (IOException e) {
+      throw new ParameterException(
+          spec.commandLine(), "cannot read " + file + ": " + e.getMessage());
     }
     try {
       return StandardCharsets.UTF_8

@@ -240,8 +240,13 @@ class CliTest {
   }
 
   @Test
-  void del_missingKey_exitsOne() {
-    assertThat(kv("del", "never")).isEqualTo(new CommandRun(1, "", "kv: key not found: never\n"));
+  void del_missingKey_andPrefixMatchingNothing_bothPrintZeroAndExitOne() {
+    assertThat(kv("del", "never"))
+        .isEqualTo(new CommandRun(1, "0\n", "kv: key not found: never\n"));
+    assertThat(kv("del", "--prefix", "never/"))
+        .isEqualTo(new CommandRun(1, "0\n", "kv: no key starts with never/\n"));
+    assertThat(kv("-o", "json", "del", "--prefix", "never/").out())
+        .startsWith("{\"deleted\":0,\"revision\":");
   }
 
   @Test
@@ -275,6 +280,23 @@ class CliTest {
     assertThat(kv("list", "n/", "--keys-only", "--start-after", "n/2").out())
         .isEqualTo("n/3\nn/4\nn/5\n");
     assertThat(kv("list", "--limit", "0").exitCode()).isEqualTo(2);
+  }
+
+  @Test
+  void list_stoppedByItsLimit_saysWhereTheNextPageStarts() {
+    for (int i = 1; i <= 3; i++) {
+      kv("set", "p/" + i, "v");
+    }
+
+    assertThat(kv("-o", "json", "list", "p/", "--limit", "2").out().lines())
+        .hasSize(3)
+        .last()
+        .isEqualTo("{\"more\":true,\"startAfter\":\"p/2\"}");
+    assertThat(kv("list", "p/", "--keys-only", "--limit", "2"))
+        .isEqualTo(
+            new CommandRun(0, "p/1\np/2\n", "kv: more keys follow; next: --start-after p/2\n"));
+    assertThat(kv("-o", "json", "list", "p/", "--limit", "3").out().lines()).hasSize(3);
+    assertThat(kv("list", "p/", "--limit", "3").err()).isEmpty();
   }
 
   @Test
@@ -372,6 +394,15 @@ class CliTest {
   }
 
   @Test
+  void setWithTtl_inBareSeconds_isAccepted_butATimeoutNeedsItsUnit() {
+    assertThat(kv("set", "lease", "x", "--ttl", "30").exitCode()).isZero();
+    assertThat(kv("set", "lease", "x", "--ttl", "1m").exitCode()).isZero();
+    assertThat(kv("set", "lease", "x", "--ttl", "soon").err())
+        .startsWith("kv: Invalid value for option '--ttl': expected a time to live such as 30");
+    assertThat(kv("--timeout", "5", "get", "lease").exitCode()).isEqualTo(2);
+  }
+
+  @Test
   void setFromFile_storesItsTextExactly(@TempDir Path dir) throws Exception {
     Path file = dir.resolve("config.txt");
     Files.writeString(file, "line one\nligne deux é\n", StandardCharsets.UTF_8);
@@ -393,6 +424,28 @@ class CliTest {
   }
 
   @Test
+  void setFromFile_aDirectory_exitsTwoWithOneLine(@TempDir Path dir) {
+    assertThat(kv("set", "k", "--file", dir.toString()))
+        .isEqualTo(
+            new CommandRun(
+                2, "", "kv: " + dir + " is a directory, not a file (see 'kv set --help')\n"));
+  }
+
+  @Test
+  void setFromFile_thatIsNotReadable_exitsTwoWithOneLine(@TempDir Path dir) throws Exception {
+    Path locked = Files.writeString(dir.resolve("locked"), "secret");
+    Files.setPosixFilePermissions(locked, java.util.Set.of());
+    org.junit.jupiter.api.Assumptions.assumeFalse(
+        Files.isReadable(locked), "the file is readable anyway (running as root)");
+    assertThat(kv("set", "k", "--file", locked.toString()))
+        .isEqualTo(
+            new CommandRun(
+                2,
+                "",
+                "kv: cannot read " + locked + ": permission denied (see 'kv set --help')\n"));
+  }
+
+  @Test
   void set_valueAndFileTogether_orNeither_exitsTwo() {
     assertThat(kv("set", "k", "v", "--file", "x").err())
         .startsWith("kv: give either VALUE or --file");
@@ -411,6 +464,27 @@ class CliTest {
 
     assertThat(run)
         .isEqualTo(new CommandRun(0, "PUT watched one\nPUT watched two\nDELETE watched\n", ""));
+  }
+
+  @Test
+  void watch_fromARevisionNoLongerKept_exitsFour() throws Exception {
+    MemoryStore forgetful = new MemoryStore(1);
+    KvServer server = KvServer.listeningOn(new HostPort("127.0.0.1", 0), forgetful).start();
+    try {
+      for (int i = 0; i < 3; i++) {
+        forgetful.blocking().set("k", "v" + i);
+      }
+
+      CommandRun run =
+          kvWithoutServer("--server", server.address().toString(), "watch", "k", "--rev", "1");
+
+      assertThat(run.exitCode()).isEqualTo(4);
+      assertThat(run.out()).isEmpty();
+      assertThat(run.err()).startsWith("kv: ").hasLineCount(1);
+    } finally {
+      server.stop(Duration.ZERO);
+      forgetful.close();
+    }
   }
 
   @Test
@@ -467,6 +541,65 @@ class CliTest {
   }
 
   @Test
+  void jsonOutput_reportsFailuresAsJsonOnStandardError() {
+    assertThat(kv("-o", "json", "get", "nosuchkey"))
+        .isEqualTo(
+            new CommandRun(
+                1,
+                "",
+                "{\"error\":\"key not found: nosuchkey\",\"code\":\"NOT_FOUND\",\"exitCode\":1}\n"));
+    assertThat(kv("-o", "json", "set", "k"))
+        .isEqualTo(
+            new CommandRun(
+                2,
+                "",
+                "{\"error\":\"give either VALUE or --file PATH\",\"code\":\"USAGE\","
+                    + "\"exitCode\":2}\n"));
+    assertThat(kv("-o", "json", "get", "--bogus", "k").err())
+        .isEqualTo("{\"error\":\"unknown option '--bogus'\",\"code\":\"USAGE\",\"exitCode\":2}\n");
+    kv("set", "lock", "me");
+    CommandRun refused = kv("-o", "json", "set", "lock", "you", "--if-absent");
+    assertThat(refused.exitCode()).isEqualTo(1);
+    assertThat(refused.out()).startsWith("{\"key\":\"lock\",\"applied\":false,");
+    assertThat(refused.err())
+        .startsWith("{\"error\":\"not set: lock already exists")
+        .endsWith("\"code\":\"CONDITION_FAILED\",\"exitCode\":1}\n");
+    assertThat(kv("-o", "json", "del", "never").err())
+        .isEqualTo("{\"error\":\"key not found: never\",\"code\":\"NOT_FOUND\",\"exitCode\":1}\n");
+  }
+
+  @Test
+  void completion_printsABashScriptForEveryCommandAndOption() {
+    CommandRun run = kv("completion");
+
+    assertThat(run.exitCode()).isZero();
+    assertThat(run.out())
+        .contains("complete -F _complete_kv", "get set del list watch bench completion help")
+        .contains("--server", "--consistency", "--if-revision", "--start-after", "--ttl");
+  }
+
+  @Test
+  void commandHelp_listsItsOwnOptionsFirst_thenTheGlobalOnes() {
+    String help = kv("get", "--help").out();
+
+    assertThat(help).isEqualTo(kv("help", "get").out());
+    assertThat(help.indexOf("--consistency")).isLessThan(help.indexOf("Global options:"));
+    assertThat(help.indexOf("Global options:"))
+        .isLessThan(help.indexOf("  --server="))
+        .isLessThan(help.indexOf("  --timeout="));
+    assertThat(help.lines().filter(line -> line.contains("--server=HOST:PORT  ")).count())
+        .isEqualTo(1);
+  }
+
+  @Test
+  void help_listsTheCommandsBeforeTheOptions() {
+    String help = kv("--help").out();
+
+    assertThat(help.indexOf("Commands:")).isPositive().isLessThan(help.indexOf("  --server="));
+    assertThat(help).contains("Global options:", "completion");
+  }
+
+  @Test
   void help_documentsTheCommandsTheEnvironmentAndTheExitCodes() {
     CommandRun run = kv("--help");
 
@@ -474,7 +607,10 @@ class CliTest {
     assertThat(run.out())
         .contains("get", "set", "--server", "KV_SERVER", "--timeout", "KV_TIMEOUT")
         .contains(
-            "Exit codes:", "1   the key was not found", "3   the server or etcd is unreachable");
+            "Exit codes:",
+            "1   the key was not found",
+            "3   the server or etcd is unreachable",
+            "4   a revision asked for is no longer kept");
   }
 
   @Test

@@ -92,6 +92,23 @@ class EtcdCliTest {
   }
 
   @Test
+  void watchFromACompactedRevision_exitsFour_directlyAndThroughTheServer() throws Exception {
+    String endpoints = etcd.endpoints().toString();
+    long first = store.blocking().set("compacted", "1");
+    long last = store.blocking().set("compacted", "2");
+    etcd.etcdctl("compact", String.valueOf(last));
+
+    for (String[] target :
+        new String[][] {{"--etcd", endpoints}, {"--server", server.address().toString()}}) {
+      CommandRun run =
+          kv(target[0], target[1], "watch", "compacted", "--rev", String.valueOf(first));
+
+      assertThat(run.exitCode()).as(run.err()).isEqualTo(4);
+      assertThat(run.err()).startsWith("kv: ").hasLineCount(1);
+    }
+  }
+
+  @Test
   void direct_missingKey_exitsOneAsWithTheServer() {
     assertThat(kv("--etcd", etcd.endpoints().toString(), "get", "nosuchkey"))
         .isEqualTo(new CommandRun(1, "", "kv: key not found: nosuchkey\n"))
