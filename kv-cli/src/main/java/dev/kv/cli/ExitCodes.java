@@ -12,6 +12,7 @@ final class ExitCodes {
   static final int CONDITION_FAILED = 1;
   static final int USAGE = 2;
   static final int FAILED = 3;
+  static final int VALUE_NOT_TEXT = 5;
 
   /** How {@code --help} explains them, on every command. */
   static final Map<String, String> DESCRIPTIONS =
@@ -20,7 +21,10 @@ final class ExitCodes {
           NOT_FOUND,
               "the key was not found, or a condition (--if-absent, --if-revision) did not hold",
           USAGE, "invalid usage or input",
-          FAILED, "the server or etcd is unreachable, timed out or failed");
+          FAILED, "the server or etcd is unreachable, timed out or failed",
+          VALUE_NOT_TEXT,
+              "the value is not UTF-8 text (another etcd client wrote it): get --hex or -o json"
+                  + " shows it");
 
   private ExitCodes() {}
 
@@ -37,6 +41,7 @@ final class ExitCodes {
     return switch (error.code()) {
       case NOT_FOUND -> NOT_FOUND;
       case INVALID_ARGUMENT -> USAGE;
+      case FAILED_PRECONDITION -> VALUE_NOT_TEXT;
       default -> FAILED;
     };
   }

@@ -6,6 +6,7 @@ import dev.kv.core.Page;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -19,7 +20,9 @@ import picocli.CommandLine.Spec;
     description = {
       "Lists the keys that start with PREFIX (every key without one), in key order: one per "
           + "line, followed by a tab and its value unless --keys-only; with -o json, one entry "
-          + "per line."
+          + "per line.",
+      "A value another etcd client wrote that is not UTF-8 text shows as <not text: N bytes; "
+          + "--hex shows it>, or in JSON as valueBase64."
     })
 final class ListCommand implements Callable<Integer> {
 
@@ -49,6 +52,8 @@ final class ListCommand implements Callable<Integer> {
   @Option(names = "--keys-only", description = "Print the keys without their values.")
   boolean keysOnly;
 
+  @Mixin ValueFormat values;
+
   @Override
   public Integer call() {
     if (limit != null && limit < 1) {
@@ -68,7 +73,7 @@ final class ListCommand implements Callable<Integer> {
         if (kv.output == Output.json) {
           Output.print(out, Output.entry(entry, !keysOnly));
         } else {
-          out.println(keysOnly ? entry.key() : entry.key() + "\t" + entry.value());
+          out.println(keysOnly ? entry.key() : entry.key() + "\t" + values.of(entry));
         }
       }
       left -= page.entries().size();
