@@ -33,8 +33,9 @@ import java.util.logging.Logger;
  * meantime. While the watch is down, reads go to the store, and the cache starts empty when it is
  * back.
  *
- * <p>A value another etcd client wrote that is not text is never kept: the cache forgets its key,
- * so that a read of it goes to the store, which refuses it as {@link KvStore#get} says.
+ * <p>A value another etcd client wrote that is not text is never kept: the cache forgets its key
+ * and keeps watching, so that a read of that key goes to the store, which refuses it (see {@link
+ * KeyValue}).
  */
 public final class ReadCache implements KvStore {
 
