@@ -13,6 +13,7 @@ final class ExitCodes {
   static final int USAGE = 2;
   static final int FAILED = 3;
   static final int REVISION_GONE = 4;
+  static final int VALUE_NOT_TEXT = 5;
 
   /** How {@code --help} explains them, on every command. */
   static final Map<String, String> DESCRIPTIONS =
@@ -25,7 +26,10 @@ final class ExitCodes {
           FAILED, "the server or etcd is unreachable, timed out or failed",
           REVISION_GONE,
               "a revision asked for is no longer kept (watch --rev): etcd compacted it, or the "
-                  + "store's history no longer reaches back to it");
+                  + "store's history no longer reaches back to it",
+          VALUE_NOT_TEXT,
+              "the value is not UTF-8 text (another etcd client wrote it): get --hex or -o json"
+                  + " shows it");
 
   private ExitCodes() {}
 
@@ -43,6 +47,7 @@ final class ExitCodes {
       case NOT_FOUND -> NOT_FOUND;
       case INVALID_ARGUMENT -> USAGE;
       case OUT_OF_RANGE -> REVISION_GONE;
+      case FAILED_PRECONDITION -> VALUE_NOT_TEXT;
       default -> FAILED;
     };
   }

@@ -7,6 +7,7 @@ import dev.kv.core.Page;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -23,7 +24,9 @@ import picocli.CommandLine.Spec;
           + "per line.",
       "When --limit stops it before the last key, it says where the next page starts: with "
           + "-o json, a last line {\"more\":true,\"startAfter\":KEY}; otherwise a line on "
-          + "standard error. Pass KEY to --start-after."
+          + "standard error. Pass KEY to --start-after.",
+      "A value another etcd client wrote that is not UTF-8 text shows as <not text: N bytes; "
+          + "--hex shows it>, or in JSON as valueBase64."
     })
 final class ListCommand implements Callable<Integer> {
 
@@ -53,6 +56,8 @@ final class ListCommand implements Callable<Integer> {
   @Option(names = "--keys-only", description = "Print the keys without their values.")
   boolean keysOnly;
 
+  @Mixin ValueFormat values;
+
   @Override
   public Integer call() {
     if (limit != null && limit < 1) {
@@ -72,7 +77,7 @@ final class ListCommand implements Callable<Integer> {
         if (kv.output == Output.json) {
           Output.print(out, Output.entry(entry, !keysOnly));
         } else {
-          out.println(keysOnly ? entry.key() : entry.key() + "\t" + entry.value());
+          out.println(keysOnly ? entry.key() : entry.key() + "\t" + values.of(entry));
         }
       }
       left -= page.entries().size();

@@ -3,6 +3,7 @@ package dev.kv.cli;
 import com.google.gson.JsonObject;
 import dev.kv.core.KeyValue;
 import java.io.PrintWriter;
+import java.util.Base64;
 
 /** How commands print their results: for people ({@code text}) or scripts ({@code json}). */
 enum Output {
@@ -49,8 +50,11 @@ enum Output {
   static JsonObject entry(KeyValue entry, boolean withValue) {
     JsonObject object = new JsonObject();
     object.addProperty("key", entry.key());
-    if (withValue) {
+    if (withValue && entry.isText()) {
       object.addProperty("value", entry.value());
+    } else if (withValue) {
+      // A value another etcd client wrote that is not text: its bytes, unaltered.
+      object.addProperty("valueBase64", Base64.getEncoder().encodeToString(entry.binaryValue()));
     }
     object.addProperty("createRevision", entry.createRevision());
     object.addProperty("modRevision", entry.modRevision());

@@ -12,6 +12,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -52,6 +53,8 @@ final class WatchCommand implements Callable<Integer> {
       paramLabel = "N",
       description = "Exit after N changes, for example 1 to wait for the next one.")
   Long count;
+
+  @Mixin ValueFormat values;
 
   @Override
   public Integer call() throws InterruptedException {
@@ -98,7 +101,7 @@ final class WatchCommand implements Callable<Integer> {
         object.addProperty("type", event.type().name());
         Output.print(out, object);
       } else if (event.type() == WatchEvent.Type.PUT) {
-        out.println("PUT " + event.entry().key() + " " + event.entry().value());
+        out.println("PUT " + event.entry().key() + " " + values.of(event.entry()));
       } else {
         out.println("DELETE " + event.entry().key());
       }

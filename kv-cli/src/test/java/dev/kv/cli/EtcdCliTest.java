@@ -16,6 +16,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** {@code kv} on etcd: through kv-server, and directly with --etcd; alongside etcd's own client. */
 @Timeout(60)
@@ -89,6 +91,48 @@ class EtcdCliTest {
             .replaceAll(".*\"modRevision\":(\\d+).*\\s*", "$1");
     assertThat(kv("--etcd", endpoints, "watch", "lock", "--rev", revision, "--count", "1"))
         .isEqualTo(new CommandRun(0, "PUT lock me\n", ""));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"--server", "--etcd"})
+  void valueThatIsNotText_isListedAndWatched_getExitsFive_hexAndJsonShowIt(String via)
+      throws Exception {
+    String at = via.equals("--server") ? server.address().toString() : etcd.endpoints().toString();
+    etcd.etcdctl("put", "mixed/a", "text");
+    etcd.etcdctlPut("mixed/b".getBytes(StandardCharsets.UTF_8), new byte[] {(byte) 0xff, -2, 'k'});
+
+    assertThat(kv(via, at, "list", "mixed/"))
+        .isEqualTo(
+            new CommandRun(0, "mixed/a\ttext\nmixed/b\t<not text: 3 bytes; --hex shows it>\n", ""));
+    assertThat(kv(via, at, "list", "mixed/", "--hex"))
+        .isEqualTo(new CommandRun(0, "mixed/a\t74657874\nmixed/b\tfffe6b\n", ""));
+    assertThat(kv(via, at, "-o", "json", "list", "mixed/").out())
+        .contains("{\"key\":\"mixed/a\",\"value\":\"text\",")
+        .contains("{\"key\":\"mixed/b\",\"valueBase64\":\"//5r\",");
+    assertThat(kv(via, at, "get", "mixed/b"))
+        .isEqualTo(
+            new CommandRun(
+                5,
+                "",
+                "kv: the value of key 'mixed/b' is not UTF-8 text (3 bytes, written by another etcd"
+                    + " client); kv reads and writes text only; 'kv get --hex mixed/b' (or -o json)"
+                    + " shows it\n"));
+    assertThat(kv(via, at, "get", "--hex", "mixed/b")).isEqualTo(new CommandRun(0, "fffe6b\n", ""));
+    assertThat(kv(via, at, "get", "--hex", "mixed/a"))
+        .isEqualTo(new CommandRun(0, "74657874\n", ""));
+    assertThat(kv(via, at, "-o", "json", "get", "mixed/b").out())
+        .contains("\"valueBase64\":\"//5r\"");
+    assertThat(kv(via, at, "get", "--hex", "mixed/").exitCode()).as("not a key").isEqualTo(1);
+    String revision =
+        kv(via, at, "-o", "json", "get", "mixed/a")
+            .out()
+            .replaceAll(".*\"modRevision\":(\\d+).*\\s*", "$1");
+    assertThat(kv(via, at, "watch", "--prefix", "mixed/", "--rev", revision, "--count", "2"))
+        .isEqualTo(
+            new CommandRun(
+                0, "PUT mixed/a text\nPUT mixed/b <not text: 3 bytes; --hex shows it>\n", ""));
+    assertThat(kv(via, at, "watch", "mixed/b", "--rev", revision, "--count", "1", "--hex"))
+        .isEqualTo(new CommandRun(0, "PUT mixed/b fffe6b\n", ""));
   }
 
   @Test

@@ -58,6 +58,20 @@ public class KvException extends RuntimeException {
     return new KvException(Code.NOT_FOUND, "key not found: " + key);
   }
 
+  /**
+   * The error for reading one key whose value another etcd client wrote and is not UTF-8 text: a
+   * read of one key gives text, and must not alter it.
+   */
+  public static KvException notText(KeyValue entry) {
+    return new KvException(
+        Code.FAILED_PRECONDITION,
+        "the value of key '"
+            + entry.key()
+            + "' is not UTF-8 text ("
+            + entry.binaryValue().length
+            + " bytes, written by another etcd client); kv reads and writes text only");
+  }
+
   public Code code() {
     return code;
   }

@@ -12,6 +12,7 @@ import dev.kv.api.SetRequest;
 import dev.kv.api.SetResponse;
 import dev.kv.api.WatchRequest;
 import dev.kv.api.WatchResponse;
+import dev.kv.core.KeyValue;
 import dev.kv.core.KvException;
 import dev.kv.core.KvStore;
 import dev.kv.core.Swap;
@@ -75,8 +76,16 @@ final class KvService extends KVGrpc.KVImplBase {
           requireSize("the key", request.getKeyBytes(), limits.maxKeyBytes());
           return store.get(key, ApiMessages.consistency(request.getConsistency()));
         },
-        found -> ApiMessages.getResponse(found.orElseThrow(() -> KvException.notFound(key))),
+        found -> ApiMessages.getResponse(text(found.orElseThrow(() -> KvException.notFound(key)))),
         responses);
+  }
+
+  /** A GetResponse carries text only: a value another etcd client wrote as bytes is refused. */
+  private static KeyValue text(KeyValue entry) {
+    if (!entry.isText()) {
+      throw KvException.notText(entry);
+    }
+    return entry;
   }
 
   @Override

@@ -6,6 +6,12 @@ import static org.awaitility.Awaitility.await;
 import dev.kv.core.KeyValue;
 import dev.kv.core.KvException;
 import dev.kv.core.KvStore;
+import dev.kv.core.ListQuery;
+import dev.kv.core.ReadConsistency;
+import dev.kv.core.RecordingListener;
+import dev.kv.core.Watch;
+import dev.kv.core.WatchQuery;
+import dev.kv.core.cache.ReadCache;
 import dev.kv.core.config.HostPort;
 import dev.kv.core.etcd.EtcdCluster;
 import dev.kv.core.etcd.EtcdStore;
@@ -22,8 +28,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -33,6 +45,9 @@ class EtcdBackedServerTest {
 
   private static final Duration HEALTH_INTERVAL = Duration.ofMillis(200);
   private static final Duration OUTAGE = Duration.ofSeconds(30);
+
+  /** Bytes that are not UTF-8 text, as other programs sharing etcd may write. */
+  private static final byte[] NOT_TEXT = {(byte) 0xff, (byte) 0xfe, 'k', 'v'};
 
   @Test
   void valueSetThroughTheServer_readsBackByteForByteWithEtcdctl() throws Exception {
@@ -45,6 +60,88 @@ class EtcdBackedServerTest {
       byte[] printed = etcd.etcdctl("get", "interop/greeting", "--print-value-only");
       assertThat(printed).isEqualTo((value + "\n").getBytes(StandardCharsets.UTF_8));
     }
+  }
+
+  /**
+   * Another program on the same etcd writes a value that is not text, and a key that is not: the
+   * read cache forgets that one key and keeps its watch, so it goes on answering from memory; the
+   * server lists and watches the value as its bytes, and refuses only a get of it.
+   */
+  @Test
+  void foreignWritesThatAreNotText_leaveTheReadCacheWatching_andTheLogQuiet() throws Exception {
+    List<LogRecord> warnings = new CopyOnWriteArrayList<>();
+    Handler warningsOnly =
+        new Handler() {
+          @Override
+          public void publish(LogRecord record) {
+            if (record.getLevel().intValue() >= Level.WARNING.intValue()) {
+              warnings.add(record);
+            }
+          }
+
+          @Override
+          public void flush() {}
+
+          @Override
+          public void close() {}
+        };
+    Logger.getLogger("").addHandler(warningsOnly);
+    try (EtcdCluster etcd = EtcdCluster.ofMembers(1).start();
+        Running server =
+            Running.on(etcd, Duration.ofSeconds(5), store -> ReadCache.over(store, 100))) {
+      ReadCache cache = (ReadCache) server.store;
+      server.client.blocking().set("hot", "kept");
+      server.client.blocking().set("marker", "before");
+      awaitHit(server, cache, "hot", "kept");
+      awaitHit(server, cache, "marker", "before");
+      RecordingListener watched = new RecordingListener();
+      Watch watch = server.client.watch(WatchQuery.prefix("foreign/"), watched);
+      watch.started().get(10, TimeUnit.SECONDS);
+
+      etcd.etcdctlPut("foreign/value".getBytes(StandardCharsets.UTF_8), NOT_TEXT);
+      etcd.etcdctlPut("foreign/\377key".getBytes(StandardCharsets.ISO_8859_1), NOT_TEXT);
+      etcd.etcdctl("put", "marker", "after");
+      // The cache answers the marker's new value once its watch is past the foreign writes.
+      awaitHit(server, cache, "marker", "after");
+
+      assertThat(warnings).extracting(LogRecord::getMessage).isEmpty();
+      long hits = cache.hits();
+      assertThat(serializable(server, "hot")).contains("kept");
+      assertThat(cache.hits())
+          .as("a read of a key cached before the foreign writes")
+          .isEqualTo(hits + 1);
+      assertThat(server.client.get("foreign/value"))
+          .failsWithin(Duration.ofSeconds(10))
+          .withThrowableOfType(ExecutionException.class)
+          .havingCause()
+          .isInstanceOfSatisfying(
+              KvException.class,
+              e -> assertThat(e.code()).isEqualTo(KvException.Code.FAILED_PRECONDITION));
+      List<KeyValue> listed = server.client.blocking().list(ListQuery.prefix("foreign/")).entries();
+      assertThat(listed).extracting(KeyValue::key).containsExactly("foreign/value");
+      assertThat(listed.get(0).binaryValue()).isEqualTo(NOT_TEXT);
+      assertThat(watched.next(1, Duration.ofSeconds(10)).get(0).entry().binaryValue())
+          .isEqualTo(NOT_TEXT);
+      watch.close();
+    } finally {
+      Logger.getLogger("").removeHandler(warningsOnly);
+    }
+  }
+
+  private static Optional<String> serializable(Running server, String key) {
+    return server.client.blocking().get(key, ReadConsistency.SERIALIZABLE);
+  }
+
+  /** Reads {@code key} until the cache answers it with {@code value} from memory. */
+  private static void awaitHit(Running server, ReadCache cache, String key, String value) {
+    await()
+        .atMost(10, TimeUnit.SECONDS)
+        .until(
+            () -> {
+              long hits = cache.hits();
+              return serializable(server, key).equals(Optional.of(value))
+                  && cache.hits() == hits + 1;
+            });
   }
 
   @Test
@@ -136,12 +233,12 @@ class EtcdBackedServerTest {
   /** A kv-server on the etcd store, on a loopback port, and a client of it. */
   static final class Running implements AutoCloseable {
     final KvServer server;
-    final EtcdStore etcdStore;
+    final KvStore store;
     final KvStore client;
     final ManagedChannel channel;
 
-    private Running(EtcdStore etcdStore, KvServer server) {
-      this.etcdStore = etcdStore;
+    private Running(KvStore store, KvServer server) {
+      this.store = store;
       this.server = server;
       this.client = RemoteStore.connect(server.address(), Duration.ofSeconds(10));
       this.channel =
@@ -150,21 +247,28 @@ class EtcdBackedServerTest {
 
     /** Starts one, and waits until it reports SERVING; stops it again if it never does. */
     static Running on(EtcdCluster etcd, Duration etcdTimeout) throws Exception {
-      EtcdStore etcdStore =
-          EtcdStore.builder()
-              .endpoints(etcd.endpoints())
-              .timeout(etcdTimeout)
-              .directExecutor()
-              .build();
+      return on(etcd, etcdTimeout, etcdStore -> etcdStore);
+    }
+
+    /** As {@link #on(EtcdCluster, Duration)}, serving {@code serve} of the etcd store. */
+    static Running on(EtcdCluster etcd, Duration etcdTimeout, UnaryOperator<KvStore> serve)
+        throws Exception {
+      KvStore store =
+          serve.apply(
+              EtcdStore.builder()
+                  .endpoints(etcd.endpoints())
+                  .timeout(etcdTimeout)
+                  .directExecutor()
+                  .build());
       KvServer server =
           new KvServer(
               NettyServerBuilder.forAddress(new HostPort("127.0.0.1", 0).toSocketAddress()),
-              etcdStore,
+              store,
               HEALTH_INTERVAL);
       Running running = null;
       try {
         server.start();
-        running = new Running(etcdStore, server);
+        running = new Running(store, server);
         Running started = running;
         await().atMost(10, TimeUnit.SECONDS).until(() -> started.health() == ServingStatus.SERVING);
         return running;
@@ -173,7 +277,7 @@ class EtcdBackedServerTest {
           running.close();
         } else {
           server.stop(Duration.ZERO);
-          etcdStore.close();
+          store.close();
         }
         throw e;
       }
@@ -191,7 +295,7 @@ class EtcdBackedServerTest {
       channel.shutdownNow();
       client.close();
       server.stop(Duration.ZERO);
-      etcdStore.close();
+      store.close();
     }
   }
 }

@@ -74,6 +74,23 @@ class KvServiceTest {
   }
 
   @Test
+  void get_valueThatIsNotText_answersFailedPrecondition_neverAlteredText() {
+    when(store.get("foreign", LINEARIZABLE))
+        .thenReturn(
+            CompletableFuture.completedFuture(
+                Optional.of(KeyValue.binary("foreign", new byte[] {(byte) 0xff, 0}, 2, 3, 1))));
+
+    assertThatThrownBy(() -> client.get(getRequest("foreign")))
+        .satisfies(
+            e ->
+                assertStatus(
+                    e,
+                    Status.Code.FAILED_PRECONDITION,
+                    "the value of key 'foreign' is not UTF-8 text (2 bytes, written by another"
+                        + " etcd client); kv reads and writes text only"));
+  }
+
+  @Test
   void set_storesTheKeyAndValue_andAnswersOk() {
     when(store.set("foo", "bar", Ttl.NONE)).thenReturn(CompletableFuture.completedFuture(7L));
 

@@ -19,6 +19,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.logging.Logger;
 
 /**
@@ -31,6 +32,10 @@ import java.util.logging.Logger;
  * is read linearizably from the store, and kept only if no change to the key arrived in the
  * meantime. While the watch is down, reads go to the store, and the cache starts empty when it is
  * back.
+ *
+ * <p>A value another etcd client wrote that is not text is never kept: the cache forgets its key
+ * and keeps watching, so that a read of that key goes to the store, which refuses it (see {@link
+ * KeyValue}).
  */
 public final class ReadCache implements KvStore {
 
@@ -45,6 +50,8 @@ public final class ReadCache implements KvStore {
 
   /** Advances each time the cache starts over, so that a read from before is not kept after. */
   private final AtomicInteger generation = new AtomicInteger();
+
+  private final LongAdder hits = new LongAdder();
 
   private volatile boolean closed;
   private volatile Watch watch;
@@ -122,6 +129,10 @@ public final class ReadCache implements KvStore {
   /** A change seen by the watch: replaces what the cache holds for the key, unless newer. */
   private void apply(WatchEvent event) {
     String key = event.entry().key();
+    if (!event.entry().isText()) {
+      slots.remove(key);
+      return;
+    }
     Known known =
         new Known(
             event.type() == WatchEvent.Type.PUT ? Optional.of(event.entry()) : Optional.empty(),
@@ -157,6 +168,7 @@ public final class ReadCache implements KvStore {
     int reservedIn = generation.get();
     Slot slot = slots.get(key);
     if (slot instanceof Known known) {
+      hits.increment();
       return CompletableFuture.completedFuture(known.entry());
     }
     Slot token = slot != null ? slot : reserve(key);
@@ -276,6 +288,11 @@ public final class ReadCache implements KvStore {
   /** Whether the cache answers serializable reads now: its watch runs. */
   public boolean isLive() {
     return live;
+  }
+
+  /** How many reads the cache answered from memory, without the store, since it was made. */
+  public long hits() {
+    return hits.sum();
   }
 
   /** How many keys the cache holds now. */

@@ -60,6 +60,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
@@ -77,8 +78,10 @@ import java.util.function.Supplier;
  * retry could apply them twice.
  *
  * <p>Keys and values are stored as their UTF-8 bytes, so other etcd clients read them as text. A
- * value that is not valid UTF-8, written by another client, fails {@link #get} with {@link
- * KvException.Code#FAILED_PRECONDITION} rather than come back altered.
+ * cluster shared with other programs may hold values that are not UTF-8 text: listings and watches
+ * give them as {@link KeyValue#binary} entries, while {@link #get} of such a key fails with {@link
+ * KvException.Code#FAILED_PRECONDITION} rather than return altered text. Keys that are not UTF-8
+ * text cannot be named through this API at all: listings and watches leave them out.
  *
  * <pre>{@code
  * try (KvStore store = EtcdStore.builder()
@@ -242,7 +245,14 @@ public final class EtcdStore implements KvStore {
   }
 
   private static Optional<KeyValue> firstEntry(RangeResponse response) {
-    return response.getKvsCount() == 0 ? Optional.empty() : Optional.of(entry(response.getKvs(0)));
+    if (response.getKvsCount() == 0) {
+      return Optional.empty();
+    }
+    KeyValue entry = entry(response.getKvs(0));
+    if (!entry.isText()) {
+      throw KvException.notText(entry);
+    }
+    return Optional.of(entry);
   }
 
   @Override
@@ -400,23 +410,55 @@ public final class EtcdStore implements KvStore {
             new Deleted(response.getDeleted(), response.getHeader().getRevision()));
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Keys that are not UTF-8 text, which other etcd clients may write, are left out, so a page
+   * may hold fewer entries than its limit; it is never empty while {@link Page#more()}.
+   */
   @Override
   public CompletableFuture<Page> list(ListQuery query) {
-    return call(
-        () ->
-            RangeRequest.newBuilder()
-                .setKey(query.pageStart().isEmpty() ? FIRST_KEY : utf8(query.pageStart()))
-                .setRangeEnd(rangeEnd(query.to()))
-                .setLimit(query.limit())
-                .setKeysOnly(query.keysOnly())
-                .setSerializable(query.consistency() == ReadConsistency.SERIALIZABLE)
-                .build(),
-        (request, answer) -> withDeadline().range(request, answer),
-        (RangeResponse response) ->
-            new Page(
-                response.getKvsList().stream().map(EtcdStore::entry).toList(),
-                response.getMore(),
-                response.getHeader().getRevision()));
+    return listFrom(query, query.pageStart().isEmpty() ? FIRST_KEY : utf8(query.pageStart()));
+  }
+
+  private CompletableFuture<Page> listFrom(ListQuery query, ByteString start) {
+    CompletableFuture<RangeResponse> range =
+        call(
+            () ->
+                RangeRequest.newBuilder()
+                    .setKey(start)
+                    .setRangeEnd(rangeEnd(query.to()))
+                    .setLimit(query.limit())
+                    .setKeysOnly(query.keysOnly())
+                    .setSerializable(query.consistency() == ReadConsistency.SERIALIZABLE)
+                    .build(),
+            (RangeRequest request, StreamObserver<RangeResponse> answer) ->
+                withDeadline().range(request, answer),
+            Function.identity());
+    CompletableFuture<Page> page =
+        range.thenCompose(
+            response -> {
+              List<KeyValue> entries =
+                  response.getKvsList().stream()
+                      .filter(EtcdStore::hasTextKey)
+                      .map(EtcdStore::entry)
+                      .toList();
+              if (entries.isEmpty() && response.getMore()) {
+                // Only keys kv cannot name: a caller could not continue after them, this can.
+                ByteString last = response.getKvs(response.getKvsCount() - 1).getKey();
+                return listFrom(query, last.concat(FIRST_KEY));
+              }
+              return CompletableFuture.completedFuture(
+                  new Page(entries, response.getMore(), response.getHeader().getRevision()));
+            });
+    // A caller who gives up frees etcd too, as with every other call.
+    page.whenComplete(
+        (listed, error) -> {
+          if (error instanceof CancellationException) {
+            range.cancel(false);
+          }
+        });
+    return page;
   }
 
   /** etcd's end of a range: the key itself, or "\0" for no end. */
@@ -515,34 +557,23 @@ public final class EtcdStore implements KvStore {
         progressed(header);
         return;
       }
-      try {
-        for (Event event : response.getEventsList()) {
-          WatchEvent delivered =
-              event.getType() == Event.EventType.DELETE
-                  ? WatchEvent.deleted(text(event.getKv().getKey()), event.getKv().getModRevision())
-                  : new WatchEvent(WatchEvent.Type.PUT, entry(event.getKv()));
-          if (!deliver(delivered)) {
-            return;
-          }
+      for (Event event : response.getEventsList()) {
+        if (!hasTextKey(event.getKv())) {
+          // Another etcd client's key that no kv query can name, nor any listener use.
+          continue;
         }
-      } catch (KvException e) {
-        end(e);
-        return;
+        WatchEvent delivered =
+            event.getType() == Event.EventType.DELETE
+                ? WatchEvent.deleted(
+                    event.getKv().getKey().toStringUtf8(), event.getKv().getModRevision())
+                : new WatchEvent(WatchEvent.Type.PUT, entry(event.getKv()));
+        if (!deliver(delivered)) {
+          return;
+        }
       }
       // Only once the whole revision is delivered: a reopen resends none of it, skips none.
       progressed(response.getEvents(response.getEventsCount() - 1).getKv().getModRevision());
     }
-  }
-
-  private static String text(ByteString key) {
-    if (!key.isValidUtf8()) {
-      throw new KvException(
-          KvException.Code.FAILED_PRECONDITION,
-          "a key is not UTF-8 text ("
-              + key.size()
-              + " bytes, written by another etcd client); kv reads and writes text only");
-    }
-    return key.toStringUtf8();
   }
 
   /**
@@ -609,24 +640,31 @@ public final class EtcdStore implements KvStore {
     return ByteString.copyFromUtf8(text);
   }
 
-  /** An entry etcd holds, as text, or a clear error when another client stored other bytes. */
+  /** Whether kv can name the key: other etcd clients may write keys that are not UTF-8 text. */
+  private static boolean hasTextKey(dev.kv.etcd.api.mvccpb.KeyValue stored) {
+    return stored.getKey().isValidUtf8();
+  }
+
+  /**
+   * An entry etcd holds under a text key: with its value as text, or as its bytes when another
+   * client stored a value that is not UTF-8 text.
+   */
   private static KeyValue entry(dev.kv.etcd.api.mvccpb.KeyValue stored) {
-    String key = text(stored.getKey());
-    if (!stored.getValue().isValidUtf8()) {
-      throw new KvException(
-          KvException.Code.FAILED_PRECONDITION,
-          "the value of key '"
-              + key
-              + "' is not UTF-8 text ("
-              + stored.getValue().size()
-              + " bytes, written by another etcd client); kv reads and writes text only");
-    }
-    return new KeyValue(
-        key,
-        stored.getValue().toStringUtf8(),
-        stored.getCreateRevision(),
-        stored.getModRevision(),
-        stored.getVersion());
+    String key = stored.getKey().toStringUtf8();
+    ByteString value = stored.getValue();
+    return value.isValidUtf8()
+        ? new KeyValue(
+            key,
+            value.toStringUtf8(),
+            stored.getCreateRevision(),
+            stored.getModRevision(),
+            stored.getVersion())
+        : KeyValue.binary(
+            key,
+            value.toByteArray(),
+            stored.getCreateRevision(),
+            stored.getModRevision(),
+            stored.getVersion());
   }
 
   @Override

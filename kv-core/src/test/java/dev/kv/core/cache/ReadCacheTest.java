@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.kv.core.KeyValue;
 import dev.kv.core.KvStore;
 import dev.kv.core.ReadConsistency;
+import dev.kv.core.WatchEvent;
 import dev.kv.core.memory.MemoryStore;
 import java.lang.reflect.Proxy;
 import java.time.Duration;
@@ -153,6 +154,30 @@ class ReadCacheTest {
     cacheWatch.onResumed();
     serializable("k");
     assertThat(reads.get()).as("answered from the cache again").isEqualTo(before + 1);
+  }
+
+  @Test
+  void valueThatIsNotText_seenByTheWatch_isForgotten_andTheNextReadGoesToTheStore() {
+    long written = behind.blocking().set("foreign", "text");
+    Awaitility.await()
+        .until(
+            () -> {
+              long hits = cache.hits();
+              serializable("foreign");
+              return cache.hits() == hits + 1;
+            });
+
+    cacheWatch.onEvent(
+        new WatchEvent(
+            WatchEvent.Type.PUT,
+            KeyValue.binary("foreign", new byte[] {(byte) 0xff}, written, written + 1, 2)));
+    int before = reads.get();
+    long hits = cache.hits();
+
+    assertThat(serializable("foreign")).map(KeyValue::isText).contains(true);
+    assertThat(reads.get()).isEqualTo(before + 1);
+    assertThat(cache.hits()).isEqualTo(hits);
+    assertThat(cache.isLive()).isTrue();
   }
 
   private Optional<KeyValue> serializable(String key) {

@@ -296,18 +296,58 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
    * #withTls} it presents the client certificate; with {@link #withAuth} it acts as {@code root}.
    */
   public byte[] etcdctl(String... args) throws Exception {
-    List<String> command = new ArrayList<>(List.of("etcdctl", "--endpoints=" + endpoints()));
+    List<String> command = new ArrayList<>(List.of("etcdctl"));
+    command.addAll(etcdctlOptions());
+    command.addAll(List.of(args));
+    return run(command, String.join(" ", args));
+  }
+
+  /**
+   * Writes {@code value} under {@code key} with {@code etcdctl put}, as another program sharing
+   * etcd may: any bytes, such as ones that are not UTF-8 text. A shell's {@code printf} makes them,
+   * since a process's arguments are text to Java.
+   */
+  public void etcdctlPut(byte[] key, byte[] value) throws Exception {
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                "sh",
+                "-c",
+                "printf '"
+                    + octal(value)
+                    + "' | etcdctl \"$@\" put \"$(printf '"
+                    + octal(key)
+                    + "')\"",
+                "sh"));
+    command.addAll(etcdctlOptions());
+    run(command, "put of " + key.length + " key bytes");
+  }
+
+  /** Bytes as printf's octal escapes, which every shell's printf reads. */
+  private static String octal(byte[] bytes) {
+    StringBuilder escaped = new StringBuilder();
+    for (byte b : bytes) {
+      escaped.append(String.format("\\%03o", b & 0xff));
+    }
+    return escaped.toString();
+  }
+
+  private List<String> etcdctlOptions() {
+    List<String> options = new ArrayList<>(List.of("--endpoints=" + endpoints()));
     if (tls != null) {
-      command.addAll(
+      options.addAll(
           List.of(
               "--cacert=" + tls.caCert(),
               "--cert=" + tls.clientCert(),
               "--key=" + tls.clientKey()));
     }
     if (authEnabled) {
-      command.addAll(List.of("--user=" + ROOT, "--password=" + rootPassword));
+      options.addAll(List.of("--user=" + ROOT, "--password=" + rootPassword));
     }
-    command.addAll(List.of(args));
+    return options;
+  }
+
+  private static byte[] run(List<String> command, String what) throws Exception {
     Path errors = Files.createTempFile("etcdctl-", ".err");
     try {
       ProcessBuilder builder =
@@ -319,8 +359,7 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
       byte[] out = process.getInputStream().readAllBytes();
       if (!process.waitFor(30, TimeUnit.SECONDS) || process.exitValue() != 0) {
         process.destroyForcibly();
-        throw new IllegalStateException(
-            "etcdctl " + String.join(" ", args) + " failed: " + Files.readString(errors));
+        throw new IllegalStateException("etcdctl " + what + " failed: " + Files.readString(errors));
       }
       return out;
     } finally {

@@ -3,12 +3,16 @@ package dev.kv.core.etcd;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
+import dev.kv.core.KeyValue;
 import dev.kv.core.KvException;
 import dev.kv.core.KvStore;
 import dev.kv.core.KvStoreContract;
+import dev.kv.core.ListQuery;
+import dev.kv.core.Page;
 import dev.kv.core.RecordingListener;
 import dev.kv.core.Swap;
 import dev.kv.core.Watch;
+import dev.kv.core.WatchEvent;
 import dev.kv.core.WatchQuery;
 import dev.kv.etcd.api.etcdserverpb.KVGrpc;
 import dev.kv.etcd.api.etcdserverpb.PutRequest;
@@ -28,6 +32,10 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class EtcdStoreContractTest extends KvStoreContract {
 
   @RegisterExtension static final EtcdCluster etcd = EtcdCluster.ofMembers(1);
+
+  /** Bytes that are not UTF-8 text, as another etcd client may write them. */
+  private static final ByteString NOT_UTF8 =
+      ByteString.copyFrom(new byte[] {(byte) 0xff, (byte) 0xfe, 0x00, 0x41});
 
   @Override
   protected KvStore newStore() {
@@ -88,6 +96,74 @@ class EtcdStoreContractTest extends KvStoreContract {
                           + " etcd client); kv reads and writes text only");
             });
     assertThat(rawValue("binary")).isEqualTo(bytes);
+  }
+
+  @Test
+  void list_valueThatIsNotUtf8_isListedAsItsBytes_besideTheTextValues() {
+    await(store.set("mixed/a", "text"));
+    rawPut("mixed/b", NOT_UTF8);
+    await(store.set("mixed/c", "more text"));
+
+    List<KeyValue> listed = await(store.list(ListQuery.prefix("mixed/"))).entries();
+
+    assertThat(listed).extracting(KeyValue::key).containsExactly("mixed/a", "mixed/b", "mixed/c");
+    assertThat(listed.get(0).isText()).isTrue();
+    assertThat(listed.get(1).isText()).isFalse();
+    assertThat(listed.get(1).binaryValue()).isEqualTo(NOT_UTF8.toByteArray());
+    assertThat(listed.get(1).value()).isEmpty();
+    assertThat(listed.get(2).value()).isEqualTo("more text");
+  }
+
+  @Test
+  void list_keyThatIsNotUtf8_isLeftOut_evenWhenAPageHoldsNothingElse() {
+    await(store.set("keys/a", "1"));
+    rawPut(ByteString.copyFromUtf8("keys/b").concat(NOT_UTF8), ByteString.copyFromUtf8("x"));
+    await(store.set("keys/c", "3"));
+
+    List<String> listed = new ArrayList<>();
+    ListQuery query = ListQuery.prefix("keys/").limit(1);
+    Page page;
+    do {
+      page = await(store.list(query));
+      page.entries().forEach(entry -> listed.add(entry.key()));
+      query = query.startAfter(listed.get(listed.size() - 1));
+    } while (page.more());
+
+    assertThat(listed).containsExactly("keys/a", "keys/c");
+  }
+
+  @Test
+  void watch_deliversAValueThatIsNotUtf8AsItsBytes_andSkipsAKeyThatIsNot_andGoesOn()
+      throws Exception {
+    RecordingListener seen = new RecordingListener();
+    try (Watch watch = store.watch(WatchQuery.prefix("foreign/"), seen)) {
+      await(watch.started());
+
+      rawPut("foreign/value", NOT_UTF8);
+      rawPut(ByteString.copyFromUtf8("foreign/").concat(NOT_UTF8), ByteString.copyFromUtf8("x"));
+      await(store.set("foreign/after", "text"));
+
+      List<WatchEvent> events = seen.next(2, Duration.ofSeconds(10));
+      assertThat(events)
+          .extracting(event -> event.entry().key())
+          .containsExactly("foreign/value", "foreign/after");
+      assertThat(events.get(0).entry().binaryValue()).isEqualTo(NOT_UTF8.toByteArray());
+      assertThat(events.get(1).entry().value()).isEqualTo("text");
+      assertThat(seen.error()).isNotDone();
+    }
+  }
+
+  @Test
+  void refusedConditionalWrite_onAValueThatIsNotUtf8_givesItAsTheCurrentEntry() {
+    rawPut("swapped", NOT_UTF8);
+
+    Swap swap = await(store.setIf("swapped", "mine", Swap.ABSENT));
+
+    assertThat(swap.applied()).isFalse();
+    assertThat(swap.current())
+        .hasValueSatisfying(
+            current -> assertThat(current.binaryValue()).isEqualTo(NOT_UTF8.toByteArray()));
+    assertThat(rawValue("swapped")).isEqualTo(NOT_UTF8);
   }
 
   @Test
@@ -185,12 +261,16 @@ class EtcdStoreContractTest extends KvStoreContract {
   }
 
   private static void rawPut(String key, ByteString value) {
+    rawPut(ByteString.copyFromUtf8(key), value);
+  }
+
+  /** Writes as another etcd client may: any bytes. */
+  private static void rawPut(ByteString key, ByteString value) {
     ManagedChannel channel = channel();
     try {
       KVGrpc.newBlockingStub(channel)
           .withDeadlineAfter(5, TimeUnit.SECONDS)
-          .put(
-              PutRequest.newBuilder().setKey(ByteString.copyFromUtf8(key)).setValue(value).build());
+          .put(PutRequest.newBuilder().setKey(key).setValue(value).build());
     } finally {
       channel.shutdownNow();
     }
