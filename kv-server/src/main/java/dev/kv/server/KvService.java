@@ -222,7 +222,7 @@ final class KvService extends KVGrpc.KVImplBase {
         .started()
         .thenAccept(
             first ->
-                stream.send(
+                stream.created(
                     WatchResponse.newBuilder().setCreated(true).setRevision(first).build(), first));
   }
 

@@ -16,6 +16,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * and one shared by every watch of the server. A watch whose client falls behind either is ended
  * with {@code RESOURCE_EXHAUSTED}, naming the revision to watch again from, and everything it held
  * is let go: a client that stops reading costs the server a bounded amount of memory.
+ *
+ * <p>The first answer is always the watch's {@code created} message: a store may deliver events
+ * before its watch's {@code started()} completes (a replay runs on the store's own thread), and
+ * those wait here, within the same budgets, until {@link #created} sends them after it.
  */
 final class WatchStream {
 
@@ -69,6 +73,7 @@ final class WatchStream {
 
   private Status closing;
   private boolean ended;
+  private boolean awaitingCreated = true;
   private Watch watch;
 
   WatchStream(ServerCallStreamObserver<WatchResponse> out, Budget budget) {
@@ -105,7 +110,7 @@ final class WatchStream {
         if (ended || closing != null) {
           return;
         }
-        if (pending.isEmpty() && out.isReady()) {
+        if (!awaitingCreated && pending.isEmpty() && out.isReady()) {
           out.onNext(response);
           return;
         }
@@ -169,7 +174,28 @@ final class WatchStream {
     stop(stopped);
   }
 
-  /** Ends the stream with {@code status} once what waits is sent, as its last word. */
+  /**
+   * Sends the watch's {@code created} message, then what the store delivered before it. It costs no
+   * budget: it is one small message per watch.
+   *
+   * @param revision the first revision the watch delivers, from which the client may watch again
+   */
+  void created(WatchResponse response, long revision) {
+    synchronized (this) {
+      if (ended || closing != null) {
+        return;
+      }
+      awaitingCreated = false;
+      pending.addFirst(new Pending(response, revision, 0));
+    }
+    drain();
+  }
+
+  /**
+   * Ends the stream with {@code status} once what waits is sent, as its last word. Before the
+   * {@code created} message nothing waiting is sent: the client never heard of this watch, and the
+   * status alone tells it what happened.
+   */
   void close(Status status) {
     synchronized (this) {
       if (ended || closing != null) {
@@ -183,13 +209,13 @@ final class WatchStream {
   private void drain() {
     Watch stopped = null;
     synchronized (this) {
-      while (!ended && !pending.isEmpty() && out.isReady()) {
+      while (!ended && !awaitingCreated && !pending.isEmpty() && out.isReady()) {
         Pending next = pending.poll();
         pendingBytes -= next.size();
         budget.release(next.size());
         out.onNext(next.response());
       }
-      if (!ended && pending.isEmpty() && closing != null) {
+      if (!ended && closing != null && (pending.isEmpty() || awaitingCreated)) {
         stopped = end(closing);
       }
     }

@@ -204,6 +204,78 @@ class KvServiceTest {
     org.mockito.Mockito.verify(storeWatch, org.mockito.Mockito.timeout(5_000)).close();
   }
 
+  @Test
+  void watch_eventsBeforeTheStoreHasStarted_followTheCreatedMessage() {
+    // A store may deliver a replayed event before its watch's started() completes (local stores
+    // replay on their own thread): the client must still hear `created` first.
+    CompletableFuture<Long> started = new CompletableFuture<>();
+    dev.kv.core.Watch storeWatch = mock(dev.kv.core.Watch.class);
+    when(storeWatch.started()).thenReturn(started);
+    var listener = new java.util.concurrent.atomic.AtomicReference<dev.kv.core.WatchListener>();
+    when(store.watch(org.mockito.ArgumentMatchers.any(), org.mockito.ArgumentMatchers.any()))
+        .thenAnswer(
+            invocation -> {
+              listener.set(invocation.getArgument(1));
+              listener.get().onEvent(put("k", 3));
+              listener.get().onEvent(put("k", 4));
+              return storeWatch;
+            });
+
+    var responses =
+        client.watch(dev.kv.api.WatchRequest.newBuilder().setKey("k").setStartRevision(3).build());
+    verify(store, org.mockito.Mockito.timeout(5_000))
+        .watch(org.mockito.ArgumentMatchers.any(), org.mockito.ArgumentMatchers.any());
+    started.complete(3L);
+    listener.get().onEvent(put("k", 5));
+
+    var created = responses.next();
+    assertThat(created.getCreated()).as("the first message says the watch is in place").isTrue();
+    assertThat(created.hasEntry()).isFalse();
+    var events = java.util.List.of(responses.next(), responses.next(), responses.next());
+    assertThat(events)
+        .extracting(event -> event.getEntry().getModRevision())
+        .containsExactly(3L, 4L, 5L);
+    assertThat(created.getRevision())
+        .isLessThanOrEqualTo(events.get(0).getEntry().getModRevision());
+  }
+
+  @Test
+  void watch_eventsHeldForTheCreatedMessage_stayWithinTheWatchsBudget() {
+    dev.kv.core.Watch storeWatch = mock(dev.kv.core.Watch.class);
+    when(storeWatch.started()).thenReturn(new CompletableFuture<>());
+    String megabyte = "x".repeat(1 << 20);
+    when(store.watch(org.mockito.ArgumentMatchers.any(), org.mockito.ArgumentMatchers.any()))
+        .thenAnswer(
+            invocation -> {
+              dev.kv.core.WatchListener listener = invocation.getArgument(1);
+              for (long revision = 3; revision < 8; revision++) {
+                listener.onEvent(
+                    new dev.kv.core.WatchEvent(
+                        dev.kv.core.WatchEvent.Type.PUT,
+                        new KeyValue("k", megabyte, 2, revision, 1)));
+              }
+              return storeWatch;
+            });
+
+    var responses =
+        client.watch(dev.kv.api.WatchRequest.newBuilder().setKey("k").setStartRevision(3).build());
+
+    assertThatThrownBy(responses::next)
+        .satisfies(
+            e ->
+                assertStatus(
+                    e,
+                    Status.Code.RESOURCE_EXHAUSTED,
+                    "the client reads this watch too slowly: it fell more than 4MiB behind; it"
+                        + " was ended, watch again from revision 3"));
+    verify(storeWatch, org.mockito.Mockito.timeout(5_000)).close();
+  }
+
+  private static dev.kv.core.WatchEvent put(String key, long revision) {
+    return new dev.kv.core.WatchEvent(
+        dev.kv.core.WatchEvent.Type.PUT, new KeyValue(key, "v" + revision, 2, revision, 1));
+  }
+
   private static CompletableFuture<Optional<KeyValue>> found(String key, String value) {
     return CompletableFuture.completedFuture(Optional.of(new KeyValue(key, value, 2, 2, 1)));
   }

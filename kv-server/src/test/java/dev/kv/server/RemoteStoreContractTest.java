@@ -3,21 +3,28 @@ package dev.kv.server;
 import static dev.kv.core.ReadConsistency.LINEARIZABLE;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.kv.api.WatchResponse;
 import dev.kv.core.KeyValue;
 import dev.kv.core.KvException;
 import dev.kv.core.KvStore;
 import dev.kv.core.KvStoreContract;
 import dev.kv.core.RecordingListener;
 import dev.kv.core.Watch;
+import dev.kv.core.WatchEvent;
 import dev.kv.core.WatchQuery;
 import dev.kv.core.config.HostPort;
+import dev.kv.core.grpc.CuttingProxy;
 import dev.kv.core.memory.MemoryStore;
 import dev.kv.core.remote.RemoteStore;
 import java.net.ServerSocket;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -82,6 +89,44 @@ class RemoteStoreContractTest extends KvStoreContract {
       assertThat(seen.next(2, Duration.ofSeconds(20)))
           .extracting(event -> event.entry().key())
           .containsExactly("quiet/1", "quiet/2");
+    }
+  }
+
+  @Test
+  void watch_cutBetweenCreatedAndReplay_deliversEveryChangeOnceInOrder() throws Exception {
+    try (CuttingProxy proxy = CuttingProxy.to(server.address());
+        KvStore proxied = RemoteStore.connect(proxy.address(), Duration.ofSeconds(10))) {
+      long start = await(backing.set("c/0", "before the watch"));
+      List<Long> written = new ArrayList<>(List.of(start));
+      RecordingListener seen = new RecordingListener();
+      try (Watch watch = proxied.watch(WatchQuery.prefix("c/").fromRevision(start), seen)) {
+        seen.next(1, Duration.ofSeconds(10));
+
+        proxy.cut();
+        for (int i = 1; i <= 5; i++) {
+          written.add(await(backing.set("c/" + i, "while the watch was down")));
+        }
+        // The next stream gets its created message, and breaks before the server replays those.
+        proxy.cutAfter(RemoteStoreContractTest::isCreated);
+        proxy.reopen();
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(proxy::isCut);
+        for (int i = 6; i <= 8; i++) {
+          written.add(await(backing.set("c/" + i, "while the watch was down again")));
+        }
+        proxy.reopen();
+
+        assertThat(seen.next(written.size() - 1, Duration.ofSeconds(20)))
+            .extracting(WatchEvent::revision)
+            .containsExactlyElementsOf(written.subList(1, written.size()));
+      }
+    }
+  }
+
+  private static boolean isCreated(byte[] response) {
+    try {
+      return WatchResponse.parseFrom(response).getCreated();
+    } catch (InvalidProtocolBufferException e) {
+      return false;
     }
   }
 

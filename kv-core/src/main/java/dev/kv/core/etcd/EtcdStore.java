@@ -550,10 +550,14 @@ public final class EtcdStore implements KvStore {
       }
       long header = response.getHeader().getRevision();
       if (response.getCreated()) {
+        // Not progress: its header is the current revision, and a stream opened from an older one
+        // replays the changes in between only after it.
         created(header + 1);
+        return;
       }
       if (response.getEventsCount() == 0) {
-        // A progress notice: nothing up to the header revision is left to deliver.
+        // A progress notice: nothing up to the header revision is left to deliver. etcd sends one
+        // only to a watcher that has caught up, on the same channel as its events.
         progressed(header);
         return;
       }

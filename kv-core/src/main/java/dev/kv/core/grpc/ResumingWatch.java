@@ -62,7 +62,10 @@ public abstract class ResumingWatch<ReqT> implements Watch {
     }
   }
 
-  /** The stream is in place and delivers from {@code firstRevision} when nothing came before. */
+  /**
+   * The stream is in place and delivers from {@code firstRevision} when nothing came before. Not
+   * progress: a stream reopened from an older revision replays what it missed after this.
+   */
   protected final void created(long firstRevision) {
     failures = 0;
     if (interrupted) {
