@@ -18,18 +18,21 @@ final class ExitCodes {
   /** How {@code --help} explains them, on every command. */
   static final Map<String, String> DESCRIPTIONS =
       descriptions(
-          OK, "success",
+          OK,
+          "success",
           NOT_FOUND,
-              "the key was not found (del --prefix: no key matched), or a condition "
-                  + "(--if-absent, --if-revision) did not hold",
-          USAGE, "invalid usage or input",
-          FAILED, "the server or etcd is unreachable, timed out or failed",
+          "the key was not found (del --prefix: no key matched), or a condition "
+              + "(--if-absent, --if-revision) did not hold",
+          USAGE,
+          "invalid usage or input",
+          FAILED,
+          "the server or etcd is unreachable, timed out or failed",
           REVISION_GONE,
-              "a revision asked for is no longer kept (watch --rev): etcd compacted it, or the "
-                  + "store's history no longer reaches back to it",
+          "a revision asked for is no longer kept (watch --rev): etcd compacted it, or the "
+              + "store's history no longer reaches back to it",
           VALUE_NOT_TEXT,
-              "the value is not UTF-8 text (another etcd client wrote it): get --hex or -o json"
-                  + " shows it");
+          "the value is not UTF-8 text (another etcd client wrote it): get --hex or -o json"
+              + " shows it");
 
   private ExitCodes() {}
 
