@@ -53,6 +53,8 @@ final class WatchCommand implements Callable<Integer> {
       description = "Exit after N changes, for example 1 to wait for the next one.")
   Long count;
 
+  // The watch is held open, not used, while the command waits for its end.
+  @SuppressWarnings("try")
   @Override
   public Integer call() throws InterruptedException {
     if (revision < 0 || (count != null && count < 1)) {
