@@ -55,14 +55,14 @@ class EtcdBackedServerTest {
       String value = "v".repeat(Limits.DEFAULTS.maxValueBytes());
 
       long revision = server.client.blocking().set(key, value);
-      assertThat(server.client.setIf(key, value, revision).get(10, TimeUnit.SECONDS).applied())
+      assertThat(server.client.setIf(key, value, revision).get(30, TimeUnit.SECONDS).applied())
           .isTrue();
       server.client.blocking().delete(key);
       assertThat(
               server
                   .client
                   .setIf(key, value, dev.kv.core.Swap.ABSENT)
-                  .get(10, TimeUnit.SECONDS)
+                  .get(30, TimeUnit.SECONDS)
                   .applied())
           .isTrue();
       assertThat(server.client.blocking().get(key)).contains(value);
@@ -101,7 +101,7 @@ class EtcdBackedServerTest {
       etcd.stop(0);
 
       await()
-          .atMost(10, TimeUnit.SECONDS)
+          .atMost(30, TimeUnit.SECONDS)
           .until(() -> server.health() == ServingStatus.NOT_SERVING);
       long start = System.nanoTime();
       assertThat(server.client.get("durable"))
@@ -143,7 +143,7 @@ class EtcdBackedServerTest {
     private Running(EtcdStore etcdStore, KvServer server) {
       this.etcdStore = etcdStore;
       this.server = server;
-      this.client = RemoteStore.connect(server.address(), Duration.ofSeconds(10));
+      this.client = RemoteStore.connect(server.address(), Duration.ofSeconds(30));
       this.channel =
           NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
     }
@@ -166,7 +166,7 @@ class EtcdBackedServerTest {
         server.start();
         running = new Running(etcdStore, server);
         Running started = running;
-        await().atMost(10, TimeUnit.SECONDS).until(() -> started.health() == ServingStatus.SERVING);
+        await().atMost(60, TimeUnit.SECONDS).until(() -> started.health() == ServingStatus.SERVING);
         return running;
       } catch (Exception | AssertionError e) {
         if (running != null) {
@@ -187,11 +187,16 @@ class EtcdBackedServerTest {
     }
 
     @Override
-    public void close() throws Exception {
+    public void close() {
       channel.shutdownNow();
       client.close();
-      server.stop(Duration.ZERO);
-      etcdStore.close();
+      try {
+        server.stop(Duration.ZERO);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } finally {
+        etcdStore.close();
+      }
     }
   }
 }

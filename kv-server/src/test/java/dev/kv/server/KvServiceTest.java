@@ -131,7 +131,7 @@ class KvServiceTest {
     var call = KVGrpc.newFutureStub(channel).get(getRequest("slow"));
     call.cancel(true);
 
-    await().atMost(5, TimeUnit.SECONDS).until(pending::isCancelled);
+    await().atMost(30, TimeUnit.SECONDS).until(pending::isCancelled);
   }
 
   @Test

@@ -169,6 +169,7 @@ class SecureServerTest {
     Files.writeString(file, "new-token\n");
 
     Awaitility.await()
+        .atMost(Duration.ofSeconds(30))
         .ignoreExceptions()
         .until(() -> client(null, "new-token").blocking().get("k").isPresent());
     assertThat(unauthenticated(client(null, "old-token")))
@@ -177,6 +178,7 @@ class SecureServerTest {
     // Emptied, as an operator would to cut every client off: every call is refused.
     Files.writeString(file, "");
     Awaitility.await()
+        .atMost(Duration.ofSeconds(30))
         .ignoreExceptions()
         .until(
             () ->
@@ -194,7 +196,7 @@ class SecureServerTest {
 
     certificates.reissueServerCertificate();
 
-    Awaitility.await().until(() -> !servedSerial().equals(before));
+    Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> !servedSerial().equals(before));
     assertThat(servedSerial())
         .isEqualTo(
             PemFiles.certificates(certificates.serverCert(), "the certificate")[0]
