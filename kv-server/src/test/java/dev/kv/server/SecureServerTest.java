@@ -175,16 +175,25 @@ class SecureServerTest {
     assertThat(unauthenticated(client(null, "old-token")))
         .hasMessage("the token is not valid for this kv-server");
 
-    // Emptied, as an operator would to cut every client off: every call is refused.
-    Files.writeString(file, "");
-    Awaitility.await()
-        .atMost(Duration.ofSeconds(30))
-        .ignoreExceptions()
-        .until(
-            () ->
-                unauthenticated(client(null, "new-token"))
-                    .getMessage()
-                    .equals("the token is not valid for this kv-server"));
+    // Emptied, as an operator would to cut every client off: every call is refused, and the log
+    // says why.
+    try (LoggedRecords logged = LoggedRecords.of(BearerTokens.class)) {
+      Files.writeString(file, "");
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(30))
+          .ignoreExceptions()
+          .until(
+              () ->
+                  unauthenticated(client(null, "new-token"))
+                      .getMessage()
+                      .equals("the token is not valid for this kv-server"));
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () ->
+                  logged.records().stream()
+                      .anyMatch(record -> record.getMessage().contains("is gone or empty")));
+    }
   }
 
   @Test
