@@ -56,6 +56,8 @@ final class WatchCommand implements Callable<Integer> {
 
   @Mixin ValueFormat values;
 
+  // The watch is held open, not used, while the command waits for its end.
+  @SuppressWarnings("try")
   @Override
   public Integer call() throws InterruptedException {
     if (revision < 0 || (count != null && count < 1)) {

@@ -8,11 +8,14 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * A real nginx on loopback that proxies gRPC as Envoy does in {@code envoy/envoy.yaml}: one
@@ -117,20 +120,21 @@ final class GrpcProxy implements AutoCloseable {
   }
 
   private void awaitListening() throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    for (HostPort listener : List.of(etcdListener, kvListener)) {
-      while (!answers(listener)) {
-        if (!process.isAlive() || System.nanoTime() > deadline) {
-          throw new IllegalStateException(
-              "nginx did not start: " + Files.readString(dir.resolve("nginx.out")));
-        }
-        Thread.sleep(20);
-      }
+    try {
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(60))
+          .pollInterval(Duration.ofMillis(20))
+          .failFast(() -> !process.isAlive())
+          .until(() -> answers(etcdListener) && answers(kvListener));
+    } catch (ConditionTimeoutException e) {
+      throw new IllegalStateException(
+          "nginx did not start: " + Files.readString(dir.resolve("nginx.out")), e);
     }
   }
 
   private static boolean answers(HostPort listener) {
-    try (Socket socket = new Socket(listener.host(), listener.port())) {
+    try {
+      new Socket(listener.host(), listener.port()).close();
       return true;
     } catch (IOException e) {
       return false;
@@ -160,10 +164,15 @@ final class GrpcProxy implements AutoCloseable {
   }
 
   @Override
-  public void close() throws InterruptedException {
+  public void close() {
     process.destroy();
-    if (!process.waitFor(10, TimeUnit.SECONDS)) {
+    try {
+      if (!process.waitFor(30, TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+      }
+    } catch (InterruptedException e) {
       process.destroyForcibly();
+      Thread.currentThread().interrupt();
     }
     new File(dir.toFile(), "nginx.pid").delete();
   }

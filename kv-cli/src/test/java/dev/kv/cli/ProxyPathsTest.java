@@ -7,12 +7,17 @@ import dev.kv.core.config.HostPort;
 import dev.kv.core.etcd.EtcdCluster;
 import dev.kv.server.CommandRun;
 import dev.kv.server.DaemonProcess;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -22,6 +27,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 
 /**
  * The deployment of {@code envoy/envoy.yaml}, with nginx as the L7 proxy (no Envoy can be installed
@@ -137,10 +143,15 @@ class ProxyPathsTest {
             .getAsLong();
     kv("--server", kvListener, "set", "w", "2");
 
-    CompletableFuture<CommandRun> watch =
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine watchLine = Cli.commandLine();
+    watchLine.setOut(new PrintWriter(out, true));
+    watchLine.setErr(new PrintWriter(err, true));
+    CompletableFuture<Integer> watch =
         CompletableFuture.supplyAsync(
             () ->
-                kv(
+                watchLine.execute(
                     "--server",
                     kvListener,
                     "watch",
@@ -149,13 +160,16 @@ class ProxyPathsTest {
                     String.valueOf(first),
                     "--count",
                     "3"));
-    Thread.sleep(1_000); // the watch has replayed two changes and waits for the third
+    // The watch has replayed two changes and waits for the third.
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(60))
+        .failFast(watch::isDone)
+        .until(() -> out.toString().lines().count() == 2);
     kv("--server", kvListener, "set", "w", "3");
 
-    CommandRun run = watch.get();
-    assertThat(run.exitCode()).as(run.err()).isZero();
-    assertThat(run.out().lines()).hasSize(3);
-    assertThat(run.out()).contains("1", "2", "3");
+    assertThat(watch.get(60, TimeUnit.SECONDS)).as(err.toString()).isZero();
+    assertThat(out.toString().lines()).hasSize(3);
+    assertThat(out.toString()).contains("1", "2", "3");
   }
 
   @Test

@@ -183,7 +183,9 @@ class SecureDeploymentTest {
       String address = refused.awaitListening().toString();
       Pattern unhealthy =
           Pattern.compile("the store does not answer \\((.*)\\): health is NOT_SERVING");
-      org.awaitility.Awaitility.await().until(() -> unhealthy.matcher(refused.output()).find());
+      org.awaitility.Awaitility.await()
+          .atMost(Duration.ofSeconds(60))
+          .until(() -> unhealthy.matcher(refused.output()).find());
       java.util.regex.Matcher reason = unhealthy.matcher(refused.output());
       assertThat(reason.find()).isTrue();
 

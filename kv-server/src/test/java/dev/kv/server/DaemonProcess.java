@@ -98,9 +98,12 @@ public final class DaemonProcess implements AutoCloseable {
     return HostPort.parse(awaitLine(LISTENING).group(1));
   }
 
-  /** Waits up to 30 seconds for an output line matching {@code pattern}. */
+  /**
+   * Waits up to 90 seconds for an output line matching {@code pattern}: a JVM starting on a busy
+   * machine may take a good part of that.
+   */
   public synchronized Matcher awaitLine(Pattern pattern) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
     while (System.nanoTime() < deadline) {
       String line = lines.poll(100, TimeUnit.MILLISECONDS);
       if (line != null) {

@@ -152,14 +152,14 @@ class EtcdBackedServerTest {
       String value = "v".repeat(Limits.DEFAULTS.maxValueBytes());
 
       long revision = server.client.blocking().set(key, value);
-      assertThat(server.client.setIf(key, value, revision).get(10, TimeUnit.SECONDS).applied())
+      assertThat(server.client.setIf(key, value, revision).get(30, TimeUnit.SECONDS).applied())
           .isTrue();
       server.client.blocking().delete(key);
       assertThat(
               server
                   .client
                   .setIf(key, value, dev.kv.core.Swap.ABSENT)
-                  .get(10, TimeUnit.SECONDS)
+                  .get(30, TimeUnit.SECONDS)
                   .applied())
           .isTrue();
       assertThat(server.client.blocking().get(key)).contains(value);
@@ -198,7 +198,7 @@ class EtcdBackedServerTest {
       etcd.stop(0);
 
       await()
-          .atMost(10, TimeUnit.SECONDS)
+          .atMost(30, TimeUnit.SECONDS)
           .until(() -> server.health() == ServingStatus.NOT_SERVING);
       long start = System.nanoTime();
       assertThat(server.client.get("durable"))
@@ -240,7 +240,7 @@ class EtcdBackedServerTest {
     private Running(KvStore store, KvServer server) {
       this.store = store;
       this.server = server;
-      this.client = RemoteStore.connect(server.address(), Duration.ofSeconds(10));
+      this.client = RemoteStore.connect(server.address(), Duration.ofSeconds(30));
       this.channel =
           NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
     }
@@ -270,7 +270,7 @@ class EtcdBackedServerTest {
         server.start();
         running = new Running(store, server);
         Running started = running;
-        await().atMost(10, TimeUnit.SECONDS).until(() -> started.health() == ServingStatus.SERVING);
+        await().atMost(60, TimeUnit.SECONDS).until(() -> started.health() == ServingStatus.SERVING);
         return running;
       } catch (Exception | AssertionError e) {
         if (running != null) {
@@ -291,11 +291,16 @@ class EtcdBackedServerTest {
     }
 
     @Override
-    public void close() throws Exception {
+    public void close() {
       channel.shutdownNow();
       client.close();
-      server.stop(Duration.ZERO);
-      store.close();
+      try {
+        server.stop(Duration.ZERO);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } finally {
+        store.close();
+      }
     }
   }
 }

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -41,7 +42,7 @@ class EtcdFailoverTest {
       int leader = etcd.leader();
       Phase leaderStopped =
           writer.measure("leader (member " + leader + ") killed", () -> etcd.kill(leader));
-      writer.close();
+      writer.stop();
 
       for (Phase phase : List.of(memberStopped, leaderStopped)) {
         System.out.println("failover: " + phase);
@@ -110,15 +111,16 @@ class EtcdFailoverTest {
       }
     }
 
-    void awaitAcknowledged(int count) throws InterruptedException {
-      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-      while (acknowledged.size() < count) {
-        if (System.nanoTime() > deadline) {
-          throw new AssertionError(
-              "only " + acknowledged.size() + " writes acknowledged; failures: " + failed.values());
-        }
-        Thread.sleep(20);
-      }
+    void awaitAcknowledged(int count) {
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(60))
+          .pollInterval(Duration.ofMillis(20))
+          .failFast(() -> !thread.isAlive())
+          .untilAsserted(
+              () ->
+                  assertThat(acknowledged)
+                      .as("writes acknowledged; failures: %s", failed.values())
+                      .hasSizeGreaterThanOrEqualTo(count));
     }
 
     interface Action {
@@ -162,10 +164,19 @@ class EtcdFailoverTest {
       return failedAt.stream().filter(at -> at >= since).max(Long::compare).orElse(since);
     }
 
-    @Override
-    public void close() throws InterruptedException {
+    /** Stops writing, and waits for the write in progress to end. */
+    void stop() {
       running.set(false);
-      thread.join(30_000);
+      try {
+        thread.join(30_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+
+    @Override
+    public void close() {
+      stop();
     }
   }
 }

@@ -87,9 +87,9 @@ class KvServerTest {
         NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
     HealthGrpc.newStub(watcher)
         .watch(HealthCheckRequest.newBuilder().setService("kv.KV").build(), collect(seen));
-    await().until(() -> seen.contains(ServingStatus.SERVING));
+    await().atMost(30, TimeUnit.SECONDS).until(() -> seen.contains(ServingStatus.SERVING));
     var inFlight = KVGrpc.newFutureStub(channel).get(getRequest("slow"));
-    verify(store, timeout(10_000)).get("slow", LINEARIZABLE);
+    verify(store, timeout(30_000)).get("slow", LINEARIZABLE);
 
     CompletableFuture<Void> stopping =
         CompletableFuture.runAsync(
@@ -101,7 +101,7 @@ class KvServerTest {
               }
             });
 
-    await().until(() -> seen.contains(ServingStatus.NOT_SERVING));
+    await().atMost(30, TimeUnit.SECONDS).until(() -> seen.contains(ServingStatus.NOT_SERVING));
     // A watcher that sees NOT_SERVING goes away, as a load balancer does; its stream would
     // otherwise hold the stop for the whole grace period.
     watcher.shutdownNow();
@@ -110,9 +110,9 @@ class KvServerTest {
 
     slowRead.complete(Optional.of(new KeyValue("slow", "finally", 2, 2, 1)));
 
-    GetResponse answer = inFlight.get(10, TimeUnit.SECONDS);
+    GetResponse answer = inFlight.get(30, TimeUnit.SECONDS);
     assertThat(answer.getValue()).isEqualTo("finally");
-    stopping.get(10, TimeUnit.SECONDS);
+    stopping.get(30, TimeUnit.SECONDS);
   }
 
   @Test
@@ -122,13 +122,13 @@ class KvServerTest {
     when(store.get("stuck", LINEARIZABLE)).thenReturn(neverAnswered);
     start(store);
     var inFlight = KVGrpc.newFutureStub(channel).get(getRequest("stuck"));
-    verify(store, timeout(10_000)).get("stuck", LINEARIZABLE);
+    verify(store, timeout(30_000)).get("stuck", LINEARIZABLE);
 
     server.stop(Duration.ofMillis(200));
 
     // The cancellation reaches the store on the call's own thread, just after the stop.
-    await().atMost(5, TimeUnit.SECONDS).until(neverAnswered::isCancelled);
-    assertThat(inFlight).failsWithin(Duration.ofSeconds(10));
+    await().atMost(30, TimeUnit.SECONDS).until(neverAnswered::isCancelled);
+    assertThat(inFlight).failsWithin(Duration.ofSeconds(30));
   }
 
   @Test
@@ -140,7 +140,7 @@ class KvServerTest {
       calls.add(client.set(setRequest("k" + i, "v" + i)));
     }
     for (var call : calls) {
-      call.get(10, TimeUnit.SECONDS);
+      call.get(30, TimeUnit.SECONDS);
     }
 
     assertThat(KVGrpc.newBlockingStub(channel).get(getRequest("k199")).getValue())

@@ -71,7 +71,7 @@ class MalformedRequestTest {
   @Test
   void truncatedFrame_answersAnErrorStatus_andTheServerKeepsServing() throws Exception {
     try (Socket socket = new Socket("127.0.0.1", server.port())) {
-      socket.setSoTimeout(10_000);
+      socket.setSoTimeout(30_000);
       OutputStream out = socket.getOutputStream();
       out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
       writeFrame(out, SETTINGS, 0, 0, new byte[0]);
@@ -92,7 +92,7 @@ class MalformedRequestTest {
   @Test
   void notHttp2AtAll_isRefused_andTheServerKeepsServing() throws Exception {
     try (Socket socket = new Socket("127.0.0.1", server.port())) {
-      socket.setSoTimeout(10_000);
+      socket.setSoTimeout(30_000);
       socket.getOutputStream().write(new byte[] {0x16, 0x03, 0x01, 0x00, 0x05, 1, 2, 3, 4, 5});
       socket.getOutputStream().flush();
       // The server drops the connection rather than wait for sense.

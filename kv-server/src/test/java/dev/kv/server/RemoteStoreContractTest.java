@@ -134,7 +134,7 @@ class RemoteStoreContractTest extends KvStoreContract {
   void watchFromARevisionNoLongerKept_endsWithOutOfRange() throws Exception {
     MemoryStore small = new MemoryStore(1);
     KvServer smallServer = KvServer.listeningOn(new HostPort("127.0.0.1", 0), small).start();
-    try (KvStore client = RemoteStore.connect(smallServer.address(), Duration.ofSeconds(5))) {
+    try (KvStore client = RemoteStore.connect(smallServer.address(), Duration.ofSeconds(30))) {
       long first = await(small.set("k", "1"));
       await(small.set("k", "2"));
       RecordingListener seen = new RecordingListener();
@@ -142,7 +142,7 @@ class RemoteStoreContractTest extends KvStoreContract {
       client.watch(WatchQuery.key("k").fromRevision(first), seen);
 
       assertThat(seen.error())
-          .succeedsWithin(Duration.ofSeconds(10))
+          .succeedsWithin(Duration.ofSeconds(30))
           .satisfies(error -> assertThat(error.code()).isEqualTo(KvException.Code.OUT_OF_RANGE));
     } finally {
       smallServer.stop(Duration.ZERO);
@@ -156,7 +156,7 @@ class RemoteStoreContractTest extends KvStoreContract {
     try (ServerSocket socket = new ServerSocket(0)) {
       closed = new HostPort("127.0.0.1", socket.getLocalPort());
     }
-    try (KvStore unreachable = RemoteStore.connect(closed, Duration.ofSeconds(5))) {
+    try (KvStore unreachable = RemoteStore.connect(closed, Duration.ofSeconds(30))) {
       assertThat(failureOf(unreachable.get("foo")))
           .satisfies(e -> assertThat(e.code()).isEqualTo(KvException.Code.UNAVAILABLE))
           .hasMessage("cannot reach kv-server at " + closed);

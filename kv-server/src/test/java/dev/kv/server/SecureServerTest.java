@@ -169,20 +169,31 @@ class SecureServerTest {
     Files.writeString(file, "new-token\n");
 
     Awaitility.await()
+        .atMost(Duration.ofSeconds(30))
         .ignoreExceptions()
         .until(() -> client(null, "new-token").blocking().get("k").isPresent());
     assertThat(unauthenticated(client(null, "old-token")))
         .hasMessage("the token is not valid for this kv-server");
 
-    // Emptied, as an operator would to cut every client off: every call is refused.
-    Files.writeString(file, "");
-    Awaitility.await()
-        .ignoreExceptions()
-        .until(
-            () ->
-                unauthenticated(client(null, "new-token"))
-                    .getMessage()
-                    .equals("the token is not valid for this kv-server"));
+    // Emptied, as an operator would to cut every client off: every call is refused, and the log
+    // says why.
+    try (LoggedRecords logged = LoggedRecords.of(BearerTokens.class)) {
+      Files.writeString(file, "");
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(30))
+          .ignoreExceptions()
+          .until(
+              () ->
+                  unauthenticated(client(null, "new-token"))
+                      .getMessage()
+                      .equals("the token is not valid for this kv-server"));
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () ->
+                  logged.records().stream()
+                      .anyMatch(record -> record.getMessage().contains("is gone or empty")));
+    }
   }
 
   @Test
@@ -194,7 +205,7 @@ class SecureServerTest {
 
     certificates.reissueServerCertificate();
 
-    Awaitility.await().until(() -> !servedSerial().equals(before));
+    Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> !servedSerial().equals(before));
     assertThat(servedSerial())
         .isEqualTo(
             PemFiles.certificates(certificates.serverCert(), "the certificate")[0]

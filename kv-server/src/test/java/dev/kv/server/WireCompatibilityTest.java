@@ -212,6 +212,6 @@ class WireCompatibilityTest {
             });
     requests.onNext(request);
     requests.onCompleted();
-    return answer.get(10, TimeUnit.SECONDS);
+    return answer.get(30, TimeUnit.SECONDS);
   }
 }

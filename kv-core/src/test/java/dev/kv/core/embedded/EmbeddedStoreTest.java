@@ -30,7 +30,7 @@ import org.rocksdb.RocksDB;
 @Timeout(60)
 class EmbeddedStoreTest {
 
-  private static final Duration WAIT = Duration.ofSeconds(10);
+  private static final Duration WAIT = Duration.ofSeconds(30);
 
   @TempDir Path dataDir;
 
@@ -292,6 +292,7 @@ class EmbeddedStoreTest {
     assertThat(contents(dataDir.resolve("db"))).isEqualTo(before);
   }
 
+  @SuppressWarnings("try") // the store is opened for its lock only
   @Test
   void secondOpenInTheSameProcess_keepsTheDirectoryLockedForOthers() throws Exception {
     try (EmbeddedStore store = EmbeddedStore.open(dataDir)) {
@@ -325,7 +326,7 @@ class EmbeddedStoreTest {
 
     CompletableFuture<Void> closed = store.set("k", "v").thenRun(store::close);
 
-    assertThat(closed).succeedsWithin(Duration.ofSeconds(2));
+    assertThat(closed).succeedsWithin(WAIT);
     assertThat(store.get("k")).isCompletedExceptionally();
   }
 

@@ -53,7 +53,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  */
 public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, AutoCloseable {
 
-  private static final Duration START_TIMEOUT = Duration.ofSeconds(30);
+  private static final Duration START_TIMEOUT = Duration.ofSeconds(90);
   private static final ByteString ALL_KEYS = ByteString.copyFrom(new byte[] {0});
   private static final String ROOT = "root";
   private static final Metadata.Key<String> TOKEN =

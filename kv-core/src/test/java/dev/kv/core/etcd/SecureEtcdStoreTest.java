@@ -44,7 +44,7 @@ class SecureEtcdStoreTest extends KvStoreContract {
   private static EtcdStore.Builder secureStore() {
     return EtcdStore.builder()
         .endpoints(etcd.endpoints())
-        .timeout(Duration.ofSeconds(5))
+        .timeout(Duration.ofSeconds(30))
         .tls(clientTls());
   }
 
@@ -78,10 +78,10 @@ class SecureEtcdStoreTest extends KvStoreContract {
 
     RecordingListener listener = new RecordingListener();
     try (Watch watch = store.watch(WatchQuery.key("seen"), listener)) {
-      watch.started().get(10, java.util.concurrent.TimeUnit.SECONDS);
+      watch.started().get(30, java.util.concurrent.TimeUnit.SECONDS);
       store.blocking().set("seen", "1");
 
-      assertThat(listener.next(1, Duration.ofSeconds(10)).get(0).entry().value()).isEqualTo("1");
+      assertThat(listener.next(1, Duration.ofSeconds(30)).get(0).entry().value()).isEqualTo("1");
     }
   }
 
@@ -101,6 +101,7 @@ class SecureEtcdStoreTest extends KvStoreContract {
     }
   }
 
+  @SuppressWarnings("try") // the watch is opened for its error only
   @Test
   void userWithoutAccess_isPermissionDenied_forCallsAndWatches() throws Exception {
     etcd.addUser("alice", "alice-secret", "alice/");
@@ -109,14 +110,14 @@ class SecureEtcdStoreTest extends KvStoreContract {
       assertThat(alice.blocking().get("alice/own")).contains("yes");
 
       // The health check reads a key outside alice's prefix: the cluster answered all the same.
-      alice.checkHealth().get(10, java.util.concurrent.TimeUnit.SECONDS);
+      alice.checkHealth().get(30, java.util.concurrent.TimeUnit.SECONDS);
       assertThatThrownBy(() -> alice.blocking().set("bob/other", "no"))
           .isInstanceOfSatisfying(
               KvException.class,
               error -> assertThat(error.code()).isEqualTo(KvException.Code.PERMISSION_DENIED));
       RecordingListener listener = new RecordingListener();
       try (Watch ignored = alice.watch(WatchQuery.prefix("bob/"), listener)) {
-        assertThat(listener.error().get(20, java.util.concurrent.TimeUnit.SECONDS).code())
+        assertThat(listener.error().get(60, java.util.concurrent.TimeUnit.SECONDS).code())
             .isEqualTo(KvException.Code.PERMISSION_DENIED);
       }
     }
