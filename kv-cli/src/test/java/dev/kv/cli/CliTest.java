@@ -27,6 +27,9 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(60)
 class CliTest {
 
+  /** A bound on waits that take a second or so when the machine is not busy. */
+  private static final Duration WAIT = Duration.ofSeconds(45);
+
   private MemoryStore store;
   private KvServer server;
 
@@ -388,9 +391,7 @@ class CliTest {
     assertThat(kv("set", "blink", "soon gone", "--ttl", "1s").exitCode()).isZero();
     assertThat(kv("get", "blink").out()).isEqualTo("soon gone\n");
 
-    org.awaitility.Awaitility.await()
-        .atMost(Duration.ofSeconds(10))
-        .until(() -> kv("get", "blink").exitCode() == 1);
+    org.awaitility.Awaitility.await().atMost(WAIT).until(() -> kv("get", "blink").exitCode() == 1);
   }
 
   @Test
@@ -493,12 +494,16 @@ class CliTest {
         CompletableFuture.supplyAsync(
             () -> kv("-o", "json", "watch", "jobs/", "--prefix", "--count", "1"));
     // The watch starts in its own time: write until it has seen a change.
-    while (!watching.isDone()) {
-      store.blocking().set("jobs/7", "queued");
-      Thread.sleep(200);
-    }
+    org.awaitility.Awaitility.await()
+        .atMost(WAIT)
+        .pollInterval(Duration.ofMillis(200))
+        .until(
+            () -> {
+              store.blocking().set("jobs/7", "queued");
+              return watching.isDone();
+            });
 
-    CommandRun run = watching.get(20, java.util.concurrent.TimeUnit.SECONDS);
+    CommandRun run = watching.join();
 
     assertThat(run.exitCode()).isZero();
     assertThat(run.out())

@@ -93,7 +93,10 @@ class LoadTest {
   private static final int READING_WATCHES = 8;
   private static final int LARGE_VALUE = 32 << 10;
 
-  /** Enough for each stalled watch to fall more than twice MAX_WATCH_BACKLOG_BYTES behind. */
+  /**
+   * Enough for each stalled watch to fall more than twice {@link WatchStream#MAX_BACKLOG_BYTES}
+   * behind.
+   */
   private static final int LARGE_WRITES = 300;
 
   /** About 3 s when the server copes: the bound only counts once it does not. */
@@ -163,9 +166,9 @@ class LoadTest {
 
   /**
    * Watch clients that stop reading, next to clients that read and a writer of large values: each
-   * lagging watch is ended once it is {@link KvService#MAX_WATCH_BACKLOG_BYTES} behind, and lets go
-   * of what it held (memory and its --max-watches slot), and nobody else notices. A few of them
-   * would fit in the server's direct memory even if they kept all they may hold; more would not.
+   * lagging watch is ended once it is {@link WatchStream#MAX_BACKLOG_BYTES} behind, and lets go of
+   * what it held (memory and its --max-watches slot), and nobody else notices. A few of them would
+   * fit in the server's direct memory even if they kept all they may hold; more would not.
    */
   @ParameterizedTest(name = "{0} watches that do not read")
   @ValueSource(ints = {8, 24})

@@ -38,7 +38,7 @@ class RemoteStoreContractTest extends KvStoreContract {
   protected KvStore newStore() throws Exception {
     backing = new MemoryStore();
     server = KvServer.listeningOn(new HostPort("127.0.0.1", 0), backing).start();
-    return RemoteStore.connect(server.address(), Duration.ofSeconds(10));
+    return RemoteStore.connect(server.address(), Duration.ofSeconds(30));
   }
 
   @AfterEach
@@ -60,7 +60,7 @@ class RemoteStoreContractTest extends KvStoreContract {
     try (Watch watch = store.watch(WatchQuery.prefix("r/"), seen)) {
       await(watch.started());
       await(store.set("r/1", "before"));
-      seen.next(1, Duration.ofSeconds(10));
+      seen.next(1, Duration.ofSeconds(30));
       HostPort address = server.address();
 
       server.stop(Duration.ZERO);
@@ -68,7 +68,7 @@ class RemoteStoreContractTest extends KvStoreContract {
       server = KvServer.listeningOn(address, backing).start();
       await(backing.set("r/3", "after"));
 
-      assertThat(seen.next(2, Duration.ofSeconds(20)))
+      assertThat(seen.next(2, Duration.ofSeconds(60)))
           .extracting(event -> event.entry().key())
           .containsExactly("r/2", "r/3");
     }
@@ -86,7 +86,7 @@ class RemoteStoreContractTest extends KvStoreContract {
       server = KvServer.listeningOn(address, backing).start();
       await(backing.set("quiet/2", "after"));
 
-      assertThat(seen.next(2, Duration.ofSeconds(20)))
+      assertThat(seen.next(2, Duration.ofSeconds(60)))
           .extracting(event -> event.entry().key())
           .containsExactly("quiet/1", "quiet/2");
     }
@@ -95,12 +95,12 @@ class RemoteStoreContractTest extends KvStoreContract {
   @Test
   void watch_cutBetweenCreatedAndReplay_deliversEveryChangeOnceInOrder() throws Exception {
     try (CuttingProxy proxy = CuttingProxy.to(server.address());
-        KvStore proxied = RemoteStore.connect(proxy.address(), Duration.ofSeconds(10))) {
+        KvStore proxied = RemoteStore.connect(proxy.address(), Duration.ofSeconds(30))) {
       long start = await(backing.set("c/0", "before the watch"));
       List<Long> written = new ArrayList<>(List.of(start));
       RecordingListener seen = new RecordingListener();
       try (Watch watch = proxied.watch(WatchQuery.prefix("c/").fromRevision(start), seen)) {
-        seen.next(1, Duration.ofSeconds(10));
+        seen.next(1, Duration.ofSeconds(30));
 
         proxy.cut();
         for (int i = 1; i <= 5; i++) {
@@ -109,13 +109,13 @@ class RemoteStoreContractTest extends KvStoreContract {
         // The next stream gets its created message, and breaks before the server replays those.
         proxy.cutAfter(RemoteStoreContractTest::isCreated);
         proxy.reopen();
-        Awaitility.await().atMost(Duration.ofSeconds(20)).until(proxy::isCut);
+        Awaitility.await().atMost(Duration.ofSeconds(60)).until(proxy::isCut);
         for (int i = 6; i <= 8; i++) {
           written.add(await(backing.set("c/" + i, "while the watch was down again")));
         }
         proxy.reopen();
 
-        assertThat(seen.next(written.size() - 1, Duration.ofSeconds(20)))
+        assertThat(seen.next(written.size() - 1, Duration.ofSeconds(60)))
             .extracting(WatchEvent::revision)
             .containsExactlyElementsOf(written.subList(1, written.size()));
       }

@@ -15,6 +15,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionFactory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -22,6 +23,9 @@ import org.junit.jupiter.api.Timeout;
 
 @Timeout(60)
 class ReadCacheTest {
+
+  /** A bound on waits that take milliseconds when the machine is not busy. */
+  private static final Duration WAIT = Duration.ofSeconds(30);
 
   private final MemoryStore behind = new MemoryStore();
   private final AtomicInteger reads = new AtomicInteger();
@@ -33,7 +37,7 @@ class ReadCacheTest {
   @BeforeEach
   void open() {
     cache = ReadCache.over(counting(behind), 100);
-    Awaitility.await().until(cache::isLive);
+    eventually().until(cache::isLive);
   }
 
   @AfterEach
@@ -46,7 +50,7 @@ class ReadCacheTest {
     behind.blocking().set("hot", "value");
     // The write reaches the cache through its watch, at a time of its own: until then, a read
     // of the key may go to the store again.
-    Awaitility.await()
+    eventually()
         .until(
             () -> {
               int read = reads.get();
@@ -99,7 +103,8 @@ class ReadCacheTest {
               }));
     }
 
-    CompletableFuture.allOf(writers.toArray(CompletableFuture[]::new)).get();
+    assertThat(CompletableFuture.allOf(writers.toArray(CompletableFuture[]::new)))
+        .succeedsWithin(WAIT);
   }
 
   @Test
@@ -109,14 +114,11 @@ class ReadCacheTest {
 
     behind.blocking().set("elsewhere", "new");
 
-    Awaitility.await()
-        .atMost(Duration.ofSeconds(5))
+    eventually()
         .untilAsserted(
             () -> assertThat(serializable("elsewhere")).map(KeyValue::value).contains("new"));
     behind.blocking().delete("elsewhere");
-    Awaitility.await()
-        .atMost(Duration.ofSeconds(5))
-        .untilAsserted(() -> assertThat(serializable("elsewhere")).isEmpty());
+    eventually().untilAsserted(() -> assertThat(serializable("elsewhere")).isEmpty());
   }
 
   @Test
@@ -159,7 +161,7 @@ class ReadCacheTest {
   @Test
   void valueThatIsNotText_seenByTheWatch_isForgotten_andTheNextReadGoesToTheStore() {
     long written = behind.blocking().set("foreign", "text");
-    Awaitility.await()
+    eventually()
         .until(
             () -> {
               long hits = cache.hits();
@@ -178,6 +180,10 @@ class ReadCacheTest {
     assertThat(reads.get()).isEqualTo(before + 1);
     assertThat(cache.hits()).isEqualTo(hits);
     assertThat(cache.isLive()).isTrue();
+  }
+
+  private static ConditionFactory eventually() {
+    return Awaitility.await().atMost(WAIT);
   }
 
   private Optional<KeyValue> serializable(String key) {

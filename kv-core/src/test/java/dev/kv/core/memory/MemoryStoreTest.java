@@ -28,7 +28,7 @@ class MemoryStoreTest extends KvStoreContract {
       small.watch(WatchQuery.key("k").fromRevision(2), seen);
 
       assertThat(seen.error())
-          .succeedsWithin(Duration.ofSeconds(5))
+          .succeedsWithin(Duration.ofSeconds(30))
           .satisfies(
               error -> {
                 assertThat(error.code()).isEqualTo(KvException.Code.OUT_OF_RANGE);
