@@ -100,6 +100,7 @@ class RemoteStoreContractTest extends KvStoreContract {
       List<Long> written = new ArrayList<>(List.of(start));
       RecordingListener seen = new RecordingListener();
       try (Watch watch = proxied.watch(WatchQuery.prefix("c/").fromRevision(start), seen)) {
+        assertThat(watch.started()).succeedsWithin(Duration.ofSeconds(30)).isEqualTo(start);
         seen.next(1, Duration.ofSeconds(30));
 
         proxy.cut();

@@ -41,6 +41,9 @@ class EtcdWatchResumeTest {
       Revisions seen = new Revisions();
       try (Watch watch =
           watched.watch(WatchQuery.prefix("w/").fromRevision(written.get(0)), seen)) {
+        assertThat(watch.started())
+            .succeedsWithin(Duration.ofSeconds(30))
+            .isEqualTo(written.get(0));
         seen.await(() -> seen.list.size() == 1);
 
         proxy.cut();
