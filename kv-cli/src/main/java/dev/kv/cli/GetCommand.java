@@ -50,9 +50,7 @@ final class GetCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    KeyValue entry =
-        (values.hex || kv.output == Output.json ? listed() : read())
-            .orElseThrow(() -> KvException.notFound(key));
+    KeyValue entry = read().orElseThrow(() -> KvException.notFound(key));
     if (kv.output == Output.json) {
       Output.print(spec.commandLine().getOut(), Output.entry(entry));
     } else {
@@ -68,14 +66,18 @@ final class GetCommand implements Callable<Integer> {
       if (e.code() != KvException.Code.FAILED_PRECONDITION) {
         throw e;
       }
+      if (values.hex || kv.output == Output.json) {
+        return listed();
+      }
       throw new KvException(
           e.code(), e.getMessage() + "; 'kv get --hex " + key + "' (or -o json) shows it", e);
     }
   }
 
   /**
-   * The entry as a listing gives it, a value that is not text included, on etcd and through
-   * kv-server alike. By prefix, whose end is no longer than the key, so the longest key fits.
+   * The entry as a listing gives it, for a value that is not text, which a read of one key
+   * refuses; on etcd and through kv-server alike. By prefix, whose end is no longer than the key,
+   * so the longest key fits.
    */
   private Optional<KeyValue> listed() {
     ListQuery exactly = ListQuery.prefix(Keys.requireValid(key)).limit(1).consistency(consistency);
