@@ -75,9 +75,9 @@ final class GetCommand implements Callable<Integer> {
   }
 
   /**
-   * The entry as a listing gives it, for a value that is not text, which a read of one key
-   * refuses; on etcd and through kv-server alike. By prefix, whose end is no longer than the key,
-   * so the longest key fits.
+   * The entry as a listing gives it, for a value that is not text, which a read of one key refuses;
+   * on etcd and through kv-server alike. By prefix, whose end is no longer than the key, so the
+   * longest key fits.
    */
   private Optional<KeyValue> listed() {
     ListQuery exactly = ListQuery.prefix(Keys.requireValid(key)).limit(1).consistency(consistency);
