@@ -105,6 +105,8 @@ class LaunchersIT {
   private static CommandRun run(List<String> command, Map<String, String> environment, String input)
       throws Exception {
     ProcessBuilder builder = new ProcessBuilder(command);
+    // A loaded machine may take longer than the default 5 s to start a JVM and connect.
+    builder.environment().put("KV_TIMEOUT", "30s");
     builder.environment().putAll(environment);
     Process process = builder.start();
     try (var stdin = process.getOutputStream()) {
