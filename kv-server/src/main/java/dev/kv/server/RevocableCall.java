@@ -1,8 +1,6 @@
 package dev.kv.server;
 
-import io.grpc.ForwardingServerCall.SimpleForwardingServerCall;
 import io.grpc.ForwardingServerCallListener.SimpleForwardingServerCallListener;
-import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.Status;
 
@@ -13,12 +11,11 @@ import io.grpc.Status;
  * the store's work, a watch, a place among the calls in progress. Until they see it, what the
  * service still sends goes nowhere.
  */
-final class RevocableCall<ReqT, RespT> extends SimpleForwardingServerCall<ReqT, RespT> {
+final class RevocableCall<ReqT, RespT> extends CloseOnceCall<ReqT, RespT> {
 
   /** The SHA-256 digest of the token the call was made with. */
   final byte[] token;
 
-  private boolean closed;
   private volatile boolean revoked;
 
   RevocableCall(ServerCall<ReqT, RespT> call, byte[] token) {
@@ -32,13 +29,12 @@ final class RevocableCall<ReqT, RespT> extends SimpleForwardingServerCall<ReqT, 
    * @return whether it was in progress
    */
   synchronized boolean revoke(Status status) {
-    if (closed) {
+    if (isClosed()) {
       return false;
     }
-    closed = true;
+    // Before the status goes out: the transport may complete the call before closeIfOpen returns.
     revoked = true;
-    super.close(status, new Metadata());
-    return true;
+    return closeIfOpen(status);
   }
 
   /**
@@ -86,27 +82,5 @@ final class RevocableCall<ReqT, RespT> extends SimpleForwardingServerCall<ReqT, 
   @Override
   public boolean isCancelled() {
     return revoked || super.isCancelled();
-  }
-
-  @Override
-  public synchronized void sendHeaders(Metadata headers) {
-    if (!closed) {
-      super.sendHeaders(headers);
-    }
-  }
-
-  @Override
-  public synchronized void sendMessage(RespT message) {
-    if (!closed) {
-      super.sendMessage(message);
-    }
-  }
-
-  @Override
-  public synchronized void close(Status status, Metadata trailers) {
-    if (!closed) {
-      closed = true;
-      super.close(status, trailers);
-    }
   }
 }
