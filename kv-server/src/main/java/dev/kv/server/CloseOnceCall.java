@@ -27,8 +27,7 @@ class CloseOnceCall<ReqT, RespT> extends SimpleForwardingServerCall<ReqT, RespT>
     if (closed) {
       return false;
     }
-    closed = true;
-    super.close(status, new Metadata());
+    close(status, new Metadata());
     return true;
   }
 
