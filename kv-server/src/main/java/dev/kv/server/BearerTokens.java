@@ -14,12 +14,15 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.logging.Logger;
 
 /**
  * Token authentication: a call is served only with the header {@code authorization: Bearer TOKEN}
  * for one of the tokens in a file, one per line, so that a new token can be added before the old
- * one is removed. The file is read again when it changes.
+ * one is removed. The file is read again when it changes; calls in progress with a token it no
+ * longer holds, watches included, then end with {@code UNAUTHENTICATED}.
  */
 public final class BearerTokens implements ServerInterceptor {
 
@@ -30,8 +33,15 @@ public final class BearerTokens implements ServerInterceptor {
 
   private static final String BEARER = "Bearer ";
 
+  private static final Status REVOKED =
+      Status.UNAUTHENTICATED.withDescription(
+          "the token of this call was revoked: kv-server's token file no longer holds it");
+
   private final Path file;
   private final FileStamps stamps;
+
+  /** The calls in progress with a token, to end when their token is removed. */
+  private final Set<RevocableCall<?, ?>> open = ConcurrentHashMap.newKeySet();
 
   /** The SHA-256 digests of the tokens. */
   private volatile List<byte[]> tokens;
@@ -74,13 +84,19 @@ public final class BearerTokens implements ServerInterceptor {
   }
 
   /**
-   * Reads the file again if it changed. A file removed or emptied refuses every call from then on,
-   * as an operator who empties it means; one that cannot be read leaves the last tokens.
+   * Reads the file again if it changed, and ends the calls in progress whose token it no longer
+   * holds. A file removed or emptied refuses every call from then on, as an operator who empties it
+   * means; one that cannot be read leaves the last tokens.
    */
   void reloadIfChanged() {
     if (!stamps.changed()) {
       return;
     }
+    reload();
+    endCallsOfRemovedTokens();
+  }
+
+  private void reload() {
     try {
       tokens = read(file);
       logger.info(() -> "tokens reloaded from " + file);
@@ -117,21 +133,46 @@ public final class BearerTokens implements ServerInterceptor {
       refusal = "this kv-server needs a token: send the header 'authorization: Bearer TOKEN'";
     } else if (!authorization.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
       refusal = "the authorization header must be 'Bearer TOKEN'";
-    } else if (!known(authorization.substring(BEARER.length()).strip())) {
-      refusal = "the token is not valid for this kv-server";
     } else {
-      return next.startCall(call, headers);
+      byte[] token =
+          digest(authorization.substring(BEARER.length()).strip().getBytes(StandardCharsets.UTF_8));
+      RevocableCall<ReqT, RespT> revocable = new RevocableCall<>(call, token);
+      // Open before the check, so that a reload either sees this call or is seen by the check.
+      open.add(revocable);
+      if (known(token)) {
+        try {
+          return revocable.listen(next.startCall(revocable, headers), () -> open.remove(revocable));
+        } catch (RuntimeException e) {
+          open.remove(revocable);
+          throw e;
+        }
+      }
+      open.remove(revocable);
+      refusal = "the token is not valid for this kv-server";
     }
     call.close(Status.UNAUTHENTICATED.withDescription(refusal), new Metadata());
     return new ServerCall.Listener<>() {};
+  }
+
+  /** Ends the calls in progress, watches included, whose token is no longer in the file. */
+  private void endCallsOfRemovedTokens() {
+    int ended = 0;
+    for (RevocableCall<?, ?> call : open) {
+      if (!known(call.token) && call.revoke(REVOKED)) {
+        ended++;
+      }
+    }
+    if (ended > 0) {
+      int count = ended;
+      logger.info(() -> "ended " + count + " calls in progress whose token was removed");
+    }
   }
 
   /**
    * Compares with every token, by their digests: in a time that tells nothing of where they differ,
    * nor of their lengths.
    */
-  private boolean known(String presented) {
-    byte[] digest = digest(presented.getBytes(StandardCharsets.UTF_8));
+  private boolean known(byte[] digest) {
     boolean known = false;
     for (byte[] token : tokens) {
       known |= MessageDigest.isEqual(token, digest);

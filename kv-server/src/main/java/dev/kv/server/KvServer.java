@@ -93,8 +93,11 @@ public final class KvServer {
         tokens == null
             ? ServerInterceptors.intercept(kv, callLimits)
             : ServerInterceptors.intercept(kv, callLimits, tokens);
+    CutOffRequests cutOff = new CutOffRequests();
     this.server =
         builder
+            .addStreamTracerFactory(cutOff)
+            .intercept(cutOff)
             .addService(kv)
             // Open to every client, as load balancers and tools expect, within the limits.
             .addService(open(health.getHealthService(), callLimits))

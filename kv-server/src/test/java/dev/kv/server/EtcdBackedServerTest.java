@@ -230,6 +230,46 @@ class EtcdBackedServerTest {
     }
   }
 
+  /**
+   * etcd over its space quota still reads but refuses every write: health says so, and the log
+   * names the alarm, until an operator frees space and disarms it.
+   */
+  @Test
+  void etcdOverItsSpaceQuota_isNotServing_untilSpaceIsFreedAndTheAlarmDisarmed() throws Exception {
+    try (EtcdCluster etcd = EtcdCluster.ofMembers(1).withQuota(1 << 20).start();
+        Running server = Running.on(etcd, Duration.ofSeconds(5));
+        LoggedRecords logged = LoggedRecords.of(KvServer.class)) {
+      String value = "x".repeat(100 << 10);
+      KvException refused = null;
+      for (int i = 0; i < 100 && refused == null; i++) {
+        try {
+          server.client.blocking().set("fill/" + i, value);
+        } catch (KvException e) {
+          refused = e;
+        }
+      }
+      assertThat(refused).isNotNull().hasMessageContaining("database space exceeded");
+
+      await()
+          .atMost(30, TimeUnit.SECONDS)
+          .until(() -> server.health() == ServingStatus.NOT_SERVING);
+      await()
+          .atMost(30, TimeUnit.SECONDS)
+          .until(
+              () ->
+                  logged.records().stream()
+                      .anyMatch(record -> record.getMessage().contains("(alarm NOSPACE)")));
+
+      long revision = server.client.blocking().deletePrefix("fill/").revision();
+      etcd.etcdctl("compact", "" + revision);
+      etcd.etcdctl("defrag");
+      etcd.etcdctl("alarm", "disarm");
+
+      await().atMost(30, TimeUnit.SECONDS).until(() -> server.health() == ServingStatus.SERVING);
+      server.client.blocking().set("after", "written");
+    }
+  }
+
   /** A kv-server on the etcd store, on a loopback port, and a client of it. */
   static final class Running implements AutoCloseable {
     final KvServer server;

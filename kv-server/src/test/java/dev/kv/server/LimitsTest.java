@@ -10,18 +10,7 @@ import dev.kv.api.KVGrpc;
 import dev.kv.api.SetRequest;
 import dev.kv.api.WatchRequest;
 import dev.kv.api.WatchResponse;
-import dev.kv.core.Deleted;
-import dev.kv.core.KeyValue;
-import dev.kv.core.KvStore;
-import dev.kv.core.ListQuery;
-import dev.kv.core.Page;
-import dev.kv.core.ReadConsistency;
-import dev.kv.core.Swap;
-import dev.kv.core.Watch;
-import dev.kv.core.WatchListener;
-import dev.kv.core.WatchQuery;
 import dev.kv.core.config.HostPort;
-import dev.kv.core.memory.MemoryStore;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
 import io.grpc.ConnectivityState;
@@ -34,7 +23,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -290,72 +278,5 @@ class LimitsTest {
 
   private static Iterator<WatchResponse> watch(ManagedChannel channel, String key) {
     return KVGrpc.newBlockingStub(channel).watch(WatchRequest.newBuilder().setKey(key).build());
-  }
-
-  /** A memory store whose reads of the key "stall" never answer, to hold calls in progress. */
-  private static final class StallingStore implements KvStore {
-    private final MemoryStore memory = new MemoryStore();
-    private final List<CompletableFuture<?>> stalled = new CopyOnWriteArrayList<>();
-
-    void awaitStalled(int count) {
-      await().atMost(30, TimeUnit.SECONDS).until(() -> stalled.size() >= count);
-    }
-
-    @Override
-    public CompletableFuture<Optional<KeyValue>> get(String key, ReadConsistency consistency) {
-      if (key.equals("stall")) {
-        CompletableFuture<Optional<KeyValue>> never = new CompletableFuture<>();
-        stalled.add(never);
-        return never;
-      }
-      return memory.get(key, consistency);
-    }
-
-    @Override
-    public CompletableFuture<Long> set(String key, String value, Duration ttl) {
-      return memory.set(key, value, ttl);
-    }
-
-    @Override
-    public CompletableFuture<Swap> setIf(
-        String key, String value, long expectedModRevision, Duration ttl) {
-      return memory.setIf(key, value, expectedModRevision, ttl);
-    }
-
-    @Override
-    public CompletableFuture<Swap> deleteIf(String key, long expectedModRevision) {
-      return memory.deleteIf(key, expectedModRevision);
-    }
-
-    @Override
-    public CompletableFuture<Deleted> delete(String key) {
-      return memory.delete(key);
-    }
-
-    @Override
-    public CompletableFuture<Deleted> deletePrefix(String prefix) {
-      return memory.deletePrefix(prefix);
-    }
-
-    @Override
-    public CompletableFuture<Page> list(ListQuery query) {
-      return memory.list(query);
-    }
-
-    @Override
-    public Watch watch(WatchQuery query, WatchListener listener) {
-      return memory.watch(query, listener);
-    }
-
-    @Override
-    public CompletableFuture<Void> checkHealth() {
-      return memory.checkHealth();
-    }
-
-    @Override
-    public void close() {
-      stalled.forEach(future -> future.cancel(false));
-      memory.close();
-    }
   }
 }

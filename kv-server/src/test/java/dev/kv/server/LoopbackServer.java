@@ -25,7 +25,12 @@ final class LoopbackServer implements AutoCloseable {
   }
 
   static LoopbackServer start(KvStore store) throws IOException {
-    return new LoopbackServer(KvServer.listeningOn(new HostPort("127.0.0.1", 0), store).start());
+    return start(KvServer.builder(new HostPort("127.0.0.1", 0), store));
+  }
+
+  /** A server that {@code server} configures, on the address it was given. */
+  static LoopbackServer start(KvServer.Builder server) throws IOException {
+    return new LoopbackServer(server.build().start());
   }
 
   /** A unary method whose requests and responses are the bytes on the wire, unparsed. */

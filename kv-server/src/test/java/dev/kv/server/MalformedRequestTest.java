@@ -1,29 +1,31 @@
 package dev.kv.server;
 
+import static dev.kv.server.FuzzedMessages.concat;
 import static dev.kv.server.KvServiceTest.getRequest;
 import static dev.kv.server.KvServiceTest.setRequest;
+import static dev.kv.server.RawHttp2Client.grpcFrame;
+import static dev.kv.server.RawHttp2Client.grpcHeaders;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kv.api.KVGrpc;
+import dev.kv.core.config.HostPort;
 import dev.kv.core.memory.MemoryStore;
+import dev.kv.server.RawHttp2Client.Exchange;
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ClientCalls;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
-import io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder;
-import io.netty.handler.codec.http2.Http2Headers;
-import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
-import java.io.IOException;
-import java.io.OutputStream;
+import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -68,22 +70,42 @@ class MalformedRequestTest {
     assertStillServing();
   }
 
+  /**
+   * A stream that ends before the message its length prefix promises, or inside the prefix: a
+   * malformed request, whichever method it calls, and on a server whose calls run on a pool too.
+   */
   @Test
-  void truncatedFrame_answersAnErrorStatus_andTheServerKeepsServing() throws Exception {
-    try (Socket socket = new Socket("127.0.0.1", server.port())) {
-      socket.setSoTimeout(30_000);
-      OutputStream out = socket.getOutputStream();
-      out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-      writeFrame(out, SETTINGS, 0, 0, new byte[0]);
-      writeFrame(out, HEADERS, END_HEADERS, 1, grpcRequestHeaders("/kv.KV/Get"));
-      // The length prefix promises a 100-byte message; the stream ends after 5 of them.
-      byte[] truncated = HexFormat.of().parseHex("00000000640a03666f6f");
-      writeFrame(out, DATA, END_STREAM, 1, truncated);
-      out.flush();
+  void requestCutOffMidMessage_isInvalidArgument_andTheServerKeepsServing() throws Exception {
+    byte[] get = getRequest("foo").toByteArray();
+    Map<String, byte[]> bodies = new LinkedHashMap<>();
+    bodies.put("a 100-byte message cut off after 5", grpcFrame(0, 100, Arrays.copyOf(get, 5)));
+    bodies.put("3 bytes of the prefix", new byte[] {0, 0, 0});
+    bodies.put("a message, then half a prefix", concat(grpcFrame(get), new byte[] {0, 0}));
+    try (LoopbackServer pooled =
+            LoopbackServer.start(
+                KvServer.builder(new HostPort("127.0.0.1", 0), new MemoryStore())
+                    .onNetworkThreads(false));
+        RawHttp2Client direct = new RawHttp2Client(address(server));
+        RawHttp2Client onPool = new RawHttp2Client(address(pooled.server))) {
+      for (RawHttp2Client client : List.of(direct, onPool)) {
+        for (String method : List.of("Get", "Watch")) {
+          for (Map.Entry<String, byte[]> body : bodies.entrySet()) {
+            Exchange answer =
+                client
+                    .send(grpcHeaders("/kv.KV/" + method), List.of(body.getValue()), true)
+                    .await(Duration.ofSeconds(30));
 
-      String grpcStatus = readGrpcStatus(socket, out);
-
-      assertThat(grpcStatus).isNotNull().isNotIn("0", "2");
+            String input = method + " with " + body.getKey() + ": " + answer;
+            assertThat(answer.grpcStatus()).as(input).isEqualTo(Status.Code.INVALID_ARGUMENT);
+            assertThat(answer.grpcMessage())
+                .as(input)
+                .isEqualTo(
+                    "malformed request: it ended in the middle of a kv.KV/"
+                        + method
+                        + " request message");
+          }
+        }
+      }
     }
 
     assertStillServing();
@@ -102,85 +124,11 @@ class MalformedRequestTest {
     assertStillServing();
   }
 
+  private static InetSocketAddress address(KvServer server) {
+    return new InetSocketAddress("127.0.0.1", server.port());
+  }
+
   private void assertStillServing() {
     assertThat(KVGrpc.newBlockingStub(channel).get(getRequest("foo")).getValue()).isEqualTo("bar");
-  }
-
-  private static final int DATA = 0x0;
-  private static final int HEADERS = 0x1;
-  private static final int RST_STREAM = 0x3;
-  private static final int SETTINGS = 0x4;
-  private static final int GOAWAY = 0x7;
-  private static final int END_STREAM = 0x1;
-  private static final int ACK = 0x1;
-  private static final int END_HEADERS = 0x4;
-
-  /** A header block of literal fields without indexing (RFC 7541 6.2.2): no table, no Huffman. */
-  private static byte[] grpcRequestHeaders(String path) throws IOException {
-    ByteArrayOutputStream block = new ByteArrayOutputStream();
-    String[][] headers = {
-      {":method", "POST"},
-      {":scheme", "http"},
-      {":path", path},
-      {":authority", "localhost"},
-      {"content-type", "application/grpc"},
-      {"te", "trailers"}
-    };
-    for (String[] header : headers) {
-      block.write(0x00);
-      for (String text : header) {
-        byte[] bytes = text.getBytes(StandardCharsets.US_ASCII);
-        block.write(bytes.length);
-        block.write(bytes);
-      }
-    }
-    return block.toByteArray();
-  }
-
-  private static void writeFrame(OutputStream out, int type, int flags, int stream, byte[] payload)
-      throws IOException {
-    out.write(
-        new byte[] {
-          (byte) (payload.length >>> 16),
-          (byte) (payload.length >>> 8),
-          (byte) payload.length,
-          (byte) type,
-          (byte) flags,
-          (byte) (stream >>> 24),
-          (byte) (stream >>> 16),
-          (byte) (stream >>> 8),
-          (byte) stream
-        });
-    out.write(payload);
-  }
-
-  /** Reads frames until stream 1 ends, and returns its grpc-status, or null if it had none. */
-  private static String readGrpcStatus(Socket socket, OutputStream out) throws Exception {
-    DataInputStream in = new DataInputStream(socket.getInputStream());
-    DefaultHttp2HeadersDecoder decoder = new DefaultHttp2HeadersDecoder();
-    String status = null;
-    while (true) {
-      int length = (in.readUnsignedByte() << 16) | in.readUnsignedShort();
-      int type = in.readUnsignedByte();
-      int flags = in.readUnsignedByte();
-      int stream = in.readInt() & 0x7fffffff;
-      byte[] payload = in.readNBytes(length);
-      if (type == SETTINGS && (flags & ACK) == 0) {
-        writeFrame(out, SETTINGS, ACK, 0, new byte[0]);
-        out.flush();
-      } else if (type == HEADERS) {
-        ByteBuf block = Unpooled.wrappedBuffer(payload);
-        Http2Headers headers = decoder.decodeHeaders(stream, block);
-        CharSequence grpcStatus = headers.get("grpc-status");
-        if (stream == 1 && grpcStatus != null) {
-          status = grpcStatus.toString();
-        }
-        if (stream == 1 && (flags & END_STREAM) != 0) {
-          return status;
-        }
-      } else if ((type == RST_STREAM && stream == 1) || type == GOAWAY) {
-        return status;
-      }
-    }
   }
 }

@@ -32,11 +32,14 @@ import dev.kv.etcd.api.etcdserverpb.LeaseGrantResponse;
 import dev.kv.etcd.api.etcdserverpb.LeaseGrpc;
 import dev.kv.etcd.api.etcdserverpb.LeaseRevokeRequest;
 import dev.kv.etcd.api.etcdserverpb.LeaseRevokeResponse;
+import dev.kv.etcd.api.etcdserverpb.MaintenanceGrpc;
 import dev.kv.etcd.api.etcdserverpb.PutRequest;
 import dev.kv.etcd.api.etcdserverpb.PutResponse;
 import dev.kv.etcd.api.etcdserverpb.RangeRequest;
 import dev.kv.etcd.api.etcdserverpb.RangeResponse;
 import dev.kv.etcd.api.etcdserverpb.RequestOp;
+import dev.kv.etcd.api.etcdserverpb.StatusRequest;
+import dev.kv.etcd.api.etcdserverpb.StatusResponse;
 import dev.kv.etcd.api.etcdserverpb.TxnRequest;
 import dev.kv.etcd.api.etcdserverpb.TxnResponse;
 import dev.kv.etcd.api.etcdserverpb.WatchCreateRequest;
@@ -104,6 +107,7 @@ public final class EtcdStore implements KvStore {
   private final ManagedChannel channel;
   private final KVGrpc.KVStub kv;
   private final LeaseGrpc.LeaseStub lease;
+  private final MaintenanceGrpc.MaintenanceStub maintenance;
   private final String peer;
   private final Duration timeout;
   private final Reconnects reconnects;
@@ -143,14 +147,17 @@ public final class EtcdStore implements KvStore {
             .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(requireLeader));
     KVGrpc.KVStub kv = KVGrpc.newStub(channel);
     LeaseGrpc.LeaseStub lease = LeaseGrpc.newStub(channel);
+    MaintenanceGrpc.MaintenanceStub maintenance = MaintenanceGrpc.newStub(channel);
     if (token != null) {
       watch = watch.withCallCredentials(token);
       kv = kv.withCallCredentials(token);
       lease = lease.withCallCredentials(token);
+      maintenance = maintenance.withCallCredentials(token);
     }
     this.watchStub = watch;
     this.kv = kv;
     this.lease = lease;
+    this.maintenance = maintenance;
     this.reconnects = new Reconnects(channel);
   }
 
@@ -581,12 +588,18 @@ public final class EtcdStore implements KvStore {
   }
 
   /**
-   * Answers once the cluster serves a quorum read. A user without access to the key read counts as
-   * healthy, as etcdctl's health check has it: the cluster answered, and kv's data may well be
-   * elsewhere.
+   * Answers once the cluster serves a quorum read, and raises no alarm that stops writes. A user
+   * without access to the key read counts as healthy, as etcdctl's health check has it: the cluster
+   * answered, and kv's data may well be elsewhere. A cluster over its space quota still reads, but
+   * refuses every write until an operator frees space: it fails the check, as a full disk fails the
+   * embedded store's.
    */
   @Override
   public CompletableFuture<Void> checkHealth() {
+    return quorumRead().thenCompose(answered -> requireNoSpaceAlarm());
+  }
+
+  private CompletableFuture<Void> quorumRead() {
     return UnaryCallFuture.start(
         () -> RangeRequest.newBuilder().setKey(HEALTH_KEY).setCountOnly(true).build(),
         (RangeRequest request, StreamObserver<RangeResponse> answer) ->
@@ -594,6 +607,39 @@ public final class EtcdStore implements KvStore {
         response -> null,
         error -> {
           if (error.getStatus().getCode() == Status.Code.PERMISSION_DENIED) {
+            return null;
+          }
+          throw failure(error);
+        },
+        error -> token != null && token.renewIfStale(error));
+  }
+
+  /**
+   * Fails while etcd's NOSPACE alarm is raised: a member raises it when its database reaches its
+   * quota ({@code --quota-backend-bytes}), for the whole cluster, and only an operator disarms it.
+   * Status lists the alarms among its errors; it is answered by the member, without a quorum.
+   */
+  private CompletableFuture<Void> requireNoSpaceAlarm() {
+    return UnaryCallFuture.start(
+        StatusRequest::getDefaultInstance,
+        (StatusRequest request, StreamObserver<StatusResponse> answer) ->
+            maintenance
+                .withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS)
+                .status(request, answer),
+        status -> {
+          if (status.getErrorsList().stream().anyMatch(error -> error.contains("alarm:NOSPACE"))) {
+            throw new KvException(
+                KvException.Code.UNAVAILABLE,
+                peer
+                    + " is over its space quota (alarm NOSPACE) and refuses every write: free"
+                    + " space (compact, defragment) or raise --quota-backend-bytes, then disarm"
+                    + " the alarm (etcdctl alarm disarm)");
+          }
+          return null;
+        },
+        error -> {
+          // A server that speaks etcd's KV API but not its maintenance API raises no alarm.
+          if (error.getStatus().getCode() == Status.Code.UNIMPLEMENTED) {
             return null;
           }
           throw failure(error);

@@ -91,14 +91,16 @@ public final class PemFiles {
    *
    * @param owner how messages name them, such as "the client" (the client certificate, the client
    *     key)
+   * @return the certificate chain now in use
    * @throws IllegalArgumentException naming the file that cannot be used
    */
-  public static void updateIdentity(
+  public static X509Certificate[] updateIdentity(
       AdvancedTlsX509KeyManager identity, Path cert, Path key, String owner) {
     X509Certificate[] chain = certificates(cert, owner + " certificate");
     PrivateKey privateKey = privateKey(key, owner + " key");
     requirePair(chain, privateKey, cert, key);
     identity.updateIdentityCredentials(chain, privateKey);
+    return chain;
   }
 
   /**

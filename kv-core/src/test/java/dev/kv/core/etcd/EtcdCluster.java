@@ -65,6 +65,7 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
   private Certificates tls;
   private String rootPassword;
   private Duration tokenTtl;
+  private long quotaBytes;
 
   /** Whether etcd checks authentication yet: only once {@code root} exists and enabled it. */
   private volatile boolean authEnabled;
@@ -105,6 +106,17 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
     }
     this.rootPassword = rootPassword;
     this.tokenTtl = tokenTtl;
+    return this;
+  }
+
+  /**
+   * Members refuse writes once their database reaches {@code bytes} ({@code
+   * --quota-backend-bytes}), raising etcd's {@code NOSPACE} alarm, as a full cluster does. Called
+   * before the cluster starts.
+   */
+  public EtcdCluster withQuota(long bytes) {
+    requireNotStarted();
+    this.quotaBytes = bytes;
     return this;
   }
 
@@ -199,6 +211,9 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
                 "--trusted-ca-file",
                 tls.caCert().toString(),
                 "--client-cert-auth"));
+      }
+      if (quotaBytes > 0) {
+        member.command.addAll(List.of("--quota-backend-bytes", "" + quotaBytes));
       }
       if (rootPassword != null) {
         member.command.addAll(

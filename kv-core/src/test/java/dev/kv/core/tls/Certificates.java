@@ -32,15 +32,17 @@ import java.util.stream.Stream;
  * </ul>
  *
  * <p>Every key is an unencrypted PKCS#8 PEM file ({@code BEGIN PRIVATE KEY}) on curve P-256, as
- * grpc-java, Netty and etcd read it. Certificates are valid for a few days from a minute ago, so
- * that a clock a little behind does not reject them.
+ * grpc-java, Netty and etcd read it. Certificates are valid for a month from a minute ago, so that
+ * a clock a little behind does not reject them.
  *
  * <p>Uses {@code openssl} (OpenSSL 3) from {@code /usr/bin/openssl} or the {@code PATH}. Without
  * it, the tests fail: they never skip.
  */
 public final class Certificates implements AutoCloseable {
 
-  private static final Duration VALIDITY = Duration.ofDays(3);
+  /** Longer than the time before its end at which kv-server warns of a certificate. */
+  private static final Duration VALIDITY = Duration.ofDays(30);
+
   private static final Duration CLOCK_SKEW = Duration.ofMinutes(1);
 
   /** How much later a reissued file's modification time is, at least, than the one it replaces. */
@@ -247,10 +249,20 @@ public final class Certificates implements AutoCloseable {
    * seconds after the old one's, so that a reloader polling it sees the change even on a file
    * system with a coarse clock.
    */
-  public synchronized void reissueServerCertificate() {
+  public void reissueServerCertificate() {
+    Instant now = Instant.now();
+    reissueServerCertificate(now.minus(CLOCK_SKEW), now.plus(VALIDITY));
+  }
+
+  /**
+   * Replaces the server's key and certificate as {@link #reissueServerCertificate()} does, with a
+   * certificate valid from {@code notBefore} to {@code notAfter}: one that has expired, or is not
+   * valid yet.
+   */
+  public synchronized void reissueServerCertificate(Instant notBefore, Instant notAfter) {
     Path key = directory.resolve("server.key.next");
     Path cert = directory.resolve("server.crt.next");
-    issue(key, cert, "/CN=localhost", "server_ext", caCert(), caKey());
+    issue(key, cert, "/CN=localhost", "server_ext", caCert(), caKey(), notBefore, notAfter);
     try {
       replace(key, serverKey());
       replace(cert, serverCert());
@@ -286,15 +298,30 @@ public final class Certificates implements AutoCloseable {
 
   private void selfSign(Path key, Path cert, String subject) {
     Path request = newKeyAndRequest(key, subject);
-    List<String> args = signingArgs(request, cert, "ca_ext");
+    Instant now = Instant.now();
+    List<String> args =
+        signingArgs(request, cert, "ca_ext", now.minus(CLOCK_SKEW), now.plus(VALIDITY));
     args.addAll(List.of("-selfsign", "-keyfile", key.toString()));
     openssl(args);
   }
 
   private void issue(
       Path key, Path cert, String subject, String extensions, Path caCert, Path caKey) {
+    Instant now = Instant.now();
+    issue(key, cert, subject, extensions, caCert, caKey, now.minus(CLOCK_SKEW), now.plus(VALIDITY));
+  }
+
+  private void issue(
+      Path key,
+      Path cert,
+      String subject,
+      String extensions,
+      Path caCert,
+      Path caKey,
+      Instant notBefore,
+      Instant notAfter) {
     Path request = newKeyAndRequest(key, subject);
-    List<String> args = signingArgs(request, cert, extensions);
+    List<String> args = signingArgs(request, cert, extensions, notBefore, notAfter);
     args.addAll(List.of("-cert", caCert.toString(), "-keyfile", caKey.toString()));
     openssl(args);
   }
@@ -320,8 +347,8 @@ public final class Certificates implements AutoCloseable {
     return request;
   }
 
-  private List<String> signingArgs(Path request, Path cert, String extensions) {
-    Instant now = Instant.now();
+  private List<String> signingArgs(
+      Path request, Path cert, String extensions, Instant notBefore, Instant notAfter) {
     return new ArrayList<>(
         List.of(
             "ca",
@@ -331,9 +358,9 @@ public final class Certificates implements AutoCloseable {
             "-notext",
             "-rand_serial",
             "-startdate",
-            OPENSSL_TIME.format(now.minus(CLOCK_SKEW)),
+            OPENSSL_TIME.format(notBefore),
             "-enddate",
-            OPENSSL_TIME.format(now.plus(VALIDITY)),
+            OPENSSL_TIME.format(notAfter),
             "-extensions",
             extensions,
             "-in",
