@@ -51,6 +51,10 @@ import org.rocksdb.Snapshot;
  * <p>Times to live follow the clock: a key whose time ran out while no process had the store open
  * is gone when it opens. The store keeps the changes of its last {@link Builder#historyLimit}
  * revisions for watches that start in the past.
+ *
+ * <p>Damaged files are an error, never a short answer: a read that meets one fails with {@link
+ * KvException.Code#DATA_LOSS}, and a directory whose write-ahead log lost acknowledged writes is
+ * refused at open (see {@link Builder#salvage}).
  */
 public final class EmbeddedStore implements KvStore {
 
