@@ -14,6 +14,7 @@ final class ExitCodes {
   static final int FAILED = 3;
   static final int REVISION_GONE = 4;
   static final int VALUE_NOT_TEXT = 5;
+  static final int DATA_LOSS = 6;
 
   /** How {@code --help} explains them, on every command. */
   static final Map<String, String> DESCRIPTIONS =
@@ -32,7 +33,10 @@ final class ExitCodes {
               + "store's history no longer reaches back to it",
           VALUE_NOT_TEXT,
           "the value is not UTF-8 text (another etcd client wrote it): get --hex or -o json"
-              + " shows it");
+              + " shows it",
+          DATA_LOSS,
+          "the store's files are damaged and the answer cannot be read whole; the message names"
+              + " where");
 
   private ExitCodes() {}
 
@@ -51,6 +55,7 @@ final class ExitCodes {
       case INVALID_ARGUMENT -> USAGE;
       case OUT_OF_RANGE -> REVISION_GONE;
       case FAILED_PRECONDITION -> VALUE_NOT_TEXT;
+      case DATA_LOSS -> DATA_LOSS;
       default -> FAILED;
     };
   }

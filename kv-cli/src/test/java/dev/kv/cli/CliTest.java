@@ -615,7 +615,8 @@ class CliTest {
             "Exit codes:",
             "1   the key was not found",
             "3   the server or etcd is unreachable",
-            "4   a revision asked for is no longer kept");
+            "4   a revision asked for is no longer kept",
+            "6   the store's files are damaged");
   }
 
   @Test

@@ -39,7 +39,12 @@ public class KvException extends RuntimeException {
     /** A limit was reached: too large a request, or too many calls or watches at once. */
     RESOURCE_EXHAUSTED,
     /** A failure in the store that the caller cannot correct. */
-    INTERNAL
+    INTERNAL,
+    /**
+     * The store's data could not be read back: its files are damaged. The message names where; the
+     * data must come from a backup.
+     */
+    DATA_LOSS
   }
 
   private final Code code;

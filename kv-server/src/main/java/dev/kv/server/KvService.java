@@ -266,6 +266,10 @@ final class KvService extends KVGrpc.KVImplBase {
     if (status.getCode() == Status.Code.INTERNAL) {
       logger.log(Level.WARNING, "request failed", GrpcErrors.unwrap(error));
     }
+    if (status.getCode() == Status.Code.DATA_LOSS) {
+      // The operator must hear of it: the client alone cannot restore the data.
+      logger.warning(status.getDescription());
+    }
     return status;
   }
 }

@@ -95,6 +95,17 @@ public final class Main implements Callable<Integer> {
   Path dataDir;
 
   @Option(
+      names = "--salvage",
+      description = {
+        "With --store embedded: open a data directory whose write-ahead log is damaged with what "
+            + "can be read of it, rather than refusing it; the writes the damage hides are lost. "
+            + "The log files as they were are kept in the directory's salvaged/, and the log says "
+            + "what was kept. For one start after a refusal: restart without it. No environment "
+            + "variable, so that it is never left on."
+      })
+  boolean salvage;
+
+  @Option(
       names = "--etcd-endpoints",
       paramLabel = "URLS",
       defaultValue = "${env:KV_ETCD_ENDPOINTS}",
@@ -464,8 +475,14 @@ public final class Main implements Callable<Integer> {
   }
 
   private KvStore openStore() {
+    if (salvage && store != StoreKind.embedded) {
+      throw usageError(
+          "--salvage is for --store embedded only: a "
+              + store
+              + " store has no log of its own to salvage");
+    }
     return switch (store) {
-      case embedded -> EmbeddedStore.open(dataDir);
+      case embedded -> EmbeddedStore.builder().dataDir(dataDir).salvage(salvage).build();
       case memory -> new MemoryStore();
       case etcd -> {
         if (etcdEndpoints == null) {

@@ -1,8 +1,11 @@
 package dev.kv.server;
 
+import static org.assertj.core.api.Assertions.as;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kv.core.config.HostPort;
+import dev.kv.core.embedded.DataDirectoryDamage;
+import dev.kv.core.embedded.EmbeddedStore;
 import io.grpc.ManagedChannel;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
@@ -12,6 +15,7 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.regex.Pattern;
+import org.assertj.core.api.InstanceOfAssertFactories;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -173,6 +177,42 @@ class MainTest {
   }
 
   @Test
+  void damagedWriteAheadLog_exitsOneWithOneLineSayingWhatToDo() throws Exception {
+    Path image = dataDir.resolve("image");
+    try (EmbeddedStore store = EmbeddedStore.open(dataDir.resolve("live"))) {
+      for (int i = 0; i < 100; i++) {
+        store.blocking().set("k" + i, "v");
+      }
+      DataDirectoryDamage.crashImage(dataDir.resolve("live"), image);
+    }
+    DataDirectoryDamage.lengthenRecord(DataDirectoryDamage.newestLog(image), 8);
+
+    CommandRun run = run("--listen", "127.0.0.1:0", "--data-dir", image.toString());
+
+    assertThat(run.exitCode()).isEqualTo(Main.EXIT_FAILED);
+    assertThat(run.err().lines())
+        .singleElement(as(InstanceOfAssertFactories.STRING))
+        .startsWith(
+            "kv-server: cannot open the data directory "
+                + image
+                + ": its write-ahead log is damaged (")
+        .endsWith(
+            "restore the directory from a backup, or open what can be read of it with --salvage"
+                + " (see the README, Recovery)");
+  }
+
+  @Test
+  void salvageWithAnotherStore_exitsTwoWithOneLine() {
+    CommandRun run = run("--store", "memory", "--salvage", "--listen", "127.0.0.1:0");
+
+    assertThat(run.exitCode()).isEqualTo(Main.EXIT_USAGE);
+    assertThat(run.err())
+        .isEqualTo(
+            "kv-server: --salvage is for --store embedded only: a memory store has no log of its"
+                + " own to salvage (see 'kv-server --help')\n");
+  }
+
+  @Test
   void etcdStoreWithoutEndpoints_exitsTwoSayingWhatIsMissing() {
     CommandRun run = run("--store", "etcd", "--listen", "127.0.0.1:0");
 
@@ -193,6 +233,7 @@ class MainTest {
         .contains("--shutdown-drain", "KV_SHUTDOWN_DRAIN")
         .contains("--etcd-endpoints", "KV_ETCD_ENDPOINTS", "--etcd-authority", "--etcd-timeout")
         .contains("--read-cache", "KV_READ_CACHE")
+        .contains("--salvage")
         .contains("Exit codes:");
   }
 

@@ -65,9 +65,13 @@ final class Batch implements AutoCloseable {
     return earliestExpiry;
   }
 
-  Optional<Stored> read(String key) throws RocksDBException {
-    byte[] bytes = writes.getFromBatchAndDB(dir.db, dir.entries, reads, Records.utf8(key));
-    return Optional.ofNullable(bytes).map(Stored::decode);
+  Optional<Stored> read(String key) {
+    try {
+      byte[] bytes = writes.getFromBatchAndDB(dir.db, dir.entries, reads, Records.utf8(key));
+      return Optional.ofNullable(bytes).map(Stored::decode);
+    } catch (RocksDBException e) {
+      throw dir.readFailure(e);
+    }
   }
 
   /**
@@ -138,6 +142,7 @@ final class Batch implements AutoCloseable {
         }
         keys.add(Records.utf8(key));
       }
+      finish(iterator);
     }
     return keys;
   }
@@ -162,6 +167,7 @@ final class Batch implements AutoCloseable {
         }
         due.add(expiry);
       }
+      finish(iterator);
     }
     for (byte[] expiry : due) {
       String key = Records.expiringKey(expiry);
@@ -192,12 +198,24 @@ final class Batch implements AutoCloseable {
         }
         forgotten.add(change);
       }
+      finish(iterator);
     }
     // Not while iterating: the batch must not change under its own iterator.
     for (byte[] change : forgotten) {
       writes.delete(dir.history, change);
     }
     firstKept = keepFrom;
+  }
+
+  /**
+   * Ends a scan: a read that failed also ends the loop, and must be an error, never a short answer.
+   */
+  private void finish(RocksIterator scan) {
+    try {
+      scan.status();
+    } catch (RocksDBException e) {
+      throw dir.readFailure(e);
+    }
   }
 
   /**

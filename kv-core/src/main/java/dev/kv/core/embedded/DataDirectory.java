@@ -11,9 +11,14 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
+import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
@@ -23,12 +28,14 @@ import org.rocksdb.ColumnFamilyDescriptor;
 import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.ColumnFamilyOptions;
 import org.rocksdb.DBOptions;
+import org.rocksdb.FlushOptions;
 import org.rocksdb.InfoLogLevel;
 import org.rocksdb.LRUCache;
 import org.rocksdb.Logger;
 import org.rocksdb.Options;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
 import org.rocksdb.Status;
 import org.rocksdb.WALRecoveryMode;
 import org.rocksdb.WriteBufferManager;
@@ -44,6 +51,9 @@ import org.rocksdb.WriteOptions;
  */
 final class DataDirectory implements AutoCloseable {
 
+  private static final java.util.logging.Logger logger =
+      java.util.logging.Logger.getLogger(DataDirectory.class.getName());
+
   /** What the {@code format} entry of a data directory says; a later layout gets a new one. */
   static final String FORMAT = "kv embedded store, format 1";
 
@@ -54,7 +64,11 @@ final class DataDirectory implements AutoCloseable {
   private static final String LOCK_FILE = "kv.lock";
   private static final String DATABASE = "db";
   private static final String NEW_DATABASE = "db.new";
-  private static final Set<String> OURS = Set.of(LOCK_FILE, DATABASE, NEW_DATABASE);
+
+  /** Where a salvage keeps the write-ahead log as it found it, one directory per salvage. */
+  private static final String SALVAGED = "salvaged";
+
+  private static final Set<String> OURS = Set.of(LOCK_FILE, DATABASE, NEW_DATABASE, SALVAGED);
 
   /** The default column family holds the format and the revisions; these, the rest. */
   private static final List<String> FAMILIES = List.of("entries", "history", "expiries");
@@ -102,11 +116,13 @@ final class DataDirectory implements AutoCloseable {
 
   /**
    * Opens the data directory at {@code path}, making a new one if it does not exist or is empty.
+   * With {@code salvage}, a database whose write-ahead log is damaged opens with what can be read
+   * of it, the log being kept as it was in {@code salvaged/}.
    *
    * @throws KvException with {@link KvException.Code#FAILED_PRECONDITION} when the directory is in
    *     use, is not a data directory of this store, is damaged, or cannot be read or written
    */
-  static DataDirectory open(Path path) {
+  static DataDirectory open(Path path, boolean salvage) {
     Path dir = path.toAbsolutePath().normalize();
     RocksDB.loadLibrary();
     List<String> foreign = foreignFiles(dir);
@@ -131,12 +147,15 @@ final class DataDirectory implements AutoCloseable {
       if (lock == null) {
         throw inUse(dir);
       }
-      if (Files.isDirectory(dir.resolve(DATABASE))) {
-        check(dir);
-      } else {
+      boolean salvaging = false;
+      if (!Files.isDirectory(dir.resolve(DATABASE))) {
         create(dir);
+      } else if (salvage) {
+        salvaging = prepareSalvage(dir);
+      } else {
+        check(dir);
       }
-      return openDatabase(dir, real, channel);
+      return openDatabase(dir, real, channel, salvaging);
     } catch (IOException e) {
       closeQuietly(channel);
       OPEN.remove(real);
@@ -176,10 +195,21 @@ final class DataDirectory implements AutoCloseable {
   }
 
   /**
-   * Checks the database of {@code dir} without writing to it: its column families, that it opens
-   * (read-only, logging nowhere) and its format.
+   * Checks the database of {@code dir} without writing to it: the end of its write-ahead logs, its
+   * column families, that it opens (read-only, logging nowhere) and its format.
    */
   private static void check(Path dir) {
+    Optional<String> logDamage = logDamage(dir);
+    if (logDamage.isPresent()) {
+      throw logRefused(dir, logDamage.get());
+    }
+    check(dir, false);
+  }
+
+  /**
+   * Checks the database of {@code dir} as {@link #check(Path)} does, with salvage settings or not.
+   */
+  private static void check(Path dir, boolean salvage) {
     String location = dir.resolve(DATABASE).toString();
     try {
       List<String> found;
@@ -191,7 +221,7 @@ final class DataDirectory implements AutoCloseable {
       if (!found.isEmpty() && !Set.copyOf(found).equals(Set.copyOf(expected))) {
         throw refused(dir, "its database is not a kv store's (it holds " + found + ")");
       }
-      try (Settings settings = new Settings();
+      try (Settings settings = new Settings(salvage);
           Logger silent = new Silent()) {
         settings.options.setLogger(silent);
         List<ColumnFamilyHandle> handles = new ArrayList<>();
@@ -214,9 +244,77 @@ final class DataDirectory implements AutoCloseable {
         }
       }
     } catch (RocksDBException e) {
-      throw openFailure(dir, e);
+      throw salvage
+          ? refused(dir, "even a salvage cannot open it (" + e.getMessage() + ")")
+          : openFailure(dir, e);
     }
   }
+
+  /**
+   * Damage in the last block of a write-ahead log of {@code dir} that RocksDB would take for a torn
+   * write, dropping the acknowledged writes after it; see {@link WriteAheadLog}.
+   */
+  private static Optional<String> logDamage(Path dir) {
+    try (Stream<Path> files = Files.list(dir.resolve(DATABASE))) {
+      for (Path log : files.filter(DataDirectory::isLog).sorted().toList()) {
+        Optional<String> damage = WriteAheadLog.lastBlockOf(log).damage();
+        if (damage.isPresent()) {
+          return damage;
+        }
+      }
+      return Optional.empty();
+    } catch (IOException e) {
+      throw refused(dir, describe(e));
+    }
+  }
+
+  private static boolean isLog(Path file) {
+    return file.getFileName().toString().endsWith(".log");
+  }
+
+  /**
+   * Readies {@code dir} for a salvage, when it needs one: its write-ahead logs are copied, as they
+   * are, to a new directory under {@code salvaged/}, since opening them drops what cannot be read.
+   *
+   * @return whether the database needs a salvage; if not, it is checked as every open checks it
+   */
+  private static boolean prepareSalvage(Path dir) {
+    String damage;
+    try {
+      check(dir);
+      logger.info(() -> "--salvage: the data directory " + dir + " is whole; it opens as usual");
+      return false;
+    } catch (KvException e) {
+      damage = e.getCause() instanceof LogDamage log ? log.getMessage() : e.getMessage();
+    }
+    check(dir, true);
+    List<String> kept = new ArrayList<>();
+    Path keep = dir.resolve(SALVAGED).resolve(SALVAGE_TIME.format(Instant.now()));
+    try (Stream<Path> files = Files.list(dir.resolve(DATABASE))) {
+      for (Path log : files.filter(DataDirectory::isLog).sorted().toList()) {
+        Files.createDirectories(keep);
+        Files.copy(log, keep.resolve(log.getFileName()));
+        kept.add(log.getFileName() + " (" + Files.size(log) + " bytes)");
+      }
+    } catch (IOException e) {
+      throw refused(dir, "cannot keep its write-ahead log before a salvage: " + describe(e));
+    }
+    logger.warning(
+        "salvaging the data directory "
+            + dir
+            + ": "
+            + damage
+            + (kept.isEmpty()
+                ? "; it has no write-ahead log file to keep"
+                : "; its write-ahead log as it was, "
+                    + String.join(", ", kept)
+                    + ", is kept in "
+                    + keep));
+    return true;
+  }
+
+  private static final DateTimeFormatter SALVAGE_TIME =
+      DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
 
   /**
    * Makes a new, empty database: in a directory of its own, moved into place once complete, so that
@@ -226,7 +324,7 @@ final class DataDirectory implements AutoCloseable {
     Path fresh = dir.resolve(NEW_DATABASE);
     deleteRecursively(fresh);
     List<ColumnFamilyHandle> handles = new ArrayList<>();
-    try (Settings settings = new Settings();
+    try (Settings settings = new Settings(false);
         WriteOptions sync = new WriteOptions().setSync(true)) {
       settings.options.setCreateIfMissing(true).setCreateMissingColumnFamilies(true);
       try (RocksDB db =
@@ -235,6 +333,7 @@ final class DataDirectory implements AutoCloseable {
           db.put(handles.get(0), sync, FORMAT_KEY, Records.utf8(FORMAT));
           db.put(handles.get(0), sync, REVISION_KEY, Records.number(1));
           db.put(handles.get(0), sync, FIRST_KEPT_KEY, Records.number(1));
+          flush(db, handles);
         } finally {
           handles.forEach(ColumnFamilyHandle::close);
         }
@@ -248,14 +347,24 @@ final class DataDirectory implements AutoCloseable {
     }
   }
 
-  private static DataDirectory openDatabase(Path dir, Path real, FileChannel channel) {
-    Settings settings = new Settings();
+  private static DataDirectory openDatabase(
+      Path dir, Path real, FileChannel channel, boolean salvage) {
+    Settings settings = new Settings(salvage);
     List<ColumnFamilyHandle> handles = new ArrayList<>();
     try {
       RocksDB db =
           RocksDB.open(
               settings.options, dir.resolve(DATABASE).toString(), settings.descriptors(), handles);
-      return new DataDirectory(dir, real, channel, db, handles, settings);
+      DataDirectory opened = new DataDirectory(dir, real, channel, db, handles, settings);
+      if (salvage) {
+        try {
+          opened.afterSalvage();
+        } catch (RocksDBException | RuntimeException e) {
+          opened.close();
+          throw refused(dir, "the salvage cannot read what it opened (" + e.getMessage() + ")");
+        }
+      }
+      return opened;
     } catch (RocksDBException e) {
       handles.forEach(ColumnFamilyHandle::close);
       settings.close();
@@ -264,8 +373,45 @@ final class DataDirectory implements AutoCloseable {
   }
 
   /**
+   * Sets the revision past every one that the entries and the history hold: a salvage may have kept
+   * a write in one column family and lost the revision it set in another, and a revision must never
+   * be given twice.
+   */
+  private void afterSalvage() throws RocksDBException {
+    byte[] stored = db.get(meta, REVISION_KEY);
+    long revision = stored == null ? 1 : Records.number(stored);
+    try (RocksIterator changes = db.newIterator(history)) {
+      changes.seekToLast();
+      if (changes.isValid()) {
+        revision = Math.max(revision, Records.revisionOfChange(changes.key()));
+      }
+      changes.status();
+    }
+    try (RocksIterator entry = db.newIterator(entries)) {
+      for (entry.seekToFirst(); entry.isValid(); entry.next()) {
+        revision = Math.max(revision, Records.Stored.decode(entry.value()).modRevision());
+      }
+      entry.status();
+    }
+    db.put(meta, sync, REVISION_KEY, Records.number(revision));
+    long recovered = revision;
+    logger.warning(
+        () ->
+            "salvaged the data directory "
+                + path
+                + ": it holds what could be read, up to revision "
+                + recovered
+                + "; writes after it are lost. Restart without --salvage");
+  }
+
+  /**
    * The options of the database and its column families. RocksDB's memory is bounded by one cache:
    * it holds the write buffers (up to half of it), the index and filter blocks, and data blocks.
+   *
+   * <p>The write-ahead log is checked at open, so that no acknowledged write is lost without a
+   * word: a record that fails its checksum is refused (a torn last record is a write that was never
+   * acknowledged: dropped), and a log missing, cut short or emptied is refused while the manifest
+   * or a later log says what it held. A salvage reads what it can instead.
    */
   private static final class Settings implements AutoCloseable {
     private static final long CACHE_BYTES = 64L << 20;
@@ -283,16 +429,40 @@ final class DataDirectory implements AutoCloseable {
                     .setBlockCache(cache)
                     .setCacheIndexAndFilterBlocks(true)
                     .setFilterPolicy(filter));
-    final DBOptions options =
-        new DBOptions()
-            .setWriteBufferManager(writeBuffers)
-            // A torn last record is a write that was never acknowledged: dropped. Damage
-            // anywhere else would lose acknowledged writes: refused.
-            .setWalRecoveryMode(WALRecoveryMode.TolerateCorruptedTailRecords)
-            // Keeps the log from growing while one family is written to rarely.
-            .setMaxTotalWalSize(64L << 20)
-            .setKeepLogFileNum(3)
-            .setMaxLogFileSize(4L << 20);
+    final DBOptions options;
+
+    Settings(boolean salvage) {
+      options =
+          logChecks(!salvage)
+              .setWriteBufferManager(writeBuffers)
+              .setWalRecoveryMode(
+                  salvage
+                      ? WALRecoveryMode.SkipAnyCorruptedRecords
+                      : WALRecoveryMode.TolerateCorruptedTailRecords)
+              .setParanoidChecks(true)
+              // A recycled log ends at its first bad record, which hides damage.
+              .setRecycleLogFileNum(0)
+              // Keeps the log from growing while one family is written to rarely.
+              .setMaxTotalWalSize(64L << 20)
+              .setKeepLogFileNum(3)
+              .setMaxLogFileSize(4L << 20);
+    }
+
+    /**
+     * The options with RocksDB's own checks of the log files on or off: the manifest records the
+     * size of each log once closed (track_and_verify_wals_in_manifest), and each log what the one
+     * before it held (track_and_verify_wals). The Java binding has no setters for them.
+     */
+    private static DBOptions logChecks(boolean on) {
+      Properties checks = new Properties();
+      checks.setProperty("track_and_verify_wals_in_manifest", String.valueOf(on));
+      checks.setProperty("track_and_verify_wals", String.valueOf(on));
+      DBOptions options = DBOptions.getDBOptionsFromProps(checks);
+      if (options == null) {
+        throw new IllegalStateException("this RocksDB does not know the options " + checks);
+      }
+      return options;
+    }
 
     List<ColumnFamilyDescriptor> descriptors() {
       List<ColumnFamilyDescriptor> descriptors = new ArrayList<>();
@@ -329,6 +499,9 @@ final class DataDirectory implements AutoCloseable {
     if (status != null && status.getCode() == Status.Code.Corruption
         || detail.contains("does not exist")
         || detail.contains("No such file")) {
+      if (salvageable(dir)) {
+        return logRefused(dir, detail);
+      }
       return refused(
           dir,
           "it is damaged ("
@@ -344,6 +517,37 @@ final class DataDirectory implements AutoCloseable {
     return refused(dir, detail);
   }
 
+  /** Whether a salvage would open {@code dir}: then what failed is in the write-ahead log. */
+  private static boolean salvageable(Path dir) {
+    try {
+      check(dir, true);
+      return true;
+    } catch (KvException e) {
+      return false;
+    }
+  }
+
+  private static KvException logRefused(Path dir, String damage) {
+    return new KvException(
+        KvException.Code.FAILED_PRECONDITION,
+        "cannot open the data directory "
+            + dir
+            + ": its write-ahead log is damaged ("
+            + damage
+            + "), and opening it would lose acknowledged writes; restore the directory from a"
+            + " backup, or open what can be read of it with --salvage (see the README, Recovery)",
+        new LogDamage(damage));
+  }
+
+  /** What is damaged in a write-ahead log, for a salvage to report. */
+  private static final class LogDamage extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    LogDamage(String damage) {
+      super(damage, null, false, false);
+    }
+  }
+
   private static KvException inUse(Path dir) {
     return refused(
         dir,
@@ -355,6 +559,29 @@ final class DataDirectory implements AutoCloseable {
     return new KvException(
         KvException.Code.FAILED_PRECONDITION,
         "cannot open the data directory " + dir + ": " + reason);
+  }
+
+  /**
+   * The error for a read of the database that failed: {@link KvException.Code#DATA_LOSS} when its
+   * files are damaged or cannot be read back, {@link KvException.Code#UNAVAILABLE} otherwise.
+   */
+  KvException readFailure(RocksDBException e) {
+    Status status = e.getStatus();
+    Status.Code code = status == null ? null : status.getCode();
+    if (code == Status.Code.Corruption || code == Status.Code.IOError) {
+      return new KvException(
+          KvException.Code.DATA_LOSS,
+          "cannot read the data directory "
+              + path
+              + " back, it is damaged ("
+              + e.getMessage()
+              + "); restore it from a backup",
+          e);
+    }
+    return new KvException(
+        KvException.Code.UNAVAILABLE,
+        "cannot read the data directory " + path + ": " + e.getMessage(),
+        e);
   }
 
   private static String describe(IOException e) {
@@ -381,6 +608,12 @@ final class DataDirectory implements AutoCloseable {
     }
   }
 
+  private static void flush(RocksDB db, List<ColumnFamilyHandle> handles) throws RocksDBException {
+    try (FlushOptions wait = new FlushOptions().setWaitForFlush(true)) {
+      db.flush(wait, handles);
+    }
+  }
+
   private static void closeQuietly(AutoCloseable resource) {
     if (resource == null) {
       return;
@@ -393,11 +626,18 @@ final class DataDirectory implements AutoCloseable {
   }
 
   /**
-   * Closes the database and releases the lock. What the write buffers hold stays in the write-ahead
-   * log, already on disk, and is read back at the next open.
+   * Closes the database and releases the lock. What the write buffers hold is written to table
+   * files first, so that a clean stop leaves nothing the write-ahead log alone holds: a log lost or
+   * damaged after it costs no write.
    */
   @Override
   public void close() {
+    try {
+      flush(db, handles);
+    } catch (RocksDBException e) {
+      // The log still holds the writes, and the next open reads them back.
+      logger.warning(() -> "cannot flush the data directory " + path + ": " + e.getMessage());
+    }
     handles.forEach(ColumnFamilyHandle::close);
     closeQuietly(db);
     sync.close();

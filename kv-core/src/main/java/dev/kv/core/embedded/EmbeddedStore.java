@@ -51,6 +51,10 @@ import org.rocksdb.Snapshot;
  * <p>Times to live follow the clock: a key whose time ran out while no process had the store open
  * is gone when it opens. The store keeps the changes of its last {@link Builder#historyLimit}
  * revisions for watches that start in the past.
+ *
+ * <p>Damaged files are an error, never a short answer: a read that meets one fails with {@link
+ * KvException.Code#DATA_LOSS}, and a directory whose write-ahead log lost acknowledged writes is
+ * refused at open (see {@link Builder#salvage}).
  */
 public final class EmbeddedStore implements KvStore {
 
@@ -119,6 +123,7 @@ public final class EmbeddedStore implements KvStore {
   public static final class Builder {
     private Path dataDir;
     private int historyLimit = 10_000;
+    private boolean salvage;
 
     private Builder() {}
 
@@ -145,21 +150,36 @@ public final class EmbeddedStore implements KvStore {
     }
 
     /**
+     * Opens a data directory whose write-ahead log is damaged with what can be read of it, rather
+     * than refusing it: the writes the damage hides are lost. The log files as they were are kept
+     * in the directory's {@code salvaged/}, and what happened is logged. A whole directory opens as
+     * usual. For one open after a refusal, never as a habit.
+     */
+    public Builder salvage(boolean salvage) {
+      this.salvage = salvage;
+      return this;
+    }
+
+    /**
      * Opens the store.
      *
      * @throws KvException with {@link KvException.Code#FAILED_PRECONDITION} and a message that says
      *     why when the directory is in use by another process, is not a data directory of this
-     *     store, is damaged, or cannot be read or written
+     *     store, is damaged, or cannot be read or written; with {@link KvException.Code#DATA_LOSS}
+     *     when what it must read to open (expiries due, history to trim) cannot be read back
      */
     public EmbeddedStore build() {
       if (dataDir == null) {
         throw new IllegalArgumentException("an embedded store needs a data directory");
       }
-      DataDirectory opened = DataDirectory.open(dataDir);
+      DataDirectory opened = DataDirectory.open(dataDir, salvage);
       try {
         return new EmbeddedStore(opened, historyLimit);
       } catch (RocksDBException | RuntimeException e) {
         opened.close();
+        if (e instanceof KvException damaged && damaged.code() == KvException.Code.DATA_LOSS) {
+          throw damaged;
+        }
         throw new KvException(
             KvException.Code.FAILED_PRECONDITION,
             "cannot open the data directory " + opened.path + ": " + e.getMessage(),
@@ -208,6 +228,7 @@ public final class EmbeddedStore implements KvStore {
                   Stored.decode(iterator.value()).withKey(Records.utf8(iterator.key()));
               page.add(query.keysOnly() ? entry.withoutValue() : entry);
             }
+            iterator.status(); // a read that failed ends the loop too: never a short page
             return new Page(page, false, at);
           } finally {
             dir.db.releaseSnapshot(snapshot);
@@ -331,6 +352,7 @@ public final class EmbeddedStore implements KvStore {
           past.add(change);
         }
       }
+      iterator.status();
       return watches.open(query, listener, start, past.stream());
     } catch (RocksDBException | KvException e) {
       return watches.failed(query, listener, readFailure(e));
@@ -495,10 +517,12 @@ public final class EmbeddedStore implements KvStore {
     } catch (RocksDBException | RuntimeException | Error e) {
       // Caught whatever it is: a writer that died would leave every later write waiting.
       KvException failure =
-          new KvException(
-              KvException.Code.UNAVAILABLE,
-              "cannot write to the data directory " + dir.path + ": " + e.getMessage(),
-              e);
+          e instanceof KvException known
+              ? known // such as data the batch had to read and could not
+              : new KvException(
+                  KvException.Code.UNAVAILABLE,
+                  "cannot write to the data directory " + dir.path + ": " + e.getMessage(),
+                  e);
       lastWriteFailure = failure;
       acknowledge(writes, failure);
     }
@@ -525,10 +549,7 @@ public final class EmbeddedStore implements KvStore {
     if (e instanceof KvException known) {
       return known;
     }
-    return new KvException(
-        KvException.Code.UNAVAILABLE,
-        "cannot read the data directory " + dir.path + ": " + e.getMessage(),
-        e);
+    return dir.readFailure((RocksDBException) e);
   }
 
   private KvException closedError() {

@@ -64,6 +64,7 @@ public final class GrpcErrors {
       case UNAUTHENTICATED -> KvException.Code.UNAUTHENTICATED;
       case PERMISSION_DENIED -> KvException.Code.PERMISSION_DENIED;
       case RESOURCE_EXHAUSTED -> KvException.Code.RESOURCE_EXHAUSTED;
+      case DATA_LOSS -> KvException.Code.DATA_LOSS;
       default -> KvException.Code.INTERNAL;
     };
   }

@@ -1,5 +1,6 @@
 package dev.kv.core.embedded;
 
+import static dev.kv.core.embedded.DataDirectoryDamage.contents;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -12,13 +13,10 @@ import dev.kv.core.WatchEvent;
 import dev.kv.core.WatchQuery;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
@@ -270,28 +268,6 @@ class EmbeddedStoreTest {
     assertThat(contents(dataDir.resolve("db"))).isEqualTo(before);
   }
 
-  @Test
-  void damagedWriteAheadLog_isRefused_ratherThanOpenedWithoutTheWritesAfterTheDamage()
-      throws Exception {
-    try (EmbeddedStore store = EmbeddedStore.open(dataDir)) {
-      for (int i = 0; i < 200; i++) {
-        store.blocking().set("k" + i, "value " + i);
-      }
-    }
-    Path log = only(dataDir.resolve("db"), ".log");
-    byte[] bytes = Files.readAllBytes(log);
-    for (int i = bytes.length / 2; i < bytes.length / 2 + 16; i++) {
-      bytes[i] ^= (byte) 0xff;
-    }
-    Files.write(log, bytes);
-    Map<Path, String> before = contents(dataDir.resolve("db"));
-
-    assertThatThrownBy(() -> EmbeddedStore.open(dataDir))
-        .isInstanceOf(KvException.class)
-        .hasMessageContaining("it is damaged");
-    assertThat(contents(dataDir.resolve("db"))).isEqualTo(before);
-  }
-
   @SuppressWarnings("try") // the store is opened for its lock only
   @Test
   void secondOpenInTheSameProcess_keepsTheDirectoryLockedForOthers() throws Exception {
@@ -328,32 +304,6 @@ class EmbeddedStoreTest {
 
     assertThat(closed).succeedsWithin(WAIT);
     assertThat(store.get("k")).isCompletedExceptionally();
-  }
-
-  private static Path only(Path dir, String suffix) throws Exception {
-    try (var files = Files.list(dir)) {
-      return files
-          .filter(file -> file.getFileName().toString().endsWith(suffix))
-          .reduce(
-              (a, b) -> {
-                throw new AssertionError("more than one " + suffix + " file: " + a + ", " + b);
-              })
-          .orElseThrow();
-    }
-  }
-
-  /** Every file under {@code dir} with a digest of its bytes. */
-  private static Map<Path, String> contents(Path dir) throws Exception {
-    Map<Path, String> contents = new TreeMap<>();
-    try (var files = Files.walk(dir)) {
-      for (Path file : files.filter(Files::isRegularFile).toList()) {
-        contents.put(
-            dir.relativize(file),
-            HexFormat.of()
-                .formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file))));
-      }
-    }
-    return contents;
   }
 
   @Test

@@ -106,7 +106,7 @@ class GrpcErrorsTest {
 
   @Test
   void toKvCode_codeThePortDoesNotName_isInternal() {
-    assertThat(GrpcErrors.toKvCode(Status.Code.DATA_LOSS)).isEqualTo(KvException.Code.INTERNAL);
+    assertThat(GrpcErrors.toKvCode(Status.Code.ABORTED)).isEqualTo(KvException.Code.INTERNAL);
   }
 
   @Test
