@@ -17,7 +17,11 @@ import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionService;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
 import io.netty.util.HashedWheelTimer;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -53,6 +57,8 @@ public final class KvServer {
 
   private static final Logger logger = Logger.getLogger(KvServer.class.getName());
 
+  private static final Runnable NOTHING = () -> {};
+
   private final Server server;
   private final KvStore store;
   private final Duration healthCheckInterval;
@@ -61,17 +67,27 @@ public final class KvServer {
   private final AtomicBoolean checking = new AtomicBoolean();
   private final Runnable reload;
   private final Duration reloadInterval;
+  private final Runnable releaseTransport;
   private ServingStatus reported = ServingStatus.NOT_SERVING;
   private boolean checked;
   private boolean stopping;
 
   /** A server built on {@code builder}, such as an in-process one in tests, with default limits. */
   public KvServer(ServerBuilder<?> builder, KvStore store) {
-    this(builder, store, HEALTH_CHECK_INTERVAL, Limits.DEFAULTS, null, null, RELOAD_INTERVAL);
+    this(
+        builder,
+        store,
+        HEALTH_CHECK_INTERVAL,
+        Limits.DEFAULTS,
+        null,
+        null,
+        RELOAD_INTERVAL,
+        NOTHING);
   }
 
   KvServer(ServerBuilder<?> builder, KvStore store, Duration healthCheckInterval) {
-    this(builder, store, healthCheckInterval, Limits.DEFAULTS, null, null, RELOAD_INTERVAL);
+    this(
+        builder, store, healthCheckInterval, Limits.DEFAULTS, null, null, RELOAD_INTERVAL, NOTHING);
   }
 
   private KvServer(
@@ -81,8 +97,10 @@ public final class KvServer {
       Limits limits,
       BearerTokens tokens,
       ServerTls tls,
-      Duration reloadInterval) {
+      Duration reloadInterval,
+      Runnable releaseTransport) {
     this.store = store;
+    this.releaseTransport = releaseTransport;
     this.healthCheckInterval = healthCheckInterval;
     this.reloadInterval = reloadInterval;
     this.timer = Executors.newSingleThreadScheduledExecutor(Threads.daemon("kv-server-timer"));
@@ -146,7 +164,12 @@ public final class KvServer {
    * @throws IOException when the address cannot be bound, for example because it is in use
    */
   public KvServer start() throws IOException {
-    server.start();
+    try {
+      server.start();
+    } catch (IOException e) {
+      releaseTransport.run();
+      throw e;
+    }
     checkStore();
     timer.scheduleWithFixedDelay(
         this::checkStore,
@@ -238,6 +261,7 @@ public final class KvServer {
       server.shutdownNow();
       server.awaitTermination();
     }
+    releaseTransport.run();
   }
 
   /** Cancels every call at once: for an operator who will not wait for the grace period. */
@@ -327,8 +351,33 @@ public final class KvServer {
       if (onNetworkThreads) {
         builder.directExecutor();
       }
+      // The listening socket keeps to the limit on connections; gRPC then needs its threads given.
+      ConnectionLimits connections = new ConnectionLimits(limits, DEADLINES);
+      EventLoopGroup accepting = eventLoops(1, "kv-server-accept");
+      EventLoopGroup network = eventLoops(0, "kv-server-network");
+      builder
+          .channelFactory(connections.channelFactory())
+          .bossEventLoopGroup(accepting)
+          .workerEventLoopGroup(network)
+          .intercept(connections);
       return new KvServer(
-          builder, store, HEALTH_CHECK_INTERVAL, limits, tokens, tls, reloadInterval);
+          builder,
+          store,
+          HEALTH_CHECK_INTERVAL,
+          limits,
+          tokens,
+          tls,
+          reloadInterval,
+          () -> {
+            accepting.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+            network.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+          });
+    }
+
+    /** {@code threads} event loops (0: Netty's default, as gRPC's own), on daemon threads. */
+    private static EventLoopGroup eventLoops(int threads, String name) {
+      return new MultiThreadIoEventLoopGroup(
+          threads, new DefaultThreadFactory(name, true), NioIoHandler.newFactory());
     }
   }
 }

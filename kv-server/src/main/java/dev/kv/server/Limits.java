@@ -20,6 +20,8 @@ import java.time.Duration;
  * @param maxConnectionAge how long a connection takes new calls; its calls in progress, watches
  *     included, go on, and the client opens a new connection for the next ones
  * @param defaultDeadline the deadline of a call that sets none (watches have none)
+ * @param maxConnections connections open at once; more are closed as soon as they are accepted
+ * @param firstRequestTimeout how long a connection may stay open without making a call
  */
 public record Limits(
     int maxKeyBytes,
@@ -31,12 +33,19 @@ public record Limits(
     Duration keepAliveMinTime,
     Duration maxConnectionIdle,
     Duration maxConnectionAge,
-    Duration defaultDeadline) {
+    Duration defaultDeadline,
+    int maxConnections,
+    Duration firstRequestTimeout) {
 
   /**
    * The defaults. A largest value with a largest key fits in etcd's default request limit (1.5 MiB,
    * {@code --max-request-bytes}) even in a conditional write, whose transaction names the key three
    * times, with room to spare for its framing: every store accepts what kv-server accepts.
+   *
+   * <p>The connections fit in bin/kv-server's memory: an idle one holds about 7 KiB of heap (2048
+   * of them, 14 MiB of 128), and one in the middle of a frame up to 16 KiB of direct memory more
+   * (2048 of them, 32 MiB of 64). A client makes its first call as soon as it has connected: the 10
+   * seconds are for a slow TLS handshake.
    */
   public static final Limits DEFAULTS =
       new Limits(
@@ -49,7 +58,9 @@ public record Limits(
           Duration.ofSeconds(10),
           Duration.ofMinutes(5),
           Duration.ofHours(1),
-          Duration.ofSeconds(30));
+          Duration.ofSeconds(30),
+          2048,
+          Duration.ofSeconds(10));
 
   public Limits {
     requirePositive("the largest key", maxKeyBytes);
@@ -69,6 +80,8 @@ public record Limits(
               + ")");
     }
     Durations.requireTimeout(defaultDeadline);
+    requirePositive("connections", maxConnections);
+    Durations.requireTimeout(firstRequestTimeout);
   }
 
   private static void requirePositive(String what, int value) {

@@ -299,6 +299,27 @@ public final class Main implements Callable<Integer> {
   int maxWatches;
 
   @Option(
+      names = "--max-connections",
+      paramLabel = "N",
+      defaultValue = "${env:KV_MAX_CONNECTIONS:-2048}",
+      description = {
+        "Connections open at once; more are closed as soon as they are accepted. Each costs "
+            + "memory, some KiB, even when it makes no call.",
+        "Env: KV_MAX_CONNECTIONS. Default: ${DEFAULT-VALUE}."
+      })
+  int maxConnections;
+
+  @Option(
+      names = "--first-request-timeout",
+      paramLabel = "DURATION",
+      defaultValue = "${env:KV_FIRST_REQUEST_TIMEOUT:-10s}",
+      description = {
+        "How long a new connection may stay open without making a call, TLS handshake included.",
+        "Env: KV_FIRST_REQUEST_TIMEOUT. Default: ${DEFAULT-VALUE}."
+      })
+  Duration firstRequestTimeout;
+
+  @Option(
       names = "--max-streams-per-connection",
       paramLabel = "N",
       defaultValue = "${env:KV_MAX_STREAMS_PER_CONNECTION:-1000}",
@@ -544,7 +565,9 @@ public final class Main implements Callable<Integer> {
                 keepAliveMinTime,
                 maxConnectionIdle,
                 maxConnectionAge,
-                defaultDeadline));
+                defaultDeadline,
+                maxConnections,
+                firstRequestTimeout));
   }
 
   private static int size(String option, String text) {

@@ -3,9 +3,13 @@ package dev.kv.server;
 import dev.kv.core.config.HostPort;
 import java.io.BufferedReader;
 import java.io.File;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
@@ -62,17 +66,41 @@ public final class DaemonProcess implements AutoCloseable {
     return startMain(List.of(), environment, args);
   }
 
-  private static DaemonProcess startMain(
+  /**
+   * Runs {@link Main} in a new JVM started with {@code jvmOptions} and {@code environment} added to
+   * this one's.
+   */
+  public static DaemonProcess startMain(
       List<String> jvmOptions, Map<String, String> environment, String... args) throws Exception {
+    return startJava(Main.class, jvmOptions, environment, args);
+  }
+
+  /** Runs the {@code main} method of {@code mainClass} in a new JVM on this test's class path. */
+  public static DaemonProcess startJava(
+      Class<?> mainClass, List<String> jvmOptions, Map<String, String> environment, String... args)
+      throws Exception {
     String java =
         System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
     List<String> command = new ArrayList<>(List.of(java));
     command.addAll(jvmOptions);
-    command.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"), mainClass.getName()));
     command.addAll(List.of(args));
     ProcessBuilder builder = new ProcessBuilder(command);
     builder.environment().putAll(environment);
     return new DaemonProcess(builder);
+  }
+
+  /** The JVM options bin/kv starts kv-server with, so that a test runs the server as users do. */
+  public static List<String> launcherJvmOptions() throws IOException {
+    Path launcher = Path.of(System.getProperty("kv.root", ".."), "bin", "kv");
+    // Within the launcher's kv-server branch: up to its ";;".
+    Matcher options =
+        Pattern.compile("kv-server\\)(?:(?!;;)[\\s\\S])*?jvm_opts=\"([^\"]+)\"")
+            .matcher(Files.readString(launcher));
+    if (!options.find()) {
+      throw new AssertionError("no jvm_opts for kv-server in " + launcher);
+    }
+    return Arrays.asList(options.group(1).trim().split("\\s+"));
   }
 
   /** The process id, for reading what the system says of the process, such as its memory. */

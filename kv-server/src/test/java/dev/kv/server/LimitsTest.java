@@ -39,7 +39,19 @@ class LimitsTest {
 
   /** Small limits: 16-byte keys, 64-byte values, 1 KiB messages, 2 streams, 3 calls, 2 watches. */
   private static Limits small(Duration idle, Duration age, Duration defaultDeadline) {
-    return new Limits(16, 64, 1024, 2, 3, 2, Duration.ofSeconds(10), idle, age, defaultDeadline);
+    return new Limits(
+        16,
+        64,
+        1024,
+        2,
+        3,
+        2,
+        Duration.ofSeconds(10),
+        idle,
+        age,
+        defaultDeadline,
+        Limits.DEFAULTS.maxConnections(),
+        Limits.DEFAULTS.firstRequestTimeout());
   }
 
   private final StallingStore store = new StallingStore();
@@ -178,7 +190,9 @@ class LimitsTest {
             Duration.ofSeconds(10),
             Duration.ofMinutes(5),
             Duration.ofHours(1),
-            Duration.ofMillis(500)));
+            Duration.ofMillis(500),
+            Limits.DEFAULTS.maxConnections(),
+            Limits.DEFAULTS.firstRequestTimeout()));
     ManagedChannel channel = connect();
     for (int i = 0; i < 2; i++) {
       CompletableFuture.runAsync(() -> KVGrpc.newBlockingStub(channel).get(getRequest("stall")));
