@@ -3,9 +3,13 @@ package dev.kv.server;
 import dev.kv.core.config.HostPort;
 import java.io.BufferedReader;
 import java.io.File;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
@@ -75,6 +79,19 @@ public final class DaemonProcess implements AutoCloseable {
     return new DaemonProcess(builder);
   }
 
+  /** The JVM options bin/kv starts kv-server with, so that the server runs as users run it. */
+  public static List<String> launcherJvmOptions() throws IOException {
+    Path launcher = Path.of(System.getProperty("kv.root", ".."), "bin", "kv");
+    // Within the launcher's kv-server branch: up to its ";;".
+    Matcher options =
+        Pattern.compile("kv-server\\)(?:(?!;;)[\\s\\S])*?jvm_opts=\"([^\"]+)\"")
+            .matcher(Files.readString(launcher));
+    if (!options.find()) {
+      throw new AssertionError("no jvm_opts for kv-server in " + launcher);
+    }
+    return Arrays.asList(options.group(1).trim().split("\\s+"));
+  }
+
   /** The process id, for reading what the system says of the process, such as its memory. */
   public long pid() {
     return process.pid();
@@ -91,6 +108,23 @@ public final class DaemonProcess implements AutoCloseable {
       seen.append(line).append('\n');
     }
     return seen.toString();
+  }
+
+  /**
+   * What is wrong with the process: it ended, or {@code output} (what it wrote) names an
+   * OutOfMemoryError or an uncaught exception.
+   */
+  public List<String> problems(String output) {
+    List<String> problems = new ArrayList<>();
+    if (!isAlive()) {
+      problems.add("the server process ended");
+    }
+    output
+        .lines()
+        .filter(line -> line.contains("OutOfMemoryError") || line.contains("Exception in thread"))
+        .findFirst()
+        .ifPresent(line -> problems.add("the server's output says: " + line));
+    return problems;
   }
 
   /** Waits for the line that says where the server listens. */
