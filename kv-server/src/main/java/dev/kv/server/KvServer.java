@@ -323,6 +323,9 @@ public final class KvServer {
       }
       if (onNetworkThreads) {
         builder.directExecutor();
+      } else {
+        // Not gRPC's default pool, which starts a thread for each call that finds the others busy.
+        builder.executor(Threads.pool("kv-server-calls", Math.max(8, 4 * Threads.processors())));
       }
       return new KvServer(
           builder, store, HEALTH_CHECK_INTERVAL, limits, tokens, tls, reloadInterval);
