@@ -15,8 +15,10 @@ public interface WatchListener {
   /**
    * The watch ended and will deliver nothing more: {@link KvException.Code#OUT_OF_RANGE} when the
    * start revision is no longer kept (the message names the oldest one that is), {@link
-   * KvException.Code#UNAVAILABLE} when the store itself was closed, or another error the store
-   * could not recover from. Not called when the watch is closed.
+   * KvException.Code#RESOURCE_EXHAUSTED} when the listener fell too far behind the changes (the
+   * message names the revision to watch again from; a watch through kv-server does so itself),
+   * {@link KvException.Code#UNAVAILABLE} when the store itself was closed, or another error the
+   * store could not recover from. Not called when the watch is closed.
    */
   void onError(KvException error);
 

@@ -350,6 +350,9 @@ public final class KvServer {
       }
       if (onNetworkThreads) {
         builder.directExecutor();
+      } else {
+        // Not gRPC's default pool, which starts a thread for each call that finds the others busy.
+        builder.executor(Threads.pool("kv-server-calls", Math.max(8, 4 * Threads.processors())));
       }
       // The listening socket keeps to the limit on connections; gRPC then needs its threads given.
       ConnectionLimits connections = new ConnectionLimits(limits, DEADLINES);

@@ -23,11 +23,17 @@ import dev.kv.core.WatchQuery;
 import dev.kv.core.config.Sizes;
 import dev.kv.core.grpc.ApiMessages;
 import dev.kv.core.grpc.GrpcErrors;
+import io.grpc.BindableService;
+import io.grpc.Grpc;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
+import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -39,13 +45,14 @@ import java.util.logging.Logger;
  * the store, which enforces the rules every store shares, and maps the answer or the error. No
  * thread waits for the store.
  */
-final class KvService extends KVGrpc.KVImplBase {
+final class KvService implements KVGrpc.AsyncService, BindableService {
 
   private static final Logger logger = Logger.getLogger(KvService.class.getName());
 
   private final KvStore store;
   private final Limits limits;
-  private final WatchStream.Budget backlog = new WatchStream.Budget();
+  private final WatchBudget watchBudget = new WatchBudget();
+  private final EncodedEvents encodedEvents = new EncodedEvents();
 
   KvService(KvStore store, Limits limits) {
     this.store = store;
@@ -190,10 +197,31 @@ final class KvService extends KVGrpc.KVImplBase {
         responses);
   }
 
+  /**
+   * The service as the generated code binds it, but for Watch, whose answers are encoded once for
+   * every watch they go to and sent as they are (see {@link EncodedResponse}).
+   */
   @Override
-  public void watch(WatchRequest request, StreamObserver<WatchResponse> responses) {
-    ServerCallStreamObserver<WatchResponse> out =
-        (ServerCallStreamObserver<WatchResponse>) responses;
+  public ServerServiceDefinition bindService() {
+    return EncodedResponse.withWatch(
+        KVGrpc.bindService(this),
+        (call, headers) ->
+            ServerCalls.<WatchRequest, EncodedResponse>asyncServerStreamingCall(
+                    (request, responses) ->
+                        watch(
+                            request,
+                            responses,
+                            call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR)))
+                .startCall(call, headers));
+  }
+
+  /**
+   * @param client the address of the client's connection, or null if the transport has none
+   */
+  private void watch(
+      WatchRequest request, StreamObserver<EncodedResponse> responses, SocketAddress client) {
+    ServerCallStreamObserver<EncodedResponse> out =
+        (ServerCallStreamObserver<EncodedResponse>) responses;
     WatchQuery query;
     try {
       requireSize("the key", request.getKeyBytes(), limits.maxKeyBytes());
@@ -202,14 +230,15 @@ final class KvService extends KVGrpc.KVImplBase {
       out.onError(statusOf(e).asRuntimeException());
       return;
     }
-    WatchStream stream = new WatchStream(out, backlog);
+    WatchStream stream =
+        new WatchStream(out, watchBudget, Objects.requireNonNullElse(client, "a client"));
     Watch watch =
         store.watch(
             query,
             new WatchListener() {
               @Override
               public void onEvent(WatchEvent event) {
-                stream.send(ApiMessages.response(event), event.revision());
+                stream.send(encodedEvents.of(event));
               }
 
               @Override
@@ -223,7 +252,9 @@ final class KvService extends KVGrpc.KVImplBase {
         .thenAccept(
             first ->
                 stream.created(
-                    WatchResponse.newBuilder().setCreated(true).setRevision(first).build(), first));
+                    EncodedResponse.of(
+                        WatchResponse.newBuilder().setCreated(true).setRevision(first).build(),
+                        first)));
   }
 
   /**

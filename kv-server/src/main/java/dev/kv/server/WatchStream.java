@@ -1,21 +1,19 @@
 package dev.kv.server;
 
-import dev.kv.api.WatchResponse;
 import dev.kv.core.Watch;
 import dev.kv.core.config.Sizes;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import java.util.ArrayDeque;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The answers of one watch on their way to a client that reads at its own pace. They go to the
- * transport only while it is ready for more; meanwhile they wait here, within a budget per watch
- * and one shared by every watch of the server. A watch whose client falls behind either is ended
- * with {@code RESOURCE_EXHAUSTED}, naming the revision to watch again from, and everything it held
- * is let go: a client that stops reading costs the server a bounded amount of memory.
+ * The answers of one watch on their way to a client that reads at its own pace. They wait here
+ * until the network has sent what the watch handed it before, and the server's {@link WatchBudget}
+ * has room for their copy on the way out. A watch whose client falls more than {@link
+ * #MAX_BACKLOG_BYTES} behind is ended with {@code RESOURCE_EXHAUSTED}, naming the revision to watch
+ * again from, after what the network already has; so is the one furthest behind when the answers
+ * waiting for every watch reach the server's budget. Whatever it held is let go: a client that
+ * stops reading costs the server a bounded amount of memory, and others nothing.
  *
  * <p>The first answer is always the watch's {@code created} message: a store may deliver events
  * before its watch's {@code started()} completes (a replay runs on the store's own thread), and
@@ -26,125 +24,120 @@ final class WatchStream {
   /** How far behind one watch may fall, in bytes of answers waiting for its client. */
   static final long MAX_BACKLOG_BYTES = 4 << 20;
 
-  /** How much every watch together may hold for clients that read slowly. */
-  static final long MAX_SERVER_BACKLOG_BYTES = 32 << 20;
+  /**
+   * What one watch hands to the network before it has been sent: several small answers, or one
+   * larger one alone.
+   */
+  static final long MAX_UNSENT_BYTES = 64 << 10;
 
-  /** The bytes waiting in every watch of one server, and those watches. */
-  static final class Budget {
-    private final AtomicLong used = new AtomicLong();
-    private final Set<WatchStream> streams = ConcurrentHashMap.newKeySet();
+  private final ServerCallStreamObserver<EncodedResponse> out;
+  private final WatchBudget budget;
+  private final WatchBudget.Connection connection;
 
-    /** The watch with the most bytes waiting, or null for none. */
-    WatchStream furthestBehind() {
-      WatchStream furthest = null;
-      for (WatchStream stream : streams) {
-        if (furthest == null || stream.pendingBytes > furthest.pendingBytes) {
-          furthest = stream;
-        }
-      }
-      return furthest;
-    }
+  // Under this object's lock.
+  private final ArrayDeque<EncodedResponse> pending = new ArrayDeque<>();
 
-    boolean reserve(long bytes) {
-      while (true) {
-        long now = used.get();
-        if (now + bytes > MAX_SERVER_BACKLOG_BYTES) {
-          return false;
-        }
-        if (used.compareAndSet(now, now + bytes)) {
-          return true;
-        }
-      }
-    }
+  /** Handed to the network and not yet seen sent; counted in the budget until it is. */
+  private long sending;
 
-    void release(long bytes) {
-      used.addAndGet(-bytes);
-    }
-  }
+  /** Bytes the budget took for the next answer while the watch waited for its turn. */
+  private long granted;
 
-  private record Pending(WatchResponse response, long revision, int size) {}
+  private boolean waitingForTurn;
+  private Status closing;
+  private boolean ended;
 
-  private final ServerCallStreamObserver<WatchResponse> out;
-  private final Budget budget;
-  private final ArrayDeque<Pending> pending = new ArrayDeque<>();
+  /** Ended, and what it held given back: its turn, its store's watch. */
+  private boolean woundDown;
+
+  /** Over: what the network had of it given back too. */
+  private boolean finished;
+
+  private boolean awaitingCreated = true;
+  private Watch watch;
 
   /** Written under this object's lock; read without it to choose a watch to evict. */
   private volatile long pendingBytes;
 
-  private Status closing;
-  private boolean ended;
-  private boolean awaitingCreated = true;
-  private Watch watch;
-
-  WatchStream(ServerCallStreamObserver<WatchResponse> out, Budget budget) {
+  /**
+   * @param client the address of the client's connection, whose watches share its part of the
+   *     budget
+   */
+  WatchStream(ServerCallStreamObserver<EncodedResponse> out, WatchBudget budget, Object client) {
     this.out = out;
     this.budget = budget;
+    this.connection = budget.join(this, client);
+    // isReady() then says whether all that was handed to the network was sent, and onReady comes
+    // once it is: until then, it is counted.
+    out.setOnReadyThreshold(1);
     out.setOnReadyHandler(this::drain);
-    out.setOnCancelHandler(this::cancelled);
-    budget.streams.add(this);
+    out.setOnCancelHandler(this::finish);
+    out.setOnCloseHandler(this::finish);
+  }
+
+  long pendingBytes() {
+    return pendingBytes;
   }
 
   /** The store's watch that feeds this stream, closed when the stream ends. */
   void feedFrom(Watch watch) {
-    boolean endedAlready;
+    boolean woundDownAlready;
     synchronized (this) {
       this.watch = watch;
-      endedAlready = ended;
+      woundDownAlready = woundDown;
     }
-    if (endedAlready) {
+    if (woundDownAlready) {
       watch.close();
     }
   }
 
-  /**
-   * Sends {@code response} now if the transport takes it, or keeps it for later; ends the watch if
-   * that would take it over its budget.
-   *
-   * @param revision the revision of the event, from which the client may watch again
-   */
-  void send(WatchResponse response, long revision) {
-    for (boolean retried = false; ; retried = true) {
-      Watch stopped = null;
-      boolean finished;
+  /** Sends {@code answer} after those waiting; ends the watch if that takes it over a budget. */
+  void send(EncodedResponse answer) {
+    while (true) {
       synchronized (this) {
         if (ended || closing != null) {
           return;
         }
-        if (!awaitingCreated && pending.isEmpty() && out.isReady()) {
-          out.onNext(response);
-          return;
+        // One answer alone always fits, whatever its size.
+        if (!pending.isEmpty() && pendingBytes + answer.size() > MAX_BACKLOG_BYTES) {
+          endNow(
+              tooSlow(
+                  resumeFrom(answer),
+                  "it fell more than " + Sizes.format(MAX_BACKLOG_BYTES) + " behind"));
+          break;
         }
-        int size = response.getSerializedSize();
-        boolean overOwn = pendingBytes + size > MAX_BACKLOG_BYTES;
-        if (!overOwn && budget.reserve(size)) {
-          pending.add(new Pending(response, revision, size));
-          pendingBytes += size;
-          return;
-        }
-        finished = overOwn || retried;
-        if (finished) {
-          stopped =
-              end(
-                  tooSlow(
-                      pending.isEmpty() ? revision : pending.peek().revision(),
-                      overOwn
-                          ? "it fell more than " + Sizes.format(MAX_BACKLOG_BYTES) + " behind"
-                          : "more than "
-                              + Sizes.format(MAX_SERVER_BACKLOG_BYTES)
-                              + " waits for the clients of this server's watches"));
+        if (budget.hold(answer)) {
+          pending.add(answer);
+          pendingBytes += answer.size();
+          break;
         }
       }
-      if (finished) {
-        stop(stopped);
-        return;
-      }
-      // The server's budget is spent: the watch furthest behind gives way, and if that is another
-      // one, this one tries again. Outside this one's lock, so that two never wait for each other.
+      // The server's budget is spent: the watch furthest behind gives way. When that is this one,
+      // or none holds anything, this one ends. Outside this one's lock, so that two never wait for
+      // each other.
       WatchStream furthest = budget.furthestBehind();
-      if (furthest != null && furthest != this) {
-        furthest.evict();
+      if (furthest == null || furthest == this) {
+        synchronized (this) {
+          if (!ended) {
+            endNow(tooSlow(resumeFrom(answer), serverBudgetSpent("")));
+          }
+        }
+        break;
       }
+      furthest.evict();
     }
+    drain();
+  }
+
+  private long resumeFrom(EncodedResponse next) {
+    return pending.isEmpty() ? next.revision() : pending.peek().revision();
+  }
+
+  private static String serverBudgetSpent(String andThen) {
+    return "more than "
+        + Sizes.format(WatchBudget.MAX_WAITING_BYTES)
+        + " waits for the clients of this server's watches"
+        + andThen;
   }
 
   private static Status tooSlow(long resumeFrom, String why) {
@@ -157,36 +150,31 @@ final class WatchStream {
 
   /** Ends this watch to free the server's budget for others, if it holds anything. */
   private void evict() {
-    Watch stopped;
     synchronized (this) {
       if (ended || pending.isEmpty()) {
         return;
       }
-      stopped =
-          end(
-              tooSlow(
-                  pending.peek().revision(),
-                  "more than "
-                      + Sizes.format(MAX_SERVER_BACKLOG_BYTES)
-                      + " waits for the clients of this server's watches, and this one was the"
-                      + " furthest behind"));
+      endNow(
+          tooSlow(
+              pending.peek().revision(),
+              serverBudgetSpent(", and this one was the furthest behind")));
     }
-    stop(stopped);
+    drain();
   }
 
   /**
-   * Sends the watch's {@code created} message, then what the store delivered before it. It costs no
-   * budget: it is one small message per watch.
-   *
-   * @param revision the first revision the watch delivers, from which the client may watch again
+   * Sends the watch's {@code created} message, then what the store delivered before it. It is
+   * counted, but never refused: it is one small message per watch.
    */
-  void created(WatchResponse response, long revision) {
+  void created(EncodedResponse response) {
     synchronized (this) {
       if (ended || closing != null) {
         return;
       }
       awaitingCreated = false;
-      pending.addFirst(new Pending(response, revision, 0));
+      budget.holdAnyway(response);
+      pending.addFirst(response);
+      pendingBytes += response.size();
     }
     drain();
   }
@@ -206,54 +194,115 @@ final class WatchStream {
     drain();
   }
 
-  private void drain() {
-    Watch stopped = null;
+  /** The budget took the bytes of this watch's next answer for it: its turn has come. */
+  void granted(long bytes) {
     synchronized (this) {
-      while (!ended && !awaitingCreated && !pending.isEmpty() && out.isReady()) {
-        Pending next = pending.poll();
-        pendingBytes -= next.size();
-        budget.release(next.size());
-        out.onNext(next.response());
-      }
-      if (!ended && closing != null && (pending.isEmpty() || awaitingCreated)) {
-        stopped = end(closing);
-      }
+      waitingForTurn = false;
+      granted = bytes;
     }
-    stop(stopped);
+    drain();
   }
 
   /**
-   * Ends the stream now, letting go of what waits; returns the store's watch to stop, which the
-   * caller closes once it no longer holds this object's lock (the store may be calling in).
+   * Hands the network what waits, as far as this watch's share and the budget allow, and gives back
+   * what it has finished with. Called whenever that may have changed, and never under this object's
+   * lock: what it gives back may let other watches send, on this thread.
    */
-  private Watch end(Status status) {
+  private void drain() {
+    long sent = 0;
+    boolean windDown;
+    Watch stop;
+    synchronized (this) {
+      if (sending > 0 && out.isReady()) {
+        sent = sending;
+        sending = 0;
+      }
+      while (!ended && !awaitingCreated && !pending.isEmpty() && !waitingForTurn) {
+        EncodedResponse next = pending.peek();
+        if (sending > 0 && sending + next.size() > MAX_UNSENT_BYTES) {
+          break; // until onReady: what was handed is sent
+        }
+        if (granted == 0 && !budget.reserve(this, connection, next.size())) {
+          waitingForTurn = true;
+          break;
+        }
+        granted = 0;
+        pending.poll();
+        pendingBytes -= next.size();
+        budget.letGo(next);
+        sending += next.size();
+        out.onNext(next);
+      }
+      if (!ended && closing != null && (pending.isEmpty() || awaitingCreated)) {
+        endNow(closing);
+      }
+      if (ended) {
+        // A turn granted after the watch ended is not taken.
+        sent += granted;
+        granted = 0;
+      }
+      windDown = ended && !woundDown;
+      woundDown |= ended;
+      stop = windDown ? watch : null;
+    }
+    if (windDown) {
+      budget.forget(this, connection);
+    }
+    if (sent > 0) {
+      budget.release(connection, sent);
+    }
+    if (stop != null) {
+      stop.close();
+    }
+  }
+
+  /**
+   * Ends the stream now with {@code status} (after what the network already has), letting go of
+   * what waits; under this object's lock, and followed by {@link #drain}, which stops the store's
+   * watch and gives back the rest once the lock is let go.
+   */
+  private void endNow(Status status) {
     ended = true;
-    release();
+    dropPending();
     if (!out.isCancelled()) {
       out.onError(status.asRuntimeException());
     }
-    return watch;
   }
 
-  private void cancelled() {
-    Watch stopped;
+  /**
+   * The call is over, cancelled or closed once its last word was sent: what the network had of it
+   * is no longer held.
+   */
+  private void finish() {
+    long sent;
+    Watch stop;
     synchronized (this) {
+      if (finished) {
+        return;
+      }
+      finished = true;
       ended = true;
-      release();
-      stopped = watch;
+      dropPending();
+      sent = sending + granted;
+      sending = 0;
+      granted = 0;
+      stop = woundDown ? null : watch;
+      woundDown = true;
     }
-    stop(stopped);
+    budget.forget(this, connection);
+    if (sent > 0) {
+      budget.release(connection, sent);
+    }
+    budget.leave(this, connection);
+    if (stop != null) {
+      stop.close();
+    }
   }
 
-  private static void stop(Watch watch) {
-    if (watch != null) {
-      watch.close();
+  private void dropPending() {
+    for (EncodedResponse answer : pending) {
+      budget.letGo(answer);
     }
-  }
-
-  private void release() {
-    budget.streams.remove(this);
-    budget.release(pendingBytes);
     pending.clear();
     pendingBytes = 0;
   }

@@ -90,7 +90,7 @@ public final class DaemonProcess implements AutoCloseable {
     return new DaemonProcess(builder);
   }
 
-  /** The JVM options bin/kv starts kv-server with, so that a test runs the server as users do. */
+  /** The JVM options bin/kv starts kv-server with, so that the server runs as users run it. */
   public static List<String> launcherJvmOptions() throws IOException {
     Path launcher = Path.of(System.getProperty("kv.root", ".."), "bin", "kv");
     // Within the launcher's kv-server branch: up to its ";;".
@@ -119,6 +119,23 @@ public final class DaemonProcess implements AutoCloseable {
       seen.append(line).append('\n');
     }
     return seen.toString();
+  }
+
+  /**
+   * What is wrong with the process: it ended, or {@code output} (what it wrote) names an
+   * OutOfMemoryError or an uncaught exception.
+   */
+  public List<String> problems(String output) {
+    List<String> problems = new ArrayList<>();
+    if (!isAlive()) {
+      problems.add("the server process ended");
+    }
+    output
+        .lines()
+        .filter(line -> line.contains("OutOfMemoryError") || line.contains("Exception in thread"))
+        .findFirst()
+        .ifPresent(line -> problems.add("the server's output says: " + line));
+    return problems;
   }
 
   /** Waits for the line that says where the server listens. */

@@ -22,9 +22,6 @@ import io.grpc.Status;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -42,14 +39,11 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BooleanSupplier;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.awaitility.Awaitility;
 import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.AfterEach;
@@ -325,15 +319,7 @@ class LoadTest {
 
   /** What is wrong with the server process: gone, out of memory, or over its memory bound. */
   private List<String> serverProblems(Usage now, String output) {
-    List<String> problems = new ArrayList<>();
-    if (!daemon.isAlive()) {
-      problems.add("the server process ended");
-    }
-    output
-        .lines()
-        .filter(line -> line.contains("OutOfMemoryError") || line.contains("Exception in thread"))
-        .findFirst()
-        .ifPresent(line -> problems.add("the server's output says: " + line));
+    List<String> problems = new ArrayList<>(daemon.problems(output));
     if (now.hwmKb() >= MAX_PEAK_KB) {
       problems.add(
           "the server's peak resident memory is "
@@ -1024,81 +1010,6 @@ class LoadTest {
       Map<String, Long> sorted = new TreeMap<>();
       counts.forEach((code, count) -> sorted.put(code, count.sum()));
       return sorted.toString();
-    }
-  }
-
-  /**
-   * What a process uses, as the kernel counts it: resident memory now and at its peak (kB),
-   * threads, and processor time since it started.
-   */
-  private record Usage(long rssKb, long hwmKb, long threads, double cpuSeconds) {
-    @Override
-    public String toString() {
-      return String.format(
-          "VmRSS %d MB, VmHWM %d MB, %d threads, %.1f s of CPU",
-          rssKb >> 10, hwmKb >> 10, threads, cpuSeconds);
-    }
-  }
-
-  /** Reads a process's usage from /proc, now and every 100 ms, keeping the highest VmRSS. */
-  private static final class UsageSampler implements AutoCloseable {
-    private static final Pattern FIELD = Pattern.compile("(?m)^(VmRSS|VmHWM|Threads):\\s+(\\d+)");
-
-    /** The unit of the times in /proc/PID/stat (USER_HZ), 100 on Linux. */
-    private static final double TICKS_PER_SECOND = 100;
-
-    private final Path status;
-    private final Path stat;
-    private final AtomicLong highestRssKb = new AtomicLong();
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
-
-    UsageSampler(long pid) {
-      this.status = Path.of("/proc", String.valueOf(pid), "status");
-      this.stat = Path.of("/proc", String.valueOf(pid), "stat");
-      timer.scheduleAtFixedRate(
-          () -> {
-            try {
-              now();
-            } catch (RuntimeException e) {
-              // The process is gone; the test says so.
-            }
-          },
-          0,
-          100,
-          TimeUnit.MILLISECONDS);
-    }
-
-    Usage now() {
-      String text;
-      String times;
-      try {
-        text = Files.readString(status);
-        times = Files.readString(stat);
-      } catch (IOException e) {
-        throw new IllegalStateException("cannot read " + status + ": " + e, e);
-      }
-      // utime and stime, fields 14 and 15, counted after the command name in parentheses.
-      String[] fromState = times.substring(times.lastIndexOf(')') + 2).split(" ");
-      double cpuSeconds =
-          (Long.parseLong(fromState[11]) + Long.parseLong(fromState[12])) / TICKS_PER_SECOND;
-      Map<String, Long> fields = new HashMap<>();
-      Matcher matcher = FIELD.matcher(text);
-      while (matcher.find()) {
-        fields.put(matcher.group(1), Long.parseLong(matcher.group(2)));
-      }
-      Usage now =
-          new Usage(fields.get("VmRSS"), fields.get("VmHWM"), fields.get("Threads"), cpuSeconds);
-      highestRssKb.accumulateAndGet(now.rssKb(), Math::max);
-      return now;
-    }
-
-    long highestRssKb() {
-      return highestRssKb.get();
-    }
-
-    @Override
-    public void close() {
-      timer.shutdownNow();
     }
   }
 

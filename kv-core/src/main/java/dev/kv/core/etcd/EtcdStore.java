@@ -16,6 +16,7 @@ import dev.kv.core.WatchEvent;
 import dev.kv.core.WatchListener;
 import dev.kv.core.WatchQuery;
 import dev.kv.core.config.Durations;
+import dev.kv.core.grpc.ChannelThreads;
 import dev.kv.core.grpc.GrpcErrors;
 import dev.kv.core.grpc.Reconnects;
 import dev.kv.core.grpc.ResumingWatch;
@@ -186,7 +187,9 @@ public final class EtcdStore implements KvStore {
       ChannelCredentials credentials,
       boolean directExecutor) {
     NettyChannelBuilder channel =
-        NettyChannelBuilder.forTarget(EndpointsNameResolver.SCHEME + ":///", credentials);
+        ChannelThreads.of(
+            NettyChannelBuilder.forTarget(EndpointsNameResolver.SCHEME + ":///", credentials),
+            "kv-etcd");
     if (directExecutor) {
       channel.directExecutor();
     }

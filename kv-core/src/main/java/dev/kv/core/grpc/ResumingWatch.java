@@ -49,7 +49,7 @@ public abstract class ResumingWatch<ReqT> implements Watch {
 
   /** Opens the first stream. */
   final void start() {
-    if (!ended) {
+    if (!ended && !registry.closed()) {
       open(next);
     }
   }
@@ -118,7 +118,10 @@ public abstract class ResumingWatch<ReqT> implements Watch {
       listener.onInterrupted();
     }
     long pause = Math.min(MAX_PAUSE_MILLIS, 100L << Math.min(failures++, 5));
-    CompletableFuture.delayedExecutor(pause, TimeUnit.MILLISECONDS).execute(this::start);
+    // On the JDK's one timer thread: opening a stream never blocks, and the default executor starts
+    // a thread per task on machines with two processors or fewer, for every watch at once.
+    CompletableFuture.delayedExecutor(pause, TimeUnit.MILLISECONDS, Runnable::run)
+        .execute(this::start);
   }
 
   /** Ends the watch with {@code error}, told to the listener once. */

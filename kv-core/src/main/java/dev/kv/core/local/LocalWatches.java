@@ -5,33 +5,55 @@ import dev.kv.core.Watch;
 import dev.kv.core.WatchEvent;
 import dev.kv.core.WatchListener;
 import dev.kv.core.WatchQuery;
+import dev.kv.core.config.Sizes;
+import java.util.ArrayDeque;
 import java.util.List;
-import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 
 /**
  * The open watches of a store that lives in this process. The store publishes each change once it
- * is applied; every watch gets the changes it covers in order, one at a time, on a delivery thread,
- * so that a slow listener never holds up the store's writer.
+ * is applied; every watch gets the changes it covers in order, one at a time, on one of a few
+ * delivery threads (as many as processors, whatever the number of watches), so that a slow listener
+ * never holds up the store's writer.
+ *
+ * <p>What a watch holds for its listener is bounded: one that falls more than {@link
+ * #MAX_QUEUED_BYTES} behind is ended, after the changes it holds, with {@link
+ * KvException.Code#RESOURCE_EXHAUSTED} naming the revision to watch again from. A change is shared
+ * by every watch it goes to, never copied.
  *
  * <p>The store keeps publishing and opening watches from racing, so that a watch that starts in the
  * past gets each change exactly once: from its history or from a publication.
  */
 public final class LocalWatches {
 
+  /**
+   * How far one watch may fall behind its listener, in bytes of the keys and values it holds: room
+   * for several of the largest values kv-server accepts.
+   */
+  public static final long MAX_QUEUED_BYTES = 8 << 20;
+
+  /** What one waiting change costs beyond its key and value. */
+  private static final int OVERHEAD_BYTES = 64;
+
+  /** Changes one watch delivers before the others waiting for a thread have their turn. */
+  private static final int DELIVERIES_PER_TURN = 256;
+
   private final List<LocalWatch> open = new CopyOnWriteArrayList<>();
   private final ExecutorService deliveries;
+  private final long maxQueuedBytes;
 
-  /** Watches delivered by daemon threads named {@code threadName}. */
+  /** Watches delivered by daemon threads named {@code threadName}, one per processor at most. */
   public LocalWatches(String threadName) {
-    this.deliveries = Executors.newCachedThreadPool(Threads.daemon(threadName));
+    this(threadName, Threads.processors(), MAX_QUEUED_BYTES);
+  }
+
+  LocalWatches(String threadName, int threads, long maxQueuedBytes) {
+    this.deliveries = Threads.pool(threadName, threads);
+    this.maxQueuedBytes = maxQueuedBytes;
   }
 
   /**
@@ -45,7 +67,9 @@ public final class LocalWatches {
       WatchQuery query, WatchListener listener, long firstRevision, Stream<WatchEvent> past) {
     LocalWatch watch = new LocalWatch(query, listener, firstRevision);
     past.forEach(watch::offer);
-    open.add(watch);
+    if (watch.takesMore()) {
+      open.add(watch);
+    }
     return watch;
   }
 
@@ -70,14 +94,28 @@ public final class LocalWatches {
     deliveries.shutdown();
   }
 
-  /** One watch: a queue of deliveries that one delivery thread at a time drains. */
+  private static long cost(WatchEvent event) {
+    return event.entry().key().length() + event.entry().value().length() + OVERHEAD_BYTES;
+  }
+
+  /** One watch: the changes waiting for its listener, which one delivery thread at a time takes. */
   private final class LocalWatch implements Watch {
     final WatchQuery query;
     final WatchListener listener;
     final long firstRevision;
-    final Queue<Runnable> pending = new ConcurrentLinkedQueue<>();
-    final AtomicBoolean draining = new AtomicBoolean();
-    volatile boolean closed;
+
+    // Under this watch's lock.
+    private final ArrayDeque<WatchEvent> queued = new ArrayDeque<>();
+    private long queuedBytes;
+
+    /** What the watch ends with once the changes before it are delivered; under the lock. */
+    private KvException ending;
+
+    /** Whether the watch has a delivery thread, or waits for one; under the lock. */
+    private boolean scheduled;
+
+    /** No more deliveries: closed, or its error delivered. */
+    private volatile boolean closed;
 
     LocalWatch(WatchQuery query, WatchListener listener, long firstRevision) {
       this.query = query;
@@ -90,25 +128,127 @@ public final class LocalWatches {
       if (event.revision() < firstRevision || !query.covers(event.entry().key())) {
         return;
       }
-      run(
-          () -> {
-            try {
-              listener.onEvent(event);
-            } catch (RuntimeException e) {
-              close();
-              listener.onError(
-                  new KvException(KvException.Code.INTERNAL, "the watch listener failed: " + e, e));
-            }
-          });
+      boolean deliverHere;
+      synchronized (this) {
+        if (closed || ending != null) {
+          return;
+        }
+        long cost = cost(event);
+        WatchEvent last = queued.peekLast();
+        // A revision's changes stay together, so that the watch resumes from one it got none of.
+        if (last != null
+            && last.revision() != event.revision()
+            && queuedBytes + cost > maxQueuedBytes) {
+          ending = fellBehind(event.revision());
+          open.remove(this);
+        } else {
+          queued.add(event);
+          queuedBytes += cost;
+        }
+        deliverHere = schedule();
+      }
+      if (deliverHere) {
+        deliver();
+      }
+    }
+
+    private KvException fellBehind(long resumeFrom) {
+      return new KvException(
+          KvException.Code.RESOURCE_EXHAUSTED,
+          "the watch fell more than "
+              + Sizes.format(maxQueuedBytes)
+              + " behind: changes came faster than its listener took them; it was ended, watch"
+              + " again from revision "
+              + resumeFrom);
     }
 
     /** Ends the watch with {@code error}, after what it still had to deliver. */
     void fail(KvException error) {
-      run(
-          () -> {
-            closed = true;
+      boolean deliverHere;
+      synchronized (this) {
+        if (closed || ending != null) {
+          return;
+        }
+        ending = error;
+        deliverHere = schedule();
+      }
+      if (deliverHere) {
+        deliver();
+      }
+    }
+
+    /** Whether the watch takes more changes: it neither ends nor was closed. */
+    synchronized boolean takesMore() {
+      return !closed && ending == null;
+    }
+
+    /**
+     * Gives the watch a turn on a delivery thread unless it has one; under the lock. True when the
+     * threads are gone (the store closed): the caller delivers, once it no longer holds the lock.
+     */
+    private boolean schedule() {
+      if (scheduled) {
+        return false;
+      }
+      scheduled = true;
+      try {
+        deliveries.execute(this::deliver);
+        return false;
+      } catch (RejectedExecutionException storeClosed) {
+        return true;
+      }
+    }
+
+    /** Delivers what waits, a turn's worth at a time, then lets the watch go until more comes. */
+    private void deliver() {
+      while (true) {
+        for (int delivered = 0; delivered < DELIVERIES_PER_TURN; delivered++) {
+          WatchEvent event;
+          KvException error = null;
+          synchronized (this) {
+            event = queued.poll();
+            if (event != null) {
+              queuedBytes -= cost(event);
+            } else if (ending != null && !closed) {
+              error = ending;
+              closed = true;
+            } else {
+              scheduled = false;
+              return;
+            }
+          }
+          if (error != null) {
+            open.remove(this);
             listener.onError(error);
-          });
+            return;
+          }
+          if (!closed && !deliverOne(event)) {
+            return;
+          }
+        }
+        synchronized (this) {
+          // Its turn is over: to the back of the line, or on here if the threads are gone.
+          scheduled = false;
+          if (!schedule()) {
+            return;
+          }
+        }
+      }
+    }
+
+    /**
+     * Hands {@code event} to the listener; false when the listener failed, which ends the watch.
+     */
+    private boolean deliverOne(WatchEvent event) {
+      try {
+        listener.onEvent(event);
+        return true;
+      } catch (RuntimeException e) {
+        close();
+        listener.onError(
+            new KvException(KvException.Code.INTERNAL, "the watch listener failed: " + e, e));
+        return false;
+      }
     }
 
     /** Opened while no change was being published: started at once. */
@@ -117,36 +257,14 @@ public final class LocalWatches {
       return CompletableFuture.completedFuture(firstRevision);
     }
 
-    private void run(Runnable delivery) {
-      pending.add(delivery);
-      if (draining.compareAndSet(false, true)) {
-        try {
-          deliveries.execute(this::drain);
-        } catch (RejectedExecutionException storeClosed) {
-          drain();
-        }
-      }
-    }
-
-    private void drain() {
-      do {
-        try {
-          for (Runnable delivery = pending.poll(); delivery != null; delivery = pending.poll()) {
-            if (!closed) {
-              delivery.run();
-            }
-          }
-        } finally {
-          draining.set(false);
-        }
-      } while (!pending.isEmpty() && draining.compareAndSet(false, true));
-    }
-
     @Override
     public void close() {
       closed = true;
       open.remove(this);
-      pending.clear();
+      synchronized (this) {
+        queued.clear();
+        queuedBytes = 0;
+      }
     }
   }
 }

@@ -26,6 +26,7 @@ import dev.kv.core.WatchQuery;
 import dev.kv.core.config.Durations;
 import dev.kv.core.config.HostPort;
 import dev.kv.core.grpc.ApiMessages;
+import dev.kv.core.grpc.ChannelThreads;
 import dev.kv.core.grpc.GrpcErrors;
 import dev.kv.core.grpc.Reconnects;
 import dev.kv.core.grpc.ResumingWatch;
@@ -286,8 +287,7 @@ public final class RemoteStore implements KvStore {
             @Override
             public void onError(Throwable error) {
               Status status = Status.fromThrowable(error);
-              if (status.getCode() == Status.Code.UNAVAILABLE
-                  || status.getCode() == Status.Code.CANCELLED) {
+              if (resumable(status.getCode())) {
                 reopenLater();
               } else if (!ended()) {
                 end(failure(status.asRuntimeException()));
@@ -299,6 +299,17 @@ public final class RemoteStore implements KvStore {
               reopenLater();
             }
           });
+    }
+
+    /**
+     * Whether a stream that ended with {@code code} is opened again: one the connection broke, and
+     * one the server ended because this client fell behind reading it. A watch the server refused
+     * from the start (at its limit of watches) ends with the error.
+     */
+    private boolean resumable(Status.Code code) {
+      return code == Status.Code.UNAVAILABLE
+          || code == Status.Code.CANCELLED
+          || (code == Status.Code.RESOURCE_EXHAUSTED && started().isDone());
     }
   }
 
@@ -400,10 +411,12 @@ public final class RemoteStore implements KvStore {
     public RemoteStore build() {
       Objects.requireNonNull(server, "server");
       ManagedChannel channel =
-          NettyChannelBuilder.forAddress(
-                  server.host(),
-                  server.port(),
-                  tls == null ? InsecureChannelCredentials.create() : tls.credentials())
+          ChannelThreads.of(
+                  NettyChannelBuilder.forAddress(
+                      server.host(),
+                      server.port(),
+                      tls == null ? InsecureChannelCredentials.create() : tls.credentials()),
+                  "kv-remote")
               // Notices a server that vanished under a watch; kv-server accepts pings every 10s.
               .keepAliveTime(30, TimeUnit.SECONDS)
               .keepAliveTimeout(10, TimeUnit.SECONDS)

@@ -2,6 +2,7 @@ package dev.kv.core.remote;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.kv.api.Entry;
 import dev.kv.api.GetRequest;
 import dev.kv.api.GetResponse;
 import dev.kv.api.KVGrpc;
@@ -12,6 +13,8 @@ import dev.kv.core.Watch;
 import dev.kv.core.WatchEvent;
 import dev.kv.core.WatchListener;
 import dev.kv.core.WatchQuery;
+import dev.kv.core.config.HostPort;
+import dev.kv.core.grpc.ChannelThreads;
 import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.ClientCall;
@@ -26,11 +29,18 @@ import io.grpc.Server;
 import io.grpc.Status;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
+import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -45,8 +55,10 @@ class RemoteStoreTest {
 
   @AfterEach
   void stop() {
-    channel.shutdownNow();
-    server.shutdownNow();
+    if (channel != null) {
+      channel.shutdownNow();
+      server.shutdownNow();
+    }
   }
 
   @Test
@@ -123,6 +135,137 @@ class RemoteStoreTest {
               assertThat(e.code()).isEqualTo(KvException.Code.RESOURCE_EXHAUSTED);
               assertThat(e.getMessage()).isEqualTo("at the limit of open watches");
             });
+  }
+
+  @Test
+  void watchEndedByTheServerForFallingBehind_resumesAfterTheLastChangeItGot() throws Exception {
+    List<Long> startRevisions = new CopyOnWriteArrayList<>();
+    serve(
+        new KVGrpc.KVImplBase() {
+          @Override
+          public void watch(WatchRequest request, StreamObserver<WatchResponse> responses) {
+            startRevisions.add(request.getStartRevision());
+            if (startRevisions.size() == 1) {
+              responses.onNext(created(5));
+              responses.onNext(event(5));
+              responses.onNext(event(6));
+              responses.onError(
+                  Status.RESOURCE_EXHAUSTED
+                      .withDescription(
+                          "the client reads this watch too slowly: it fell more than 4MiB behind;"
+                              + " it was ended, watch again from revision 7")
+                      .asRuntimeException());
+            } else {
+              responses.onNext(created(request.getStartRevision()));
+              responses.onNext(event(7));
+            }
+          }
+        });
+    RemoteStore store = RemoteStore.over(channel, "server", Duration.ofSeconds(30));
+    Recording seen = new Recording();
+
+    store.watch(WatchQuery.key("k").fromRevision(5), seen);
+
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> seen.revisions.size() == 3 || !seen.errors.isEmpty());
+    assertThat(seen.errors).isEmpty();
+    assertThat(seen.revisions).containsExactly(5L, 6L, 7L);
+    assertThat(startRevisions).containsExactly(5L, 7L);
+    assertThat(seen.interruptions).hasValue(1);
+  }
+
+  @Test
+  void watchListenersThatBlock_holdNoMoreThreadsThanTheStoresPool() throws Exception {
+    Server network =
+        NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+            .addService(
+                new KVGrpc.KVImplBase() {
+                  @Override
+                  public void watch(WatchRequest request, StreamObserver<WatchResponse> responses) {
+                    responses.onNext(created(2));
+                    responses.onNext(event(2));
+                  }
+                })
+            .build()
+            .start();
+    CountDownLatch release = new CountDownLatch(1);
+    Set<Thread> listening = ConcurrentHashMap.newKeySet();
+    AtomicInteger delivered = new AtomicInteger();
+    int watches = 3 * ChannelThreads.THREADS;
+    try (RemoteStore store =
+        RemoteStore.connect(new HostPort("127.0.0.1", network.getPort()), Duration.ofSeconds(30))) {
+      for (int i = 0; i < watches; i++) {
+        store.watch(
+            WatchQuery.key("k" + i),
+            new WatchListener() {
+              @Override
+              public void onEvent(WatchEvent event) {
+                listening.add(Thread.currentThread());
+                try {
+                  release.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                  Thread.currentThread().interrupt();
+                }
+                delivered.incrementAndGet();
+              }
+
+              @Override
+              public void onError(KvException error) {}
+            });
+      }
+
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> listening.size() >= ChannelThreads.THREADS);
+      Awaitility.await()
+          .during(Duration.ofMillis(500))
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> listening.size() <= ChannelThreads.THREADS);
+      release.countDown();
+      Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> delivered.get() == watches);
+    } finally {
+      release.countDown();
+      network.shutdownNow();
+    }
+  }
+
+  private static WatchResponse created(long revision) {
+    return WatchResponse.newBuilder().setCreated(true).setRevision(revision).build();
+  }
+
+  private static WatchResponse event(long revision) {
+    return WatchResponse.newBuilder()
+        .setEntry(
+            Entry.newBuilder()
+                .setKey("k")
+                .setValue("v" + revision)
+                .setCreateRevision(2)
+                .setModRevision(revision)
+                .setVersion(1))
+        .build();
+  }
+
+  /** What a watch delivered. */
+  private static final class Recording implements WatchListener {
+    final List<Long> revisions = new CopyOnWriteArrayList<>();
+    final List<KvException> errors = new CopyOnWriteArrayList<>();
+    final AtomicInteger interruptions = new AtomicInteger();
+
+    @Override
+    public void onEvent(WatchEvent event) {
+      revisions.add(event.revision());
+    }
+
+    @Override
+    public void onError(KvException error) {
+      errors.add(error);
+    }
+
+    @Override
+    public void onInterrupted() {
+      interruptions.incrementAndGet();
+    }
   }
 
   /** Serves {@code service} in process, with {@link #channel} to it. */
