@@ -3,9 +3,13 @@ package dev.kv.server;
 import dev.kv.core.config.HostPort;
 import java.io.BufferedReader;
 import java.io.File;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
@@ -73,6 +77,30 @@ public final class DaemonProcess implements AutoCloseable {
     ProcessBuilder builder = new ProcessBuilder(command);
     builder.environment().putAll(environment);
     return new DaemonProcess(builder);
+  }
+
+  /** The JVM options bin/kv starts kv-server with, so that a test runs the server as users do. */
+  public static List<String> launcherJvmOptions() throws IOException {
+    Path launcher = Path.of(System.getProperty("kv.root", ".."), "bin", "kv");
+    // Within the launcher's kv-server branch: up to its ";;".
+    Matcher options =
+        Pattern.compile("kv-server\\)(?:(?!;;)[\\s\\S])*?jvm_opts=\"([^\"]+)\"")
+            .matcher(Files.readString(launcher));
+    if (!options.find()) {
+      throw new AssertionError("no jvm_opts for kv-server in " + launcher);
+    }
+    return Arrays.asList(options.group(1).trim().split("\\s+"));
+  }
+
+  /** The process's peak resident memory (VmHWM), in kB, as the kernel counts it. */
+  public long peakResidentKb() throws IOException {
+    Matcher peak =
+        Pattern.compile("(?m)^VmHWM:\\s+(\\d+)")
+            .matcher(Files.readString(Path.of("/proc", String.valueOf(pid()), "status")));
+    if (!peak.find()) {
+      throw new AssertionError("no VmHWM in /proc/" + pid() + "/status");
+    }
+    return Long.parseLong(peak.group(1));
   }
 
   /** The process id, for reading what the system says of the process, such as its memory. */
