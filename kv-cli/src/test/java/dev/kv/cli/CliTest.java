@@ -376,6 +376,24 @@ class CliTest {
   }
 
   @Test
+  void list_valuesLargerInAllThanOneMessage_printsThemAll() {
+    // 12 MB in all: more than one page, and more than a client takes in one message.
+    String large = "v".repeat(1_500_000);
+    for (int i = 1; i <= 8; i++) {
+      store.blocking().set("huge/" + i, large);
+    }
+
+    CommandRun run = kv("list", "huge/");
+
+    assertThat(run.exitCode()).as(run.err()).isZero();
+    assertThat(run.out().lines().map(line -> line.substring(0, line.indexOf('\t'))))
+        .containsExactly(
+            "huge/1", "huge/2", "huge/3", "huge/4", "huge/5", "huge/6", "huge/7", "huge/8");
+    assertThat(run.out().lines().map(line -> line.equals(line.substring(0, 7) + large)))
+        .containsOnly(true);
+  }
+
+  @Test
   void listJson_givesOneEntryPerLine() {
     kv("set", "lj/a", "1");
     kv("set", "lj/b", "2");

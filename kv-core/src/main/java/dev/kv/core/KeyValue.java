@@ -61,6 +61,26 @@ public record KeyValue(
     return binaryValue == null ? null : binaryValue.clone();
   }
 
+  /**
+   * How many bytes the key and the value take as the stores keep them (UTF-8 for text), as a page's
+   * byte budget counts them.
+   */
+  public long byteSize() {
+    return utf8Length(key) + (binaryValue == null ? utf8Length(value) : binaryValue.length);
+  }
+
+  private static long utf8Length(String text) {
+    long length = text.length();
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (c >= 0x80) {
+        // Two UTF-16 units of a surrogate pair are four bytes: two more each.
+        length += c < 0x800 || Character.isSurrogate(c) ? 1 : 2;
+      }
+    }
+    return length;
+  }
+
   /** This entry with an empty value, as keys-only listings give it. */
   public KeyValue withoutValue() {
     return new KeyValue(key, "", createRevision, modRevision, version);

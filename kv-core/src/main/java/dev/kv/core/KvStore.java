@@ -93,7 +93,12 @@ public interface KvStore extends AutoCloseable {
    */
   CompletableFuture<Deleted> deletePrefix(String prefix);
 
-  /** Lists the keys {@code query} selects, a page at a time, in key order. */
+  /**
+   * Lists the keys {@code query} selects, a page at a time, in key order. A page holds at most the
+   * query's {@link ListQuery#limit} keys and {@link ListQuery#maxBytes} bytes of keys and values (4
+   * MiB by default), and at least one entry, however large, so that a listing always progresses:
+   * its memory is bounded whatever the values weigh.
+   */
   CompletableFuture<Page> list(ListQuery query);
 
   /**

@@ -6,6 +6,12 @@ import java.util.Objects;
  * Which keys a listing returns: those under a prefix, or those in a range [{@code from}, {@code
  * to}), in key order, a page at a time.
  *
+ * <p>A page ends at whichever comes first of two bounds: {@link #limit} keys, or {@link #maxBytes}
+ * bytes of keys and values (their UTF-8 bytes; keys alone {@link #withoutValues()}). It holds at
+ * least one entry, however large, so that a listing always progresses. The byte budget keeps every
+ * page's memory bounded, whatever the values weigh: its default, {@value #MAX_BYTES} bytes (4 MiB),
+ * holds two of the largest entries kv-server accepts.
+ *
  * <pre>{@code
  * ListQuery.prefix("users/").limit(100)
  * ListQuery.range("a", "m").withoutValues()
@@ -15,6 +21,8 @@ import java.util.Objects;
  * @param to the key after the last that may be listed; empty for no end
  * @param startAfter list only keys after this one, to continue where a page stopped; empty for none
  * @param limit how many keys a page holds at most, from 1 to {@value #MAX_LIMIT}
+ * @param maxBytes how many bytes of keys and values a page holds at most, from 1 to {@value
+ *     #MAX_BYTES}, unless its one entry is larger
  * @param keysOnly whether to leave the values out
  * @param consistency how up to date the listing must be
  */
@@ -23,6 +31,7 @@ public record ListQuery(
     String to,
     String startAfter,
     int limit,
+    int maxBytes,
     boolean keysOnly,
     ReadConsistency consistency) {
 
@@ -31,6 +40,11 @@ public record ListQuery(
 
   /** The page size unless one is asked for. */
   public static final int DEFAULT_LIMIT = 1_000;
+
+  /**
+   * The most bytes of keys and values in a page, and the budget unless a smaller one is asked for.
+   */
+  public static final int MAX_BYTES = 4 << 20;
 
   public ListQuery {
     Objects.requireNonNull(from, "from");
@@ -41,6 +55,11 @@ public record ListQuery(
       throw new KvException(
           KvException.Code.INVALID_ARGUMENT,
           "limit must be between 1 and " + MAX_LIMIT + ", not " + limit);
+    }
+    if (maxBytes < 1 || maxBytes > MAX_BYTES) {
+      throw new KvException(
+          KvException.Code.INVALID_ARGUMENT,
+          "a page's byte budget must be between 1 and " + MAX_BYTES + ", not " + maxBytes);
     }
     if (!to.isEmpty() && Keys.ORDER.compare(from, to) >= 0) {
       throw new KvException(
@@ -53,29 +72,41 @@ public record ListQuery(
   public static ListQuery prefix(String prefix) {
     Objects.requireNonNull(prefix, "prefix");
     return new ListQuery(
-        prefix, Keys.prefixEnd(prefix), "", DEFAULT_LIMIT, false, ReadConsistency.LINEARIZABLE);
+        prefix,
+        Keys.prefixEnd(prefix),
+        "",
+        DEFAULT_LIMIT,
+        MAX_BYTES,
+        false,
+        ReadConsistency.LINEARIZABLE);
   }
 
   /** Every key from {@code from} (included) to {@code to} (excluded; empty for no end). */
   public static ListQuery range(String from, String to) {
-    return new ListQuery(from, to, "", DEFAULT_LIMIT, false, ReadConsistency.LINEARIZABLE);
+    return new ListQuery(
+        from, to, "", DEFAULT_LIMIT, MAX_BYTES, false, ReadConsistency.LINEARIZABLE);
   }
 
   public ListQuery limit(int limit) {
-    return new ListQuery(from, to, startAfter, limit, keysOnly, consistency);
+    return new ListQuery(from, to, startAfter, limit, maxBytes, keysOnly, consistency);
+  }
+
+  /** The same query, with pages of at most {@code maxBytes} bytes of keys and values. */
+  public ListQuery maxBytes(int maxBytes) {
+    return new ListQuery(from, to, startAfter, limit, maxBytes, keysOnly, consistency);
   }
 
   public ListQuery startAfter(String key) {
-    return new ListQuery(from, to, key, limit, keysOnly, consistency);
+    return new ListQuery(from, to, key, limit, maxBytes, keysOnly, consistency);
   }
 
   /** The same query, listing keys without their values. */
   public ListQuery withoutValues() {
-    return new ListQuery(from, to, startAfter, limit, true, consistency);
+    return new ListQuery(from, to, startAfter, limit, maxBytes, true, consistency);
   }
 
   public ListQuery consistency(ReadConsistency consistency) {
-    return new ListQuery(from, to, startAfter, limit, keysOnly, consistency);
+    return new ListQuery(from, to, startAfter, limit, maxBytes, keysOnly, consistency);
   }
 
   /** The first key this page may hold: after {@link #startAfter} when given. */

@@ -566,21 +566,10 @@ public abstract class KvStoreContract {
       await(store.set(key, "x"));
     }
 
-    List<String> seen = new ArrayList<>();
-    List<Boolean> more = new ArrayList<>();
-    ListQuery query = ListQuery.prefix("page/").limit(10);
-    while (true) {
-      Page page = await(store.list(query));
-      page.entries().forEach(entry -> seen.add(entry.key()));
-      more.add(page.more());
-      if (!page.more()) {
-        break;
-      }
-      query = query.startAfter(page.entries().get(page.entries().size() - 1).key());
-    }
+    List<Page> pages = pages(ListQuery.prefix("page/").limit(10));
 
-    assertThat(seen).isEqualTo(all);
-    assertThat(more).containsExactly(true, true, false);
+    assertThat(pages).flatExtracting(Page::entries).extracting(KeyValue::key).isEqualTo(all);
+    assertThat(pages).extracting(Page::more).containsExactly(true, true, false);
   }
 
   @Test
@@ -616,6 +605,103 @@ public abstract class KvStoreContract {
     long after = await(store.set("r", "y"));
 
     assertThat(listedAt).isEqualTo(before).isLessThan(after);
+  }
+
+  @Test
+  void list_pageReachingItsByteBudget_endsEarly_andTheNextGoesOn() {
+    // Each entry is 103 bytes: a 3-byte key and a 100-byte value.
+    for (int i = 1; i <= 5; i++) {
+      await(store.set("b/" + i, "v".repeat(100)));
+    }
+
+    List<Page> pages = pages(ListQuery.prefix("b/").maxBytes(250));
+
+    assertThat(pages)
+        .extracting(page -> page.entries().stream().map(KeyValue::key).toList())
+        .containsExactly(List.of("b/1", "b/2"), List.of("b/3", "b/4"), List.of("b/5"));
+    assertThat(pages).extracting(Page::more).containsExactly(true, true, false);
+  }
+
+  @Test
+  void list_entryLargerThanTheByteBudget_comesAlone() {
+    await(store.set("l/1", "x".repeat(300)));
+    await(store.set("l/2", "small"));
+    await(store.set("l/3", "y".repeat(300)));
+
+    List<Page> pages = pages(ListQuery.prefix("l/").maxBytes(100));
+
+    assertThat(pages)
+        .extracting(page -> page.entries().stream().map(KeyValue::key).toList())
+        .containsExactly(List.of("l/1"), List.of("l/2"), List.of("l/3"));
+    assertThat(pages).extracting(Page::more).containsExactly(true, true, false);
+    assertThat(pages.get(0).entries().get(0).value()).hasSize(300);
+  }
+
+  @Test
+  void list_byteBudget_countsUtf8Bytes() {
+    // 60 characters, 120 bytes: two such entries fit in 200 characters, not in 200 bytes.
+    await(store.set("u/1", "é".repeat(60)));
+    await(store.set("u/2", "é".repeat(60)));
+
+    Page page = await(store.list(ListQuery.prefix("u/").maxBytes(200)));
+
+    assertThat(page.entries()).extracting(KeyValue::key).containsExactly("u/1");
+    assertThat(page.more()).isTrue();
+  }
+
+  @Test
+  void list_withoutValues_byteBudgetCountsTheKeysAlone() {
+    for (int i = 1; i <= 3; i++) {
+      await(store.set("k/" + i, "v".repeat(100)));
+    }
+
+    Page page = await(store.list(ListQuery.prefix("k/").withoutValues().maxBytes(10)));
+
+    assertThat(page.entries()).extracting(KeyValue::key).containsExactly("k/1", "k/2", "k/3");
+    assertThat(page.more()).isFalse();
+  }
+
+  @Test
+  void list_smallEntriesThenLargeOnes_everyPageKeepsItsByteBudget() {
+    // Two entries of 10 bytes, then twenty of 600: a store that guesses sizes from the first
+    // guesses wrong.
+    List<String> all = new ArrayList<>();
+    for (int i = 0; i < 22; i++) {
+      String key = String.format("s/%02d", i);
+      all.add(key);
+      await(store.set(key, i < 2 ? "tiny!!" : "L".repeat(596)));
+    }
+
+    List<Page> pages = pages(ListQuery.prefix("s/").maxBytes(1_000));
+
+    assertThat(pages).flatExtracting(Page::entries).extracting(KeyValue::key).isEqualTo(all);
+    assertThat(pages.get(0).entries())
+        .extracting(KeyValue::key)
+        .containsExactly("s/00", "s/01", "s/02");
+    assertThat(pages)
+        .allSatisfy(
+            page ->
+                assertThat(page.entries().stream().mapToLong(KeyValue::byteSize).sum())
+                    .isLessThanOrEqualTo(1_000));
+  }
+
+  @Test
+  void list_byDefault_pagesStopAtFourMebibytes() {
+    // The size of the values that once made a listing exhaust kv-server's heap.
+    String large = "v".repeat(1_500_000);
+    for (int i = 1; i <= 3; i++) {
+      await(store.set("big/" + i, large));
+    }
+
+    List<Page> pages = pages(ListQuery.prefix("big/"));
+
+    assertThat(ListQuery.prefix("big/").maxBytes()).isEqualTo(4 << 20);
+    assertThat(pages)
+        .extracting(page -> page.entries().stream().map(KeyValue::key).toList())
+        .containsExactly(List.of("big/1", "big/2"), List.of("big/3"));
+    assertThat(pages)
+        .flatExtracting(Page::entries)
+        .allSatisfy(entry -> assertThat(entry.value()).isEqualTo(large));
   }
 
   @Test
@@ -685,6 +771,19 @@ public abstract class KvStoreContract {
         .withThrowableOfType(ExecutionException.class)
         .havingCause()
         .isInstanceOfSatisfying(KvException.class, e -> assertThat(e.code()).isEqualTo(code));
+  }
+
+  /** Every page of {@code query}, each asked for after the last key of the one before. */
+  private List<Page> pages(ListQuery query) {
+    List<Page> pages = new ArrayList<>();
+    while (true) {
+      Page page = await(store.list(query));
+      pages.add(page);
+      if (!page.more() || pages.size() > 100) {
+        return pages;
+      }
+      query = query.startAfter(page.entries().get(page.entries().size() - 1).key());
+    }
   }
 
   private List<String> keys(ListQuery query) {

@@ -14,6 +14,8 @@ import dev.kv.api.SetRequest;
 import dev.kv.core.KeyValue;
 import dev.kv.core.KvException;
 import dev.kv.core.KvStore;
+import dev.kv.core.ListQuery;
+import dev.kv.core.Page;
 import dev.kv.core.Ttl;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
@@ -21,6 +23,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -180,6 +183,32 @@ class KvServiceTest {
                     Status.Code.INVALID_ARGUMENT,
                     "limit must be between 1 and 10000, not 20000"));
     org.mockito.Mockito.verifyNoInteractions(store);
+  }
+
+  @Test
+  void list_byteBudgetBeyondFourMebibytes_answersInvalidArgumentWithoutAskingTheStore() {
+    var request = dev.kv.api.ListRequest.newBuilder().setMaxBytes(5 << 20).build();
+
+    assertThatThrownBy(() -> client.list(request))
+        .satisfies(
+            e ->
+                assertStatus(
+                    e,
+                    Status.Code.INVALID_ARGUMENT,
+                    "a page's byte budget must be between 1 and 4194304, not 5242880"));
+    org.mockito.Mockito.verifyNoInteractions(store);
+  }
+
+  @Test
+  void list_byteBudget_reachesTheStore_fourMebibytesWhenUnset() {
+    when(store.list(org.mockito.ArgumentMatchers.any()))
+        .thenReturn(CompletableFuture.completedFuture(new Page(List.of(), false, 1)));
+
+    client.list(dev.kv.api.ListRequest.newBuilder().setPrefix("p/").build());
+    client.list(dev.kv.api.ListRequest.newBuilder().setPrefix("p/").setMaxBytes(1_000).build());
+
+    verify(store).list(ListQuery.prefix("p/"));
+    verify(store).list(ListQuery.prefix("p/").maxBytes(1_000));
   }
 
   @Test

@@ -9,6 +9,8 @@ import dev.kv.core.KeyValue;
 import dev.kv.core.KvException;
 import dev.kv.core.KvStore;
 import dev.kv.core.KvStoreContract;
+import dev.kv.core.ListQuery;
+import dev.kv.core.Page;
 import dev.kv.core.RecordingListener;
 import dev.kv.core.Watch;
 import dev.kv.core.WatchEvent;
@@ -52,6 +54,22 @@ class RemoteStoreContractTest extends KvStoreContract {
     await(store.set("foo", "bar"));
 
     assertThat(valueOf(backing.get("foo"))).contains("bar");
+  }
+
+  @Test
+  void list_fullPage_arrivesThoughLargerThanGrpcsDefaultMessage() {
+    // 10,000 keys of 419 bytes: a page full by count and by bytes (4,190,000 of 4 MiB), and with
+    // its framing a message beyond gRPC's default limit of 4 MiB.
+    String padding = "k".repeat(409);
+    for (int i = 0; i < 10_000; i++) {
+      await(backing.set(String.format("full/%04d/", i) + padding, "v"));
+    }
+
+    Page page =
+        await(store.list(ListQuery.prefix("full/").withoutValues().limit(ListQuery.MAX_LIMIT)));
+
+    assertThat(page.entries()).hasSize(10_000);
+    assertThat(page.more()).isFalse();
   }
 
   @Test

@@ -214,22 +214,20 @@ public final class EmbeddedStore implements KvStore {
               RocksIterator iterator = dir.db.newIterator(dir.entries, options)) {
             long at = Records.number(dir.db.get(dir.meta, options, DataDirectory.REVISION_KEY));
             byte[] end = query.to().isEmpty() ? null : Records.utf8(query.to());
-            List<KeyValue> page = new ArrayList<>();
+            Page.Builder page = Page.builder(query);
             for (iterator.seek(Records.utf8(query.pageStart()));
                 iterator.isValid();
                 iterator.next()) {
               if (end != null && Arrays.compareUnsigned(iterator.key(), end) >= 0) {
                 break;
               }
-              if (page.size() == query.limit()) {
-                return new Page(page, true, at);
+              if (!page.add(
+                  Stored.decode(iterator.value()).withKey(Records.utf8(iterator.key())))) {
+                return page.build(true, at);
               }
-              KeyValue entry =
-                  Stored.decode(iterator.value()).withKey(Records.utf8(iterator.key()));
-              page.add(query.keysOnly() ? entry.withoutValue() : entry);
             }
             iterator.status(); // a read that failed ends the loop too: never a short page
-            return new Page(page, false, at);
+            return page.build(false, at);
           } finally {
             dir.db.releaseSnapshot(snapshot);
           }

@@ -64,7 +64,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
@@ -424,51 +423,30 @@ public final class EtcdStore implements KvStore {
    * {@inheritDoc}
    *
    * <p>Keys that are not UTF-8 text, which other etcd clients may write, are left out, so a page
-   * may hold fewer entries than its limit; it is never empty while {@link Page#more()}.
+   * may hold fewer entries than its limit; it is never empty while {@link Page#more()}. etcd has no
+   * byte limit of its own: {@link PageReader} reads each page in Ranges that keep it.
    */
   @Override
   public CompletableFuture<Page> list(ListQuery query) {
-    return listFrom(query, query.pageStart().isEmpty() ? FIRST_KEY : utf8(query.pageStart()));
-  }
-
-  private CompletableFuture<Page> listFrom(ListQuery query, ByteString start) {
-    CompletableFuture<RangeResponse> range =
-        call(
-            () ->
-                RangeRequest.newBuilder()
-                    .setKey(start)
-                    .setRangeEnd(rangeEnd(query.to()))
-                    .setLimit(query.limit())
-                    .setKeysOnly(query.keysOnly())
-                    .setSerializable(query.consistency() == ReadConsistency.SERIALIZABLE)
-                    .build(),
-            (RangeRequest request, StreamObserver<RangeResponse> answer) ->
-                withDeadline().range(request, answer),
-            Function.identity());
-    CompletableFuture<Page> page =
-        range.thenCompose(
-            response -> {
-              List<KeyValue> entries =
-                  response.getKvsList().stream()
-                      .filter(EtcdStore::hasTextKey)
-                      .map(EtcdStore::entry)
-                      .toList();
-              if (entries.isEmpty() && response.getMore()) {
-                // Only keys kv cannot name: a caller could not continue after them, this can.
-                ByteString last = response.getKvs(response.getKvsCount() - 1).getKey();
-                return listFrom(query, last.concat(FIRST_KEY));
-              }
-              return CompletableFuture.completedFuture(
-                  new Page(entries, response.getMore(), response.getHeader().getRevision()));
-            });
-    // A caller who gives up frees etcd too, as with every other call.
-    page.whenComplete(
-        (listed, error) -> {
-          if (error instanceof CancellationException) {
-            range.cancel(false);
-          }
-        });
-    return page;
+    RangeRequest range =
+        RangeRequest.newBuilder()
+            .setKey(query.pageStart().isEmpty() ? FIRST_KEY : utf8(query.pageStart()))
+            .setRangeEnd(rangeEnd(query.to()))
+            .setKeysOnly(query.keysOnly())
+            .setSerializable(query.consistency() == ReadConsistency.SERIALIZABLE)
+            .build();
+    return PageReader.read(
+        query,
+        range,
+        (request, maxResponseBytes) ->
+            call(
+                () -> request,
+                (RangeRequest built, StreamObserver<RangeResponse> answer) -> {
+                  KVGrpc.KVStub stub = withDeadline();
+                  (maxResponseBytes > 0 ? stub.withMaxInboundMessageSize(maxResponseBytes) : stub)
+                      .range(built, answer);
+                },
+                Function.identity()));
   }
 
   /** etcd's end of a range: the key itself, or "\0" for no end. */
@@ -694,7 +672,7 @@ public final class EtcdStore implements KvStore {
   }
 
   /** Whether kv can name the key: other etcd clients may write keys that are not UTF-8 text. */
-  private static boolean hasTextKey(dev.kv.etcd.api.mvccpb.KeyValue stored) {
+  static boolean hasTextKey(dev.kv.etcd.api.mvccpb.KeyValue stored) {
     return stored.getKey().isValidUtf8();
   }
 
@@ -702,7 +680,7 @@ public final class EtcdStore implements KvStore {
    * An entry etcd holds under a text key: with its value as text, or as its bytes when another
    * client stored a value that is not UTF-8 text.
    */
-  private static KeyValue entry(dev.kv.etcd.api.mvccpb.KeyValue stored) {
+  static KeyValue entry(dev.kv.etcd.api.mvccpb.KeyValue stored) {
     String key = stored.getKey().toStringUtf8();
     ByteString value = stored.getValue();
     return value.isValidUtf8()

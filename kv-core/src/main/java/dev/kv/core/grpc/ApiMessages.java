@@ -89,7 +89,7 @@ public final class ApiMessages {
    * The query a request asks for.
    *
    * @throws KvException with {@link KvException.Code#INVALID_ARGUMENT} for a prefix and a range
-   *     together, or a limit out of range
+   *     together, or a limit or byte budget out of range
    */
   public static ListQuery query(ListRequest request) {
     boolean range = !request.getRangeStart().isEmpty() || !request.getRangeEnd().isEmpty();
@@ -104,6 +104,7 @@ public final class ApiMessages {
     query =
         query
             .limit(request.getLimit() == 0 ? ListQuery.DEFAULT_LIMIT : request.getLimit())
+            .maxBytes(request.getMaxBytes() == 0 ? ListQuery.MAX_BYTES : request.getMaxBytes())
             .startAfter(request.getStartAfter())
             .consistency(consistency(request.getConsistency()));
     return request.getKeysOnly() ? query.withoutValues() : query;
@@ -114,6 +115,7 @@ public final class ApiMessages {
         .setRangeStart(query.from())
         .setRangeEnd(query.to())
         .setLimit(query.limit())
+        .setMaxBytes(query.maxBytes())
         .setStartAfter(query.startAfter())
         .setKeysOnly(query.keysOnly())
         .setConsistency(consistency(query.consistency()))

@@ -19,7 +19,6 @@ import dev.kv.core.local.LocalWatches;
 import dev.kv.core.local.Threads;
 import java.time.Duration;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
@@ -220,16 +219,13 @@ public final class MemoryStore implements KvStore {
         () -> {
           // Under the write lock, the page is the store as of one revision.
           synchronized (writeLock) {
-            List<KeyValue> page = new ArrayList<>();
-            boolean more = false;
+            Page.Builder page = Page.builder(query);
             for (KeyValue entry : between(query.pageStart(), query.to()).values()) {
-              if (page.size() == query.limit()) {
-                more = true;
-                break;
+              if (!page.add(entry)) {
+                return page.build(true, revision);
               }
-              page.add(query.keysOnly() ? entry.withoutValue() : entry);
             }
-            return new Page(page, more, revision);
+            return page.build(false, revision);
           }
         });
   }

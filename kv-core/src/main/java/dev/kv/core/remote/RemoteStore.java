@@ -76,6 +76,8 @@ public final class RemoteStore implements KvStore {
 
   private static final Duration CLOSE_GRACE = Duration.ofSeconds(5);
 
+  private static final int MAX_RESPONSE_BYTES = 64 << 20;
+
   private final KVGrpc.KVStub stub;
   private final HealthGrpc.HealthStub health;
   private final String serverName;
@@ -420,6 +422,10 @@ public final class RemoteStore implements KvStore {
               // Notices a server that vanished under a watch; kv-server accepts pings every 10s.
               .keepAliveTime(30, TimeUnit.SECONDS)
               .keepAliveTimeout(10, TimeUnit.SECONDS)
+              // A page is at most 4 MiB of keys and values (ListQuery.MAX_BYTES) and their
+              // framing, beyond gRPC's default of 4 MiB; larger only for one entry alone, as
+              // large as the server's --max-value-size lets it be.
+              .maxInboundMessageSize(MAX_RESPONSE_BYTES)
               .build();
       return new RemoteStore(
           channel,
