@@ -101,7 +101,7 @@ class LargeListingTest {
             "--data-dir",
             dataDir.toString());
     HostPort address = daemon.awaitListening();
-    long peakAtStartKb = daemon.peakResidentKb();
+    long peakAtStartKb = peakResidentKb(daemon);
 
     RemoteStore probeStore = connect(address);
     probeStore.set("probe", "small").get(CALL_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
@@ -124,7 +124,7 @@ class LargeListingTest {
     CompletableFuture.allOf(listers.toArray(CompletableFuture[]::new)).get(120, TimeUnit.SECONDS);
     List<Long> latencies = probe.get(120, TimeUnit.SECONDS);
 
-    long peakKb = daemon.peakResidentKb();
+    long peakKb = peakResidentKb(daemon);
     String output = daemon.output();
     System.out.printf(
         "large listing: %d values of %d bytes written in %.1f s; kv-server VmHWM at start %d MB;"
@@ -270,5 +270,12 @@ class LargeListingTest {
   private static String codeOf(Throwable error) {
     Throwable cause = GrpcErrors.unwrap(error);
     return cause instanceof KvException kv ? kv.code().name() : cause.toString();
+  }
+
+  /** The server's peak resident memory (VmHWM), in kB. */
+  private static long peakResidentKb(DaemonProcess daemon) {
+    try (UsageSampler usage = new UsageSampler(daemon.pid())) {
+      return usage.now().hwmKb();
+    }
   }
 }

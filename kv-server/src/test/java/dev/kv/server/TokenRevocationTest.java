@@ -45,7 +45,9 @@ class TokenRevocationTest {
           Limits.DEFAULTS.keepAliveMinTime(),
           Limits.DEFAULTS.maxConnectionIdle(),
           Limits.DEFAULTS.maxConnectionAge(),
-          Limits.DEFAULTS.defaultDeadline());
+          Limits.DEFAULTS.defaultDeadline(),
+          Limits.DEFAULTS.maxConnections(),
+          Limits.DEFAULTS.firstRequestTimeout());
 
   @TempDir Path directory;
 
