@@ -2,7 +2,6 @@ package dev.kv.server;
 
 import dev.kv.core.config.Durations;
 import io.grpc.Context;
-import io.grpc.ForwardingServerCall.SimpleForwardingServerCall;
 import io.grpc.ForwardingServerCallListener.SimpleForwardingServerCallListener;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor.MethodType;
@@ -107,10 +106,8 @@ final class CallLimits implements ServerInterceptor {
    * A call that the service and the deadline may both try to end: only the first one does, and
    * frees the call's slot.
    */
-  private static final class ClosingOnce<ReqT, RespT>
-      extends SimpleForwardingServerCall<ReqT, RespT> {
+  private static final class ClosingOnce<ReqT, RespT> extends CloseOnceCall<ReqT, RespT> {
     private final Runnable onClose;
-    private boolean closed;
 
     ClosingOnce(ServerCall<ReqT, RespT> call, Runnable onClose) {
       super(call);
@@ -118,30 +115,11 @@ final class CallLimits implements ServerInterceptor {
     }
 
     @Override
-    public synchronized void sendHeaders(Metadata headers) {
-      if (!closed) {
-        super.sendHeaders(headers);
-      }
-    }
-
-    @Override
-    public synchronized void sendMessage(RespT message) {
-      if (!closed) {
-        super.sendMessage(message);
-      }
-    }
-
-    @Override
     public synchronized void close(Status status, Metadata trailers) {
-      if (!closed) {
-        closed = true;
+      if (!isClosed()) {
         super.close(status, trailers);
         onClose.run();
       }
-    }
-
-    synchronized void closeIfOpen(Status status) {
-      close(status, new Metadata());
     }
   }
 }
