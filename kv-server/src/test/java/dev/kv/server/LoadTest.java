@@ -1,7 +1,6 @@
 package dev.kv.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.fail;
 
 import dev.kv.api.KVGrpc;
 import dev.kv.api.WatchRequest;
@@ -28,7 +27,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -305,7 +303,7 @@ class LoadTest {
 
   /** Starts kv-server as users run it, on the memory store, with these limits. */
   private HostPort startServer(int maxCalls, int maxWatches) throws Exception {
-    List<String> jvmOptions = launcherJvmOptions();
+    List<String> jvmOptions = DaemonProcess.launcherJvmOptions();
     daemon =
         DaemonProcess.startMain(
             jvmOptions,
@@ -1102,19 +1100,6 @@ class LoadTest {
     public void close() {
       timer.shutdownNow();
     }
-  }
-
-  /** The JVM options bin/kv starts kv-server with, so that the server runs as users run it. */
-  private static List<String> launcherJvmOptions() throws IOException {
-    Path launcher = Path.of(System.getProperty("kv.root", ".."), "bin", "kv");
-    // Within the launcher's kv-server branch: up to its ";;".
-    Matcher options =
-        Pattern.compile("kv-server\\)(?:(?!;;)[\\s\\S])*?jvm_opts=\"([^\"]+)\"")
-            .matcher(Files.readString(launcher));
-    if (!options.find()) {
-      fail("no jvm_opts for kv-server in " + launcher);
-    }
-    return Arrays.asList(options.group(1).trim().split("\\s+"));
   }
 
   private List<RemoteStore> connect(HostPort address, int count) {
