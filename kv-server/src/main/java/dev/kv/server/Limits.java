@@ -20,6 +20,16 @@ import java.time.Duration;
  * @param maxConnectionAge how long a connection takes new calls; its calls in progress, watches
  *     included, go on, and the client opens a new connection for the next ones
  * @param defaultDeadline the deadline of a call that sets none (watches have none)
+ * @param maxBytesInProgress the bytes of requests in progress, as they arrive and as they inflate
+ *     when compressed ({@code RESOURCE_EXHAUSTED} beyond)
+ * @param maxUnauthenticatedCalls calls and watches in progress at once to health checks and
+ *     reflection, which answer without a token: a budget apart from the others ({@code
+ *     RESOURCE_EXHAUSTED} beyond)
+ * @param maxCallDuration the longest any call may run, whatever its deadline (watches aside): it
+ *     ends with {@code DEADLINE_EXCEEDED}
+ * @param maxSharePerAddress the percentage of each of calls in progress, unauthenticated calls and
+ *     request bytes that the connections from one client address may hold together
+ * @param maxSharePerConnection the percentage of each that one connection may hold
  */
 public record Limits(
     int maxKeyBytes,
@@ -31,12 +41,19 @@ public record Limits(
     Duration keepAliveMinTime,
     Duration maxConnectionIdle,
     Duration maxConnectionAge,
-    Duration defaultDeadline) {
+    Duration defaultDeadline,
+    int maxBytesInProgress,
+    int maxUnauthenticatedCalls,
+    Duration maxCallDuration,
+    int maxSharePerAddress,
+    int maxSharePerConnection) {
 
   /**
    * The defaults. A largest value with a largest key fits in etcd's default request limit (1.5 MiB,
    * {@code --max-request-bytes}) even in a conditional write, whose transaction names the key three
-   * times, with room to spare for its framing: every store accepts what kv-server accepts.
+   * times, with room to spare for its framing: every store accepts what kv-server accepts. The
+   * bytes in progress are an eighth of bin/kv-server's direct memory, as the network buffers of
+   * unfinished requests take several times what they hold (measured: 5 to 7 times).
    */
   public static final Limits DEFAULTS =
       new Limits(
@@ -49,7 +66,12 @@ public record Limits(
           Duration.ofSeconds(10),
           Duration.ofMinutes(5),
           Duration.ofHours(1),
-          Duration.ofSeconds(30));
+          Duration.ofSeconds(30),
+          8 << 20,
+          100,
+          Duration.ofMinutes(1),
+          50,
+          25);
 
   public Limits {
     requirePositive("the largest key", maxKeyBytes);
@@ -69,6 +91,35 @@ public record Limits(
               + ")");
     }
     Durations.requireTimeout(defaultDeadline);
+    requirePositive("bytes in progress", maxBytesInProgress);
+    requirePositive("unauthenticated calls", maxUnauthenticatedCalls);
+    Durations.requireTimeout(maxCallDuration);
+    if (maxCallDuration.compareTo(defaultDeadline) < 0) {
+      throw new IllegalArgumentException(
+          "the longest call ("
+              + Durations.format(maxCallDuration)
+              + ") must not be shorter than the default deadline ("
+              + Durations.format(defaultDeadline)
+              + ")");
+    }
+    requirePercentage("the share per address", maxSharePerAddress);
+    requirePercentage("the share per connection", maxSharePerConnection);
+    long connectionBytes =
+        (long) maxBytesInProgress * Math.min(maxSharePerAddress, maxSharePerConnection) / 100;
+    if (connectionBytes < maxMessageBytes) {
+      throw new IllegalArgumentException(
+          "one connection's share of the bytes in progress ("
+              + Sizes.format(connectionBytes)
+              + ") must hold the largest message ("
+              + Sizes.format(maxMessageBytes)
+              + ")");
+    }
+  }
+
+  private static void requirePercentage(String what, int value) {
+    if (value < 1 || value > 100) {
+      throw new IllegalArgumentException(what + " is a percentage from 1 to 100, not " + value);
+    }
   }
 
   private static void requirePositive(String what, int value) {

@@ -49,9 +49,27 @@ class LimitsTest {
   private static final Limits SMALL =
       small(Duration.ofMinutes(5), Duration.ofHours(1), Duration.ofMillis(500));
 
-  /** Small limits: 16-byte keys, 64-byte values, 1 KiB messages, 2 streams, 3 calls, 2 watches. */
+  /**
+   * Small limits: 16-byte keys, 64-byte values, 1 KiB messages, 2 streams, 3 calls, 2 watches; one
+   * connection may hold all of them.
+   */
   private static Limits small(Duration idle, Duration age, Duration defaultDeadline) {
-    return new Limits(16, 64, 1024, 2, 3, 2, Duration.ofSeconds(10), idle, age, defaultDeadline);
+    return new Limits(
+        16,
+        64,
+        1024,
+        2,
+        3,
+        2,
+        Duration.ofSeconds(10),
+        idle,
+        age,
+        defaultDeadline,
+        16 << 10,
+        3,
+        Duration.ofMinutes(1),
+        100,
+        100);
   }
 
   private final StallingStore store = new StallingStore();
@@ -190,7 +208,12 @@ class LimitsTest {
             Duration.ofSeconds(10),
             Duration.ofMinutes(5),
             Duration.ofHours(1),
-            Duration.ofMillis(500)));
+            Duration.ofMillis(500),
+            16 << 10,
+            10,
+            Duration.ofMinutes(1),
+            100,
+            100));
     ManagedChannel channel = connect();
     for (int i = 0; i < 2; i++) {
       CompletableFuture.runAsync(() -> KVGrpc.newBlockingStub(channel).get(getRequest("stall")));
