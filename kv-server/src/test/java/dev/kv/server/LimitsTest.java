@@ -38,6 +38,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.LogRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -311,11 +312,37 @@ class LimitsTest {
     assertThat(received.size()).isLessThan(12);
   }
 
+  @Test
+  void aCallThatFindsNoMemory_isResourceExhausted_neverUnknown() throws Exception {
+    start(SMALL);
+    KVGrpc.KVBlockingStub kv = KVGrpc.newBlockingStub(connect());
+
+    try (LoggedRecords logged = LoggedRecords.of(CallFailureInterceptor.class)) {
+      assertThatThrownBy(() -> kv.set(setRequest("no-memory", "v")))
+          .isInstanceOfSatisfying(
+              StatusRuntimeException.class,
+              error -> {
+                assertThat(error.getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+                assertThat(error.getStatus().getDescription())
+                    .isEqualTo("kv-server is short of memory for this request; retry later");
+              });
+      assertThat(logged.records())
+          .extracting(LogRecord::getMessage)
+          .containsExactly(
+              "a call found no memory, and is refused: java.lang.OutOfMemoryError: Java heap"
+                  + " space (as the test asks)");
+    }
+    assertThat(kv.set(setRequest("k", "v")).getOk()).isTrue();
+  }
+
   private static Iterator<WatchResponse> watch(ManagedChannel channel, String key) {
     return KVGrpc.newBlockingStub(channel).watch(WatchRequest.newBuilder().setKey(key).build());
   }
 
-  /** A memory store whose reads of the key "stall" never answer, to hold calls in progress. */
+  /**
+   * A memory store whose reads of the key "stall" never answer, to hold calls in progress, and
+   * whose writes of the key "no-memory" find none.
+   */
   private static final class StallingStore implements KvStore {
     private final MemoryStore memory = new MemoryStore();
     private final List<CompletableFuture<?>> stalled = new CopyOnWriteArrayList<>();
@@ -336,6 +363,9 @@ class LimitsTest {
 
     @Override
     public CompletableFuture<Long> set(String key, String value, Duration ttl) {
+      if (key.equals("no-memory")) {
+        throw new OutOfMemoryError("Java heap space (as the test asks)");
+      }
       return memory.set(key, value, ttl);
     }
 
