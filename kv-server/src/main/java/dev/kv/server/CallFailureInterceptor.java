@@ -15,8 +15,8 @@ import java.util.logging.Logger;
 
 /**
  * Answers a call that fails before it reaches a service method with a status that says why. Without
- * it, a request whose bytes do not parse reaches the client as {@code UNKNOWN} and the server logs
- * a stack trace for every such request.
+ * it, a request whose bytes do not parse, or that finds no memory, reaches the client as {@code
+ * UNKNOWN} and the server logs a stack trace for every such request.
  */
 final class CallFailureInterceptor implements ServerInterceptor {
 
@@ -43,7 +43,7 @@ final class CallFailureInterceptor implements ServerInterceptor {
         if (!closed) {
           try {
             super.onMessage(message);
-          } catch (RuntimeException e) {
+          } catch (RuntimeException | OutOfMemoryError e) {
             closed = true;
             close(call, e);
           }
@@ -55,7 +55,7 @@ final class CallFailureInterceptor implements ServerInterceptor {
         if (!closed) {
           try {
             super.onHalfClose();
-          } catch (RuntimeException e) {
+          } catch (RuntimeException | OutOfMemoryError e) {
             closed = true;
             close(call, e);
           }
@@ -64,9 +64,16 @@ final class CallFailureInterceptor implements ServerInterceptor {
     };
   }
 
-  private static void close(ServerCall<?, ?> call, RuntimeException error) {
+  private static void close(ServerCall<?, ?> call, Throwable error) {
     Status status = Status.fromThrowable(error);
-    if (hasCause(error, InvalidProtocolBufferException.class)) {
+    if (error instanceof OutOfMemoryError) {
+      // The bytes in progress are bounded to keep requests from this; should memory run short
+      // still, the call that found none is refused as a limit refuses it, never UNKNOWN.
+      logger.warning("a call found no memory, and is refused: " + error);
+      status =
+          Status.RESOURCE_EXHAUSTED.withDescription(
+              "kv-server is short of memory for this request; retry later");
+    } else if (hasCause(error, InvalidProtocolBufferException.class)) {
       status =
           Status.INVALID_ARGUMENT.withDescription(
               "malformed request: not a valid "

@@ -105,22 +105,27 @@ public final class KvServer {
     this.reloadInterval = reloadInterval;
     this.timer = Executors.newSingleThreadScheduledExecutor(Threads.daemon("kv-server-timer"));
     ServerServiceDefinition kv = CallFailureInterceptor.guard(new KvService(store, limits));
-    CallLimits callLimits = new CallLimits(limits, DEADLINES);
+    FairShares shares = new FairShares(limits);
+    CallLimits callLimits = CallLimits.forService(limits, DEADLINES, shares);
     // The last interceptor runs first: a call without a valid token takes no slot.
     kv =
         tokens == null
             ? ServerInterceptors.intercept(kv, callLimits)
             : ServerInterceptors.intercept(kv, callLimits, tokens);
+    CallLimits unauthenticated = CallLimits.forUnauthenticated(limits, DEADLINES, shares);
     CutOffRequests cutOff = new CutOffRequests();
     this.server =
         builder
+            .addTransportFilter(shares)
+            .addStreamTracerFactory(new BytesInProgress(shares))
             .addStreamTracerFactory(cutOff)
             .intercept(cutOff)
             .addService(kv)
-            // Open to every client, as load balancers and tools expect, within the limits.
-            .addService(open(health.getHealthService(), callLimits))
-            .addService(open(ProtoReflectionServiceV1.newInstance(), callLimits))
-            .addService(open(reflectionV1Alpha(), callLimits))
+            // Open to every client, as load balancers and tools expect, within a budget of their
+            // own.
+            .addService(open(health.getHealthService(), unauthenticated))
+            .addService(open(ProtoReflectionServiceV1.newInstance(), unauthenticated))
+            .addService(open(reflectionV1Alpha(), unauthenticated))
             .build();
     this.reload =
         () -> {
@@ -134,7 +139,7 @@ public final class KvServer {
     setServing(ServingStatus.NOT_SERVING);
   }
 
-  /** A service that answers every client, within the limits on calls. */
+  /** A service that answers every client, within the budget of such calls. */
   private static ServerServiceDefinition open(BindableService service, CallLimits callLimits) {
     return ServerInterceptors.intercept(CallFailureInterceptor.guard(service), callLimits);
   }

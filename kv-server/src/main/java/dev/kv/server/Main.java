@@ -373,6 +373,69 @@ public final class Main implements Callable<Integer> {
       })
   Duration defaultDeadline;
 
+  // Fair limits: what one client may hold of the server, and for how long.
+
+  @Option(
+      names = "--max-bytes-in-progress",
+      paramLabel = "SIZE",
+      defaultValue = "${env:KV_MAX_BYTES_IN_PROGRESS:-8MiB}",
+      description = {
+        "Bytes of requests in progress at once, counted as they arrive and, for compressed "
+            + "ones, as they inflate; a request that finds no room gets RESOURCE_EXHAUSTED. The "
+            + "network buffers of unfinished requests take several times what they hold: keep "
+            + "it to an eighth of the direct memory (-XX:MaxDirectMemorySize, 64m in "
+            + "bin/kv-server).",
+        "Env: KV_MAX_BYTES_IN_PROGRESS. Default: ${DEFAULT-VALUE}."
+      })
+  String maxBytesInProgress;
+
+  @Option(
+      names = "--max-unauthenticated-calls",
+      paramLabel = "N",
+      defaultValue = "${env:KV_MAX_UNAUTHENTICATED_CALLS:-100}",
+      description = {
+        "Calls and watches in progress at once to health checks and reflection, which answer "
+            + "without a token: a budget of their own, apart from --max-calls and --max-watches; "
+            + "more get RESOURCE_EXHAUSTED.",
+        "Env: KV_MAX_UNAUTHENTICATED_CALLS. Default: ${DEFAULT-VALUE}."
+      })
+  int maxUnauthenticatedCalls;
+
+  @Option(
+      names = "--max-call-duration",
+      paramLabel = "DURATION",
+      defaultValue = "${env:KV_MAX_CALL_DURATION:-1m}",
+      description = {
+        "The longest any call may run, whatever deadline its client set (watches aside): past "
+            + "it, the call gets DEADLINE_EXCEEDED.",
+        "Env: KV_MAX_CALL_DURATION. Default: ${DEFAULT-VALUE}."
+      })
+  Duration maxCallDuration;
+
+  @Option(
+      names = "--max-share-per-address",
+      paramLabel = "PERCENT",
+      defaultValue = "${env:KV_MAX_SHARE_PER_ADDRESS:-50}",
+      description = {
+        "The most of each of --max-calls, --max-unauthenticated-calls and --max-bytes-in-progress "
+            + "that the connections from one client address may hold together, in percent; "
+            + "past it, their calls get RESOURCE_EXHAUSTED. Behind a proxy, every call comes "
+            + "from the proxy's address: set 100 there, and let the proxy limit each client.",
+        "Env: KV_MAX_SHARE_PER_ADDRESS. Default: ${DEFAULT-VALUE}."
+      })
+  int maxSharePerAddress;
+
+  @Option(
+      names = "--max-share-per-connection",
+      paramLabel = "PERCENT",
+      defaultValue = "${env:KV_MAX_SHARE_PER_CONNECTION:-25}",
+      description = {
+        "The most of each that one connection may hold, in percent, so that other connections "
+            + "from the same address are still served.",
+        "Env: KV_MAX_SHARE_PER_CONNECTION. Default: ${DEFAULT-VALUE}."
+      })
+  int maxSharePerConnection;
+
   @Option(
       names = "--shutdown-grace",
       paramLabel = "DURATION",
@@ -567,7 +630,12 @@ public final class Main implements Callable<Integer> {
                 maxConnectionAge,
                 defaultDeadline,
                 maxConnections,
-                firstRequestTimeout));
+                firstRequestTimeout,
+                size("--max-bytes-in-progress", maxBytesInProgress),
+                maxUnauthenticatedCalls,
+                maxCallDuration,
+                maxSharePerAddress,
+                maxSharePerConnection));
   }
 
   private static int size(String option, String text) {

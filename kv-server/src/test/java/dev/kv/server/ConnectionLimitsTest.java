@@ -115,7 +115,12 @@ class ConnectionLimitsTest {
             d.maxConnectionAge(),
             d.defaultDeadline(),
             maxConnections,
-            firstRequestTimeout);
+            firstRequestTimeout,
+            d.maxBytesInProgress(),
+            d.maxUnauthenticatedCalls(),
+            d.maxCallDuration(),
+            d.maxSharePerAddress(),
+            d.maxSharePerConnection());
     server = KvServer.builder(new HostPort("127.0.0.1", 0), store).limits(limits).build().start();
   }
 

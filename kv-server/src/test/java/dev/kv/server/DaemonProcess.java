@@ -60,6 +60,27 @@ public final class DaemonProcess implements AutoCloseable {
     return startMain(jvmOptions, Map.of(), args);
   }
 
+  /**
+   * Runs {@link Main} in a new JVM started as bin/kv-server starts it, with its bounds on memory,
+   * so that the server runs as users run it.
+   */
+  public static DaemonProcess startAsLauncher(String... args) throws Exception {
+    return startMain(launcherJvmOptions(), args);
+  }
+
+  /** The JVM options bin/kv starts kv-server with. */
+  public static List<String> launcherJvmOptions() throws IOException {
+    Path launcher = Path.of(System.getProperty("kv.root", ".."), "bin", "kv");
+    // Within the launcher's kv-server branch: up to its ";;".
+    Matcher options =
+        Pattern.compile("kv-server\\)(?:(?!;;)[\\s\\S])*?jvm_opts=\"([^\"]+)\"")
+            .matcher(Files.readString(launcher));
+    if (!options.find()) {
+      throw new AssertionError("no jvm_opts for kv-server in " + launcher);
+    }
+    return Arrays.asList(options.group(1).trim().split("\\s+"));
+  }
+
   /** Runs {@link Main} in a new JVM with {@code environment} added to this one's. */
   public static DaemonProcess startMain(Map<String, String> environment, String... args)
       throws Exception {
@@ -90,22 +111,20 @@ public final class DaemonProcess implements AutoCloseable {
     return new DaemonProcess(builder);
   }
 
-  /** The JVM options bin/kv starts kv-server with, so that the server runs as users run it. */
-  public static List<String> launcherJvmOptions() throws IOException {
-    Path launcher = Path.of(System.getProperty("kv.root", ".."), "bin", "kv");
-    // Within the launcher's kv-server branch: up to its ";;".
-    Matcher options =
-        Pattern.compile("kv-server\\)(?:(?!;;)[\\s\\S])*?jvm_opts=\"([^\"]+)\"")
-            .matcher(Files.readString(launcher));
-    if (!options.find()) {
-      throw new AssertionError("no jvm_opts for kv-server in " + launcher);
-    }
-    return Arrays.asList(options.group(1).trim().split("\\s+"));
-  }
-
   /** The process id, for reading what the system says of the process, such as its memory. */
   public long pid() {
     return process.pid();
+  }
+
+  /** The most memory the process has had resident so far (VmHWM), in KiB. */
+  public long peakResidentKb() throws IOException {
+    Matcher peak =
+        Pattern.compile("(?m)^VmHWM:\\s+(\\d+)")
+            .matcher(Files.readString(Path.of("/proc", String.valueOf(pid()), "status")));
+    if (!peak.find()) {
+      throw new AssertionError("no VmHWM for process " + pid());
+    }
+    return Long.parseLong(peak.group(1));
   }
 
   /** Whether the process is still running. */

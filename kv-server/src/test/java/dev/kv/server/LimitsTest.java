@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.LogRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -37,7 +38,10 @@ class LimitsTest {
   private static final Limits SMALL =
       small(Duration.ofMinutes(5), Duration.ofHours(1), Duration.ofMillis(500));
 
-  /** Small limits: 16-byte keys, 64-byte values, 1 KiB messages, 2 streams, 3 calls, 2 watches. */
+  /**
+   * Small limits: 16-byte keys, 64-byte values, 1 KiB messages, 2 streams, 3 calls, 2 watches; one
+   * connection may hold all of them.
+   */
   private static Limits small(Duration idle, Duration age, Duration defaultDeadline) {
     return new Limits(
         16,
@@ -51,7 +55,12 @@ class LimitsTest {
         age,
         defaultDeadline,
         Limits.DEFAULTS.maxConnections(),
-        Limits.DEFAULTS.firstRequestTimeout());
+        Limits.DEFAULTS.firstRequestTimeout(),
+        16 << 10,
+        3,
+        Duration.ofMinutes(1),
+        100,
+        100);
   }
 
   private final StallingStore store = new StallingStore();
@@ -192,7 +201,12 @@ class LimitsTest {
             Duration.ofHours(1),
             Duration.ofMillis(500),
             Limits.DEFAULTS.maxConnections(),
-            Limits.DEFAULTS.firstRequestTimeout()));
+            Limits.DEFAULTS.firstRequestTimeout(),
+            16 << 10,
+            10,
+            Duration.ofMinutes(1),
+            100,
+            100));
     ManagedChannel channel = connect();
     for (int i = 0; i < 2; i++) {
       CompletableFuture.runAsync(() -> KVGrpc.newBlockingStub(channel).get(getRequest("stall")));
@@ -288,6 +302,29 @@ class LimitsTest {
     assertThat(status.getDescription())
         .startsWith("the client reads this watch too slowly: it fell more than 4MiB behind");
     assertThat(received.size()).isLessThan(12);
+  }
+
+  @Test
+  void aCallThatFindsNoMemory_isResourceExhausted_neverUnknown() throws Exception {
+    start(SMALL);
+    KVGrpc.KVBlockingStub kv = KVGrpc.newBlockingStub(connect());
+
+    try (LoggedRecords logged = LoggedRecords.of(CallFailureInterceptor.class)) {
+      assertThatThrownBy(() -> kv.set(setRequest("no-memory", "v")))
+          .isInstanceOfSatisfying(
+              StatusRuntimeException.class,
+              error -> {
+                assertThat(error.getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+                assertThat(error.getStatus().getDescription())
+                    .isEqualTo("kv-server is short of memory for this request; retry later");
+              });
+      assertThat(logged.records())
+          .extracting(LogRecord::getMessage)
+          .containsExactly(
+              "a call found no memory, and is refused: java.lang.OutOfMemoryError: Java heap"
+                  + " space (as the test asks)");
+    }
+    assertThat(kv.set(setRequest("k", "v")).getOk()).isTrue();
   }
 
   private static Iterator<WatchResponse> watch(ManagedChannel channel, String key) {

@@ -130,6 +130,18 @@ class MainTest {
     assertThat(run("--max-calls", "0").err())
         .isEqualTo(
             "kv-server: calls in progress must be at least 1, not 0 (see 'kv-server --help')\n");
+    assertThat(run("--max-bytes-in-progress", "4MiB").err())
+        .isEqualTo(
+            "kv-server: one connection's share of the bytes in progress (1MiB) must hold the"
+                + " largest message (2MiB) (see 'kv-server --help')\n");
+    assertThat(run("--max-share-per-address", "0").err())
+        .isEqualTo(
+            "kv-server: the share per address is a percentage from 1 to 100, not 0 (see"
+                + " 'kv-server --help')\n");
+    assertThat(run("--max-call-duration", "10s").err())
+        .isEqualTo(
+            "kv-server: the longest call (10s) must not be shorter than the default deadline"
+                + " (30s) (see 'kv-server --help')\n");
   }
 
   @Test

@@ -42,13 +42,23 @@ import java.util.concurrent.TimeoutException;
 final class RawHttp2Client implements AutoCloseable {
 
   private final InetSocketAddress server;
+  private final InetSocketAddress local;
   private final EventLoopGroup group =
       new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
   private Connection connection;
   private int connectionsOpened;
 
   RawHttp2Client(InetSocketAddress server) {
+    this(server, new InetSocketAddress(0));
+  }
+
+  /**
+   * A client whose connections come from {@code local}, such as 127.0.0.2, to be another client
+   * address than the tests' other clients on loopback.
+   */
+  RawHttp2Client(InetSocketAddress server, InetSocketAddress local) {
     this.server = server;
+    this.local = local;
   }
 
   /** The headers of a well-formed gRPC call to {@code path}; tests change or remove some. */
@@ -156,7 +166,7 @@ final class RawHttp2Client implements AutoCloseable {
               .channel(NioSocketChannel.class)
               .option(ChannelOption.TCP_NODELAY, true)
               .handler(handler)
-              .connect(server)
+              .connect(server, local)
               .sync()
               .channel();
       context = channel.pipeline().context(handler);
@@ -203,6 +213,27 @@ final class RawHttp2Client implements AutoCloseable {
       // Through the pipeline, not from the handler's context: the handler itself must see the
       // flush to write the DATA it holds for flow control.
       channel.flush();
+    }
+
+    /** More DATA on a stream already sent, as a client that sends its message slowly. */
+    void sendData(Exchange exchange, byte[] data, boolean end) {
+      channel
+          .eventLoop()
+          .execute(
+              () -> {
+                if (channel.isActive() && !exchange.ended()) {
+                  handler
+                      .encoder()
+                      .writeData(
+                          context,
+                          exchange.streamId,
+                          Unpooled.wrappedBuffer(data),
+                          0,
+                          end,
+                          context.newPromise());
+                  channel.flush();
+                }
+              });
     }
 
     void reset(Exchange exchange) {
@@ -336,6 +367,11 @@ final class RawHttp2Client implements AutoCloseable {
 
     boolean ended() {
       return ended.isDone();
+    }
+
+    /** Sends {@code data} as one more DATA frame on this stream, ending it if {@code end}. */
+    void sendData(byte[] data, boolean end) {
+      connection.sendData(this, data, end);
     }
 
     /** Ends the stream from this side with RST_STREAM(CANCEL). */

@@ -23,8 +23,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A memory store whose reads of the key "stall" never answer, to hold calls in progress, and which
- * counts its open watches, to show that the server lets go of them.
+ * A memory store whose reads of the key "stall" never answer, to hold calls in progress, whose
+ * writes of the key "no-memory" find none, and which counts its open watches, to show that the
+ * server lets go of them.
  */
 final class StallingStore implements KvStore {
   private final MemoryStore memory = new MemoryStore();
@@ -56,6 +57,9 @@ final class StallingStore implements KvStore {
 
   @Override
   public CompletableFuture<Long> set(String key, String value, Duration ttl) {
+    if (key.equals("no-memory")) {
+      throw new OutOfMemoryError("Java heap space (as the test asks)");
+    }
     return memory.set(key, value, ttl);
   }
 

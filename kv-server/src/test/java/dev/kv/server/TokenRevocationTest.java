@@ -47,7 +47,12 @@ class TokenRevocationTest {
           Limits.DEFAULTS.maxConnectionAge(),
           Limits.DEFAULTS.defaultDeadline(),
           Limits.DEFAULTS.maxConnections(),
-          Limits.DEFAULTS.firstRequestTimeout());
+          Limits.DEFAULTS.firstRequestTimeout(),
+          Limits.DEFAULTS.maxBytesInProgress(),
+          Limits.DEFAULTS.maxUnauthenticatedCalls(),
+          Limits.DEFAULTS.maxCallDuration(),
+          Limits.DEFAULTS.maxSharePerAddress(),
+          Limits.DEFAULTS.maxSharePerConnection());
 
   @TempDir Path directory;
 
