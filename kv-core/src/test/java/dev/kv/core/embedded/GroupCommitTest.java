@@ -1,56 +1,33 @@
 package dev.kv.core.embedded;
 
+import static dev.kv.core.embedded.OpenedDirectory.WAIT;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kv.core.KvException;
 import dev.kv.core.RecordingListener;
 import dev.kv.core.WatchEvent;
 import dev.kv.core.WatchQuery;
-import dev.kv.core.local.LocalWatches;
-import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 @Timeout(60)
 class GroupCommitTest {
 
-  private static final Duration WAIT = Duration.ofSeconds(30);
-
-  @TempDir Path dataDir;
-
-  private final LocalWatches watches = new LocalWatches("test-watch");
-  private DataDirectory dir;
-  private GroupCommit writer;
-
-  @BeforeEach
-  void open() throws Exception {
-    dir = DataDirectory.open(dataDir, false);
-    writer = new GroupCommit(dir.database(), 100, watches);
-  }
-
-  @AfterEach
-  void close() {
-    writer.close();
-    watches.close(new KvException(KvException.Code.UNAVAILABLE, "the test is over"));
-    dir.close();
-  }
+  @RegisterExtension final OpenedDirectory opened = new OpenedDirectory(100);
 
   @Test
   void theWritesThatArriveWhileABatchIsApplied_goTogetherInTheNext() throws Exception {
     CountDownLatch applying = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
     CompletableFuture<Batch> first =
-        writer.submit(
+        opened.writer.submit(
             batch -> {
               applying.countDown();
               await(release);
@@ -62,7 +39,7 @@ class GroupCommitTest {
     for (int i = 0; i < 50; i++) {
       String key = "k" + i;
       waiting.add(
-          writer.submit(
+          opened.writer.submit(
               batch -> {
                 batch.put(key, "v", 0);
                 return batch;
@@ -84,24 +61,24 @@ class GroupCommitTest {
     List<CompletableFuture<Long>> writes = new ArrayList<>();
     for (int i = 0; i < 200; i++) {
       String key = "k" + i;
-      writes.add(writer.submit(batch -> batch.put(key, "v", 0)));
+      writes.add(opened.writer.submit(batch -> batch.put(key, "v", 0)));
     }
 
     for (int i = 0; i < writes.size(); i++) {
       assertThat(writes.get(i)).succeedsWithin(WAIT).isEqualTo(2L + i);
     }
-    assertThat(writer.<Long>atPublishedRevision(revision -> revision)).isEqualTo(201);
+    assertThat(opened.writer.<Long>atPublishedRevision(revision -> revision)).isEqualTo(201);
   }
 
   @Test
   void aWriteThatFails_failsAlone_andTheOthersInItsBatchCommit() {
-    CompletableFuture<Long> before = writer.submit(batch -> batch.put("a", "1", 0));
+    CompletableFuture<Long> before = opened.writer.submit(batch -> batch.put("a", "1", 0));
     CompletableFuture<Long> failing =
-        writer.submit(
+        opened.writer.submit(
             batch -> {
               throw new IllegalStateException("broken");
             });
-    CompletableFuture<Long> after = writer.submit(batch -> batch.put("b", "2", 0));
+    CompletableFuture<Long> after = opened.writer.submit(batch -> batch.put("b", "2", 0));
 
     assertThat(before).succeedsWithin(WAIT).isEqualTo(2L);
     assertThat(after).succeedsWithin(WAIT).isEqualTo(3L);
@@ -110,15 +87,16 @@ class GroupCommitTest {
     assertThat(failure).isInstanceOf(KvException.class);
     assertThat(((KvException) failure).code()).isEqualTo(KvException.Code.INTERNAL);
     assertThat(failure).hasMessageContaining("the write failed").hasMessageContaining("broken");
-    assertThat(writer.failing()).as("the disk took the batch").isFalse();
+    assertThat(opened.writer.failing()).as("the disk took the batch").isFalse();
   }
 
   @Test
   void aWrite_isPublishedToTheWatches_beforeItIsAcknowledged() {
     CompletableFuture<Long> publishedWhenAcknowledged =
-        writer
+        opened
+            .writer
             .submit(batch -> batch.put("a", "1", 0))
-            .thenApply(written -> writer.atPublishedRevision(revision -> revision));
+            .thenApply(written -> opened.writer.atPublishedRevision(revision -> revision));
 
     assertThat(publishedWhenAcknowledged).succeedsWithin(WAIT).isEqualTo(2L);
   }
@@ -126,17 +104,21 @@ class GroupCommitTest {
   @Test
   void aKeyWhoseTimeRunsOut_isDeletedByTheWriter_atARevisionOfItsOwn() throws Exception {
     RecordingListener listener = new RecordingListener();
-    writer.atPublishedRevision(
-        revision -> watches.open(WatchQuery.key("ttl"), listener, revision + 1, Stream.empty()));
+    opened.writer.atPublishedRevision(
+        revision ->
+            opened.watches.open(WatchQuery.key("ttl"), listener, revision + 1, Stream.empty()));
 
     long written =
-        writer.submit(batch -> batch.put("ttl", "v", System.currentTimeMillis() + 200)).join();
+        opened
+            .writer
+            .submit(batch -> batch.put("ttl", "v", System.currentTimeMillis() + 200))
+            .join();
 
     List<WatchEvent> events = listener.next(2, WAIT);
     assertThat(events.get(0).type()).isEqualTo(WatchEvent.Type.PUT);
     assertThat(events.get(1).type()).isEqualTo(WatchEvent.Type.DELETE);
     assertThat(events.get(1).revision()).isEqualTo(written + 1);
-    assertThat(new SnapshotReader(dir.database()).get("ttl")).isEmpty();
+    assertThat(opened.reader.get("ttl")).isEmpty();
   }
 
   @Test
@@ -144,15 +126,15 @@ class GroupCommitTest {
     List<CompletableFuture<Long>> writes = new ArrayList<>();
     for (int i = 0; i < 100; i++) {
       String key = "k" + i;
-      writes.add(writer.submit(batch -> batch.put(key, "v", 0)));
+      writes.add(opened.writer.submit(batch -> batch.put(key, "v", 0)));
     }
 
-    writer.close();
+    opened.writer.close();
 
     for (CompletableFuture<Long> write : writes) {
       assertThat(write).succeedsWithin(WAIT);
     }
-    assertThat(new SnapshotReader(dir.database()).revision()).isEqualTo(101);
+    assertThat(opened.reader.revision()).isEqualTo(101);
   }
 
   private static void await(CountDownLatch latch) {
