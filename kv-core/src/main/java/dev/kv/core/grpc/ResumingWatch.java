@@ -20,12 +20,11 @@ public abstract class ResumingWatch<ReqT> implements Watch {
   private static final long MAX_PAUSE_MILLIS = 2_000;
 
   private final WatchListener listener;
-  private final Reconnects reconnects;
+  private final StoreConnection connection;
 
   /** Between a broken stream and the next one created; on the stream's callbacks only. */
   private boolean interrupted;
 
-  private final WatchRegistry registry;
   private final CompletableFuture<Long> started = new CompletableFuture<>();
   private volatile long next;
   private volatile boolean ended;
@@ -33,15 +32,13 @@ public abstract class ResumingWatch<ReqT> implements Watch {
   private int failures;
 
   /**
-   * @param reconnects lets the channel retry failed peers at once before a reopen; may be null
-   * @param registry the running watches of the store that makes this one
+   * @param connection the connection of the store that makes this watch, which {@link
+   *     StoreConnection#watch starts} it
    */
-  protected ResumingWatch(
-      long startRevision, WatchListener listener, Reconnects reconnects, WatchRegistry registry) {
+  protected ResumingWatch(long startRevision, WatchListener listener, StoreConnection connection) {
     this.next = startRevision;
     this.listener = listener;
-    this.reconnects = reconnects;
-    this.registry = registry;
+    this.connection = connection;
   }
 
   /** Opens one stream that delivers from revision {@code from}, or from now when it is 0. */
@@ -49,7 +46,7 @@ public abstract class ResumingWatch<ReqT> implements Watch {
 
   /** Opens the first stream. */
   final void start() {
-    if (!ended && !registry.closed()) {
+    if (!ended && !connection.closed()) {
       open(next);
     }
   }
@@ -107,12 +104,10 @@ public abstract class ResumingWatch<ReqT> implements Watch {
     if (ended) {
       return;
     }
-    if (registry.closed()) {
+    if (connection.closed()) {
       return;
     }
-    if (reconnects != null) {
-      reconnects.soon();
-    }
+    connection.reconnectSoon();
     if (!interrupted) {
       interrupted = true;
       listener.onInterrupted();
@@ -145,7 +140,7 @@ public abstract class ResumingWatch<ReqT> implements Watch {
       return;
     }
     ended = true;
-    registry.forget(this);
+    connection.forget(this);
     started.cancel(false);
     ClientCallStreamObserver<ReqT> open = stream;
     if (open != null) {
