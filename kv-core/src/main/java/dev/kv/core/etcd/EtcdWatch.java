@@ -12,8 +12,6 @@ import dev.kv.etcd.api.etcdserverpb.WatchResponse;
 import dev.kv.etcd.api.mvccpb.Event;
 import io.grpc.Metadata;
 import io.grpc.StatusRuntimeException;
-import io.grpc.stub.ClientCallStreamObserver;
-import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.MetadataUtils;
 import java.util.Optional;
 
@@ -54,32 +52,15 @@ final class EtcdWatch extends ResumingWatch<WatchRequest> {
 
   @Override
   protected void open(long from) {
-    stub.watch(
-            new ClientResponseObserver<WatchRequest, WatchResponse>() {
-              @Override
-              public void beforeStart(ClientCallStreamObserver<WatchRequest> requests) {
-                attach(requests);
-              }
-
-              @Override
-              public void onNext(WatchResponse response) {
-                receive(response, from);
-              }
-
-              @Override
-              public void onError(Throwable error) {
-                if (error instanceof StatusRuntimeException status) {
-                  errors.repair(status);
-                }
-                reopenLater();
-              }
-
-              @Override
-              public void onCompleted() {
-                reopenLater();
-              }
-            })
+    stub.watch(stream((WatchResponse response) -> receive(response, from), this::failed))
         .onNext(EtcdMessages.watch(query, from));
+  }
+
+  private void failed(Throwable error) {
+    if (error instanceof StatusRuntimeException status) {
+      errors.repair(status);
+    }
+    reopenLater();
   }
 
   private void receive(WatchResponse response, long from) {

@@ -5,8 +5,10 @@ import dev.kv.core.Watch;
 import dev.kv.core.WatchEvent;
 import dev.kv.core.WatchListener;
 import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * A watch that runs on one gRPC stream at a time. When a stream breaks, it opens a new one, after a
@@ -51,8 +53,37 @@ public abstract class ResumingWatch<ReqT> implements Watch {
     }
   }
 
-  /** To call from {@code beforeStart}: the stream this watch now runs on. */
-  protected final void attach(ClientCallStreamObserver<ReqT> call) {
+  /**
+   * The observer of one stream of this watch: the watch runs on that stream once it starts, each
+   * answer goes to {@code onNext}, a failure to {@code onError}, and the watch is reopened when the
+   * peer ends the stream.
+   */
+  protected final <RespT> ClientResponseObserver<ReqT, RespT> stream(
+      Consumer<RespT> onNext, Consumer<Throwable> onError) {
+    return new ClientResponseObserver<>() {
+      @Override
+      public void beforeStart(ClientCallStreamObserver<ReqT> call) {
+        attach(call);
+      }
+
+      @Override
+      public void onNext(RespT response) {
+        onNext.accept(response);
+      }
+
+      @Override
+      public void onError(Throwable error) {
+        onError.accept(error);
+      }
+
+      @Override
+      public void onCompleted() {
+        reopenLater();
+      }
+    };
+  }
+
+  private void attach(ClientCallStreamObserver<ReqT> call) {
     stream = call;
     if (ended) {
       call.cancel("the watch was closed", null);

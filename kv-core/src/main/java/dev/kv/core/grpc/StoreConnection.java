@@ -105,14 +105,7 @@ public final class StoreConnection implements AutoCloseable {
    */
   public <S extends AbstractStub<S>, ReqT, RespT, T> CompletableFuture<T> call(
       S stub, Rpc<S, ReqT, RespT> rpc, Supplier<ReqT> request, Function<RespT, T> onResponse) {
-    return start(
-        stub,
-        rpc,
-        request,
-        onResponse,
-        error -> {
-          throw failure(error);
-        });
+    return call(stub, rpc, request, onResponse, null, null);
   }
 
   /**
@@ -126,33 +119,19 @@ public final class StoreConnection implements AutoCloseable {
       Function<RespT, T> onResponse,
       Status.Code answeredBy,
       T answer) {
-    return start(
-        stub,
-        rpc,
+    // The deadline is taken as each attempt is sent: a call sent again gets a whole one.
+    return UnaryCallFuture.start(
         request,
+        (built, observer) ->
+            rpc.send(
+                stub.withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS), built, observer),
         onResponse,
         error -> {
           if (error.getStatus().getCode() == answeredBy) {
             return answer;
           }
           throw failure(error);
-        });
-  }
-
-  private <S extends AbstractStub<S>, ReqT, RespT, T> CompletableFuture<T> start(
-      S stub,
-      Rpc<S, ReqT, RespT> rpc,
-      Supplier<ReqT> request,
-      Function<RespT, T> onResponse,
-      UnaryCallFuture.ErrorHandler<T> onError) {
-    // The deadline is taken as each attempt is sent: a call sent again gets a whole one.
-    return UnaryCallFuture.start(
-        request,
-        (built, answer) ->
-            rpc.send(
-                stub.withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS), built, answer),
-        onResponse,
-        onError,
+        },
         dialect::repair);
   }
 

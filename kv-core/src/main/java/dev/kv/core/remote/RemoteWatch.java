@@ -11,8 +11,6 @@ import dev.kv.core.grpc.ApiMessages;
 import dev.kv.core.grpc.ResumingWatch;
 import dev.kv.core.grpc.StoreConnection;
 import io.grpc.Status;
-import io.grpc.stub.ClientCallStreamObserver;
-import io.grpc.stub.ClientResponseObserver;
 
 /** One watch on a kv.KV/Watch stream, reopened when the server or the connection comes back. */
 final class RemoteWatch extends ResumingWatch<WatchRequest> {
@@ -37,41 +35,27 @@ final class RemoteWatch extends ResumingWatch<WatchRequest> {
       end(e);
       return;
     }
-    kv.watch(
-        request,
-        new ClientResponseObserver<WatchRequest, WatchResponse>() {
-          @Override
-          public void beforeStart(ClientCallStreamObserver<WatchRequest> call) {
-            attach(call);
-          }
+    kv.watch(request, stream(this::receive, this::failed));
+  }
 
-          @Override
-          public void onNext(WatchResponse response) {
-            if (response.getCreated()) {
-              created(response.getRevision());
-              return;
-            }
-            WatchEvent event = ApiMessages.event(response);
-            if (deliver(event)) {
-              progressed(event.revision());
-            }
-          }
+  private void receive(WatchResponse response) {
+    if (response.getCreated()) {
+      created(response.getRevision());
+      return;
+    }
+    WatchEvent event = ApiMessages.event(response);
+    if (deliver(event)) {
+      progressed(event.revision());
+    }
+  }
 
-          @Override
-          public void onError(Throwable error) {
-            Status status = Status.fromThrowable(error);
-            if (resumable(status.getCode())) {
-              reopenLater();
-            } else if (!ended()) {
-              end(connection.failure(status.asRuntimeException()));
-            }
-          }
-
-          @Override
-          public void onCompleted() {
-            reopenLater();
-          }
-        });
+  private void failed(Throwable error) {
+    Status status = Status.fromThrowable(error);
+    if (resumable(status.getCode())) {
+      reopenLater();
+    } else if (!ended()) {
+      end(connection.failure(status.asRuntimeException()));
+    }
   }
 
   /**

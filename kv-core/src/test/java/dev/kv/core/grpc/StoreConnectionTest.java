@@ -6,7 +6,7 @@ import dev.kv.api.GetRequest;
 import dev.kv.api.GetResponse;
 import dev.kv.api.KVGrpc;
 import dev.kv.core.KvException;
-import dev.kv.core.WatchEvent;
+import dev.kv.core.RecordingListener;
 import dev.kv.core.WatchListener;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
@@ -17,7 +17,6 @@ import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Queue;
@@ -147,29 +146,24 @@ class StoreConnectionTest {
     assertThat(calls).hasValue(0);
   }
 
+  /** A get that reads NOT_FOUND as no value. */
+  private CompletableFuture<Optional<String>> find(StoreConnection connection) {
+    return connection.call(
+        kv,
+        KVGrpc.KVStub::get,
+        () -> GetRequest.newBuilder().setKey("k").build(),
+        response -> Optional.of(response.getValue()),
+        Status.Code.NOT_FOUND,
+        Optional.empty());
+  }
+
   @Test
   void call_failureWithTheAnsweringCode_isThatAnswer() throws Exception {
     answer(Status.NOT_FOUND, Status.PERMISSION_DENIED);
     StoreConnection connection = StoreConnection.over(channel, PEER, TIMEOUT);
-    CompletableFuture<Optional<String>> notFound =
-        connection.call(
-            kv,
-            KVGrpc.KVStub::get,
-            () -> GetRequest.newBuilder().setKey("k").build(),
-            response -> Optional.of(response.getValue()),
-            Status.Code.NOT_FOUND,
-            Optional.empty());
-    assertThat(notFound.get()).isEmpty();
 
-    CompletableFuture<Optional<String>> denied =
-        connection.call(
-            kv,
-            KVGrpc.KVStub::get,
-            () -> GetRequest.newBuilder().setKey("k").build(),
-            response -> Optional.of(response.getValue()),
-            Status.Code.NOT_FOUND,
-            Optional.empty());
-    assertThat(failureOf(denied).code()).isEqualTo(KvException.Code.PERMISSION_DENIED);
+    assertThat(find(connection).get()).isEmpty();
+    assertThat(failureOf(find(connection)).code()).isEqualTo(KvException.Code.PERMISSION_DENIED);
   }
 
   /** A server that words one failure its own way, and says when a call may be sent again. */
@@ -187,10 +181,13 @@ class StoreConnectionTest {
     }
   }
 
+  private StoreConnection withDialect() {
+    return StoreConnection.owning(channel, PEER, TIMEOUT, Duration.ZERO, new TestDialect());
+  }
+
   @Test
   void dialect_explainsTheFailuresItKnows_andLeavesTheRestToGrpcErrors() {
-    StoreConnection connection =
-        StoreConnection.owning(channel, PEER, TIMEOUT, Duration.ZERO, new TestDialect());
+    StoreConnection connection = withDialect();
     answer(
         Status.INVALID_ARGUMENT.withDescription("special"),
         Status.INVALID_ARGUMENT.withDescription("plain"));
@@ -203,8 +200,7 @@ class StoreConnectionTest {
 
   @Test
   void dialect_repairedFailure_isSentOnceMore() throws Exception {
-    StoreConnection connection =
-        StoreConnection.owning(channel, PEER, TIMEOUT, Duration.ZERO, new TestDialect());
+    StoreConnection connection = withDialect();
     answer(Status.UNAUTHENTICATED.withDescription("repairable"), "second time");
 
     assertThat(get(connection).get()).isEqualTo("second time");
@@ -213,8 +209,7 @@ class StoreConnectionTest {
 
   @Test
   void dialect_repairedFailure_isSentOnlyOnceMore() {
-    StoreConnection connection =
-        StoreConnection.owning(channel, PEER, TIMEOUT, Duration.ZERO, new TestDialect());
+    StoreConnection connection = withDialect();
     answer(
         Status.UNAUTHENTICATED.withDescription("repairable"),
         Status.UNAUTHENTICATED.withDescription("repairable"),
@@ -234,39 +229,24 @@ class StoreConnectionTest {
     protected void open(long from) {}
   }
 
-  private static final class Errors implements WatchListener {
-    final List<KvException> errors = new ArrayList<>();
-
-    @Override
-    public void onEvent(WatchEvent event) {}
-
-    @Override
-    public void onError(KvException error) {
-      errors.add(error);
-    }
-  }
-
   @Test
   void close_endsEveryWatch_andAWatchStartedAfterwardsEndsAtOnce() {
     StoreConnection connection = StoreConnection.over(channel, PEER, TIMEOUT);
-    Errors running = new Errors();
+    RecordingListener running = new RecordingListener();
     IdleWatch watch = connection.watch(new IdleWatch(running, connection));
 
     connection.close();
-    Errors late = new Errors();
+    RecordingListener late = new RecordingListener();
     IdleWatch after = connection.watch(new IdleWatch(late, connection));
 
-    assertThat(running.errors)
-        .singleElement()
-        .satisfies(
-            error -> {
-              assertThat(error.code()).isEqualTo(KvException.Code.UNAVAILABLE);
-              assertThat(error.getMessage()).isEqualTo(PEER + ": the store was closed");
-            });
+    assertThat(running.error())
+        .isCompletedWithValueMatching(
+            error ->
+                error.code() == KvException.Code.UNAVAILABLE
+                    && error.getMessage().equals(PEER + ": the store was closed"));
     assertThat(watch.started()).isCompletedExceptionally();
-    assertThat(late.errors)
-        .singleElement()
-        .satisfies(error -> assertThat(error.code()).isEqualTo(KvException.Code.UNAVAILABLE));
+    assertThat(late.error())
+        .isCompletedWithValueMatching(error -> error.code() == KvException.Code.UNAVAILABLE);
     assertThat(after.started()).isCompletedExceptionally();
   }
 
