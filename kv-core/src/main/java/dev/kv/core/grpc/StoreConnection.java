@@ -46,7 +46,6 @@ public final class StoreConnection implements AutoCloseable {
 
   private static final Dialect PLAIN_GRPC = new Dialect() {};
 
-  private final Channel channel;
   private final ManagedChannel owned;
   private final String peer;
   private final Duration timeout;
@@ -56,13 +55,7 @@ public final class StoreConnection implements AutoCloseable {
   private final WatchRegistry watches;
 
   private StoreConnection(
-      Channel channel,
-      ManagedChannel owned,
-      String peer,
-      Duration timeout,
-      Duration closeGrace,
-      Dialect dialect) {
-    this.channel = Objects.requireNonNull(channel, "channel");
+      ManagedChannel owned, String peer, Duration timeout, Duration closeGrace, Dialect dialect) {
     this.owned = owned;
     this.peer = Objects.requireNonNull(peer, "peer");
     this.timeout = Objects.requireNonNull(timeout, "timeout");
@@ -82,7 +75,8 @@ public final class StoreConnection implements AutoCloseable {
    */
   public static StoreConnection owning(
       ManagedChannel channel, String peer, Duration timeout, Duration closeGrace, Dialect dialect) {
-    return new StoreConnection(channel, channel, peer, timeout, closeGrace, dialect);
+    return new StoreConnection(
+        Objects.requireNonNull(channel, "channel"), peer, timeout, closeGrace, dialect);
   }
 
   /**
@@ -90,7 +84,8 @@ public final class StoreConnection implements AutoCloseable {
    * to reconnect early.
    */
   public static StoreConnection over(Channel channel, String peer, Duration timeout) {
-    return new StoreConnection(channel, null, peer, timeout, Duration.ZERO, null);
+    Objects.requireNonNull(channel, "channel");
+    return new StoreConnection(null, peer, timeout, Duration.ZERO, null);
   }
 
   /** What is called, as messages name it. */
