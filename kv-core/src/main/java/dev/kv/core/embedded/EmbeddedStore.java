@@ -1,15 +1,14 @@
 package dev.kv.core.embedded;
 
+import dev.kv.core.AbstractKvStore;
 import dev.kv.core.Deleted;
 import dev.kv.core.KeyValue;
 import dev.kv.core.Keys;
 import dev.kv.core.KvException;
-import dev.kv.core.KvStore;
 import dev.kv.core.ListQuery;
 import dev.kv.core.Page;
 import dev.kv.core.ReadConsistency;
 import dev.kv.core.Swap;
-import dev.kv.core.Ttl;
 import dev.kv.core.Watch;
 import dev.kv.core.WatchListener;
 import dev.kv.core.WatchQuery;
@@ -18,14 +17,12 @@ import dev.kv.core.local.CompareAndSet;
 import dev.kv.core.local.History;
 import dev.kv.core.local.LocalWatches;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReadWriteLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
-import java.util.function.Supplier;
 import org.rocksdb.RocksDBException;
 
 /**
@@ -45,7 +42,7 @@ import org.rocksdb.RocksDBException;
  * KvException.Code#DATA_LOSS}, and a directory whose write-ahead log lost acknowledged writes is
  * refused at open (see {@link Builder#salvage}).
  */
-public final class EmbeddedStore implements KvStore {
+public final class EmbeddedStore extends AbstractKvStore {
 
   private final DataDirectory dir;
   private final SnapshotReader reader;
@@ -60,6 +57,7 @@ public final class EmbeddedStore implements KvStore {
   private final Object closing = new Object();
 
   private EmbeddedStore(DataDirectory dir, int historyLimit) throws RocksDBException {
+    super("the embedded store");
     this.dir = dir;
     this.reader = new SnapshotReader(dir.database());
     this.writer = new GroupCommit(dir.database(), historyLimit, watches);
@@ -148,8 +146,8 @@ public final class EmbeddedStore implements KvStore {
   // Reads: on the caller's thread (see SnapshotReader).
 
   @Override
-  public CompletableFuture<Optional<KeyValue>> get(String key, ReadConsistency consistency) {
-    return read(() -> reader.get(Keys.requireValid(key)));
+  protected CompletableFuture<Optional<KeyValue>> doGet(String key, ReadConsistency consistency) {
+    return read(() -> reader.get(key));
   }
 
   @Override
@@ -157,68 +155,44 @@ public final class EmbeddedStore implements KvStore {
     return read(() -> reader.list(query));
   }
 
-  // Writes: checked on the caller's thread, applied in order on the writer's.
+  // Writes: applied in order on the writer's thread.
 
   @Override
-  public CompletableFuture<Long> set(String key, String value, Duration ttl) {
-    return write(
-        () -> {
-          Keys.requireValid(key);
-          Keys.requireValue(value);
-          long ttlSeconds = Ttl.seconds(ttl);
-          return batch -> batch.put(key, value, expiresAt(ttlSeconds));
-        });
+  protected CompletableFuture<Long> doSet(String key, String value, long ttlSeconds) {
+    return write(batch -> batch.put(key, value, expiresAt(ttlSeconds)));
   }
 
   @Override
-  public CompletableFuture<Swap> setIf(
-      String key, String value, long expectedModRevision, Duration ttl) {
+  protected CompletableFuture<Swap> doSetIf(
+      String key, String value, long expectedModRevision, long ttlSeconds) {
     return write(
-        () -> {
-          Keys.requireValid(key);
-          Keys.requireValue(value);
-          Keys.requireRevision(expectedModRevision);
-          long ttlSeconds = Ttl.seconds(ttl);
-          return batch ->
-              CompareAndSet.swap(
-                  batch.entry(key),
-                  expectedModRevision,
-                  batch.revision(),
-                  () -> batch.put(key, value, expiresAt(ttlSeconds)));
-        });
+        batch ->
+            CompareAndSet.swap(
+                batch.entry(key),
+                expectedModRevision,
+                batch.revision(),
+                () -> batch.put(key, value, expiresAt(ttlSeconds))));
   }
 
   @Override
-  public CompletableFuture<Swap> deleteIf(String key, long expectedModRevision) {
+  protected CompletableFuture<Swap> doDeleteIf(String key, long expectedModRevision) {
     return write(
-        () -> {
-          Keys.requireValid(key);
-          Keys.requireExistingRevision(expectedModRevision);
-          return batch ->
-              CompareAndSet.swap(
-                  batch.entry(key),
-                  expectedModRevision,
-                  batch.revision(),
-                  () -> batch.delete(List.of(key)).revision());
-        });
+        batch ->
+            CompareAndSet.swap(
+                batch.entry(key),
+                expectedModRevision,
+                batch.revision(),
+                () -> batch.delete(List.of(key)).revision()));
   }
 
   @Override
-  public CompletableFuture<Deleted> delete(String key) {
-    return write(
-        () -> {
-          Keys.requireValid(key);
-          return batch -> batch.delete(List.of(key));
-        });
+  protected CompletableFuture<Deleted> doDelete(String key) {
+    return write(batch -> batch.delete(List.of(key)));
   }
 
   @Override
-  public CompletableFuture<Deleted> deletePrefix(String prefix) {
-    return write(
-        () -> {
-          Keys.requireDeletablePrefix(prefix);
-          return batch -> batch.delete(batch.keysBetween(prefix, Keys.prefixEnd(prefix)));
-        });
+  protected CompletableFuture<Deleted> doDeletePrefix(String prefix) {
+    return write(batch -> batch.delete(batch.keysBetween(prefix, Keys.prefixEnd(prefix))));
   }
 
   private static long expiresAt(long ttlSeconds) {
@@ -248,11 +222,10 @@ public final class EmbeddedStore implements KvStore {
   public CompletableFuture<Void> checkHealth() {
     if (writer.failing()) {
       return write(
-          () ->
-              batch -> {
-                batch.touch();
-                return null;
-              });
+          batch -> {
+            batch.touch();
+            return null;
+          });
     }
     return read(
         () -> {
@@ -281,17 +254,8 @@ public final class EmbeddedStore implements KvStore {
     }
   }
 
-  /**
-   * Queues the change that {@code checked} returns once it has checked the request on the caller's
-   * thread.
-   */
-  private <T> CompletableFuture<T> write(Supplier<Change<T>> checked) {
-    Change<T> change;
-    try {
-      change = checked.get();
-    } catch (RuntimeException e) {
-      return CompletableFuture.failedFuture(e);
-    }
+  /** Queues {@code change}, for the writer to apply in order. */
+  private <T> CompletableFuture<T> write(Change<T> change) {
     lifecycle.readLock().lock();
     try {
       if (closed) {
@@ -301,10 +265,6 @@ public final class EmbeddedStore implements KvStore {
     } finally {
       lifecycle.readLock().unlock();
     }
-  }
-
-  private KvException closedError() {
-    return new KvException(KvException.Code.UNAVAILABLE, "the embedded store is closed");
   }
 
   /**
@@ -325,7 +285,7 @@ public final class EmbeddedStore implements KvStore {
         lifecycle.writeLock().unlock();
       }
       writer.close();
-      watches.close(new KvException(KvException.Code.UNAVAILABLE, "the embedded store was closed"));
+      watches.close(closedError());
       dir.close();
     }
   }

@@ -3,7 +3,6 @@ package dev.kv.core.etcd;
 import com.google.protobuf.ByteString;
 import dev.kv.core.Deleted;
 import dev.kv.core.KeyValue;
-import dev.kv.core.Keys;
 import dev.kv.core.KvException;
 import dev.kv.core.ListQuery;
 import dev.kv.core.ReadConsistency;
@@ -47,7 +46,7 @@ final class EtcdMessages {
   /** A read of one key, at the given consistency. */
   static RangeRequest get(String key, ReadConsistency consistency) {
     return RangeRequest.newBuilder()
-        .setKey(utf8(Keys.requireValid(key)))
+        .setKey(utf8(key))
         .setSerializable(consistency == ReadConsistency.SERIALIZABLE)
         .build();
   }
@@ -71,10 +70,7 @@ final class EtcdMessages {
 
   /** A write of {@code value} under {@code key}, held by {@code lease} (0: none). */
   static PutRequest.Builder put(String key, String value, long lease) {
-    return PutRequest.newBuilder()
-        .setKey(utf8(Keys.requireValid(key)))
-        .setValue(utf8(Keys.requireValue(value)))
-        .setLease(lease);
+    return PutRequest.newBuilder().setKey(utf8(key)).setValue(utf8(value)).setLease(lease);
   }
 
   static RequestOp delete(String key) {

@@ -1,16 +1,14 @@
 package dev.kv.core.etcd;
 
-import com.google.protobuf.ByteString;
+import dev.kv.core.AbstractKvStore;
 import dev.kv.core.Deleted;
 import dev.kv.core.KeyValue;
 import dev.kv.core.Keys;
 import dev.kv.core.KvException;
-import dev.kv.core.KvStore;
 import dev.kv.core.ListQuery;
 import dev.kv.core.Page;
 import dev.kv.core.ReadConsistency;
 import dev.kv.core.Swap;
-import dev.kv.core.Ttl;
 import dev.kv.core.Watch;
 import dev.kv.core.WatchListener;
 import dev.kv.core.WatchQuery;
@@ -35,7 +33,6 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 import java.util.function.LongFunction;
-import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
 /**
@@ -60,7 +57,7 @@ import java.util.function.Supplier;
  * }
  * }</pre>
  */
-public final class EtcdStore implements KvStore {
+public final class EtcdStore extends AbstractKvStore {
 
   private static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(5);
 
@@ -73,10 +70,10 @@ public final class EtcdStore implements KvStore {
   private final EtcdHealth health;
 
   private EtcdStore(Builder builder) {
-    EtcdEndpoints endpoints = Objects.requireNonNull(builder.endpoints, "endpoints");
-    String peer = "etcd at " + endpoints;
+    super(clientOf(builder));
+    String peer = "etcd at " + builder.endpoints;
     ManagedChannel channel =
-        EtcdChannel.open(endpoints, builder.authority, builder.tls, builder.directExecutor);
+        EtcdChannel.open(builder.endpoints, builder.authority, builder.tls, builder.directExecutor);
     EtcdToken token =
         builder.user == null
             ? null
@@ -96,6 +93,10 @@ public final class EtcdStore implements KvStore {
             request -> connection.call(kv, KVGrpc.KVStub::txn, () -> request, Function.identity()));
   }
 
+  private static String clientOf(Builder builder) {
+    return "the client of etcd at " + Objects.requireNonNull(builder.endpoints, "endpoints");
+  }
+
   /** {@code stub}, its calls carrying the user's token when there is one. */
   private static <S extends AbstractStub<S>> S signed(S stub, EtcdToken token) {
     return token == null ? stub : stub.withCallCredentials(token);
@@ -106,15 +107,9 @@ public final class EtcdStore implements KvStore {
   }
 
   @Override
-  public CompletableFuture<Optional<KeyValue>> get(String key, ReadConsistency consistency) {
+  protected CompletableFuture<Optional<KeyValue>> doGet(String key, ReadConsistency consistency) {
     if (consistency == ReadConsistency.LINEARIZABLE) {
-      ByteString name;
-      try {
-        name = EtcdMessages.utf8(Keys.requireValid(key));
-      } catch (KvException e) {
-        return CompletableFuture.failedFuture(e);
-      }
-      return reads.read(name).thenApply(EtcdMessages::firstEntry);
+      return reads.read(EtcdMessages.utf8(key)).thenApply(EtcdMessages::firstEntry);
     }
     return connection.call(
         kv,
@@ -124,11 +119,9 @@ public final class EtcdStore implements KvStore {
   }
 
   @Override
-  public CompletableFuture<Long> set(String key, String value, Duration ttl) {
+  protected CompletableFuture<Long> doSet(String key, String value, long ttlSeconds) {
     return withLease(
-        key,
-        value,
-        ttl,
+        ttlSeconds,
         lease ->
             connection.call(
                 kv,
@@ -138,44 +131,31 @@ public final class EtcdStore implements KvStore {
   }
 
   @Override
-  public CompletableFuture<Swap> setIf(
-      String key, String value, long expectedModRevision, Duration ttl) {
+  protected CompletableFuture<Swap> doSetIf(
+      String key, String value, long expectedModRevision, long ttlSeconds) {
     return withLease(
-        key,
-        value,
-        ttl,
+        ttlSeconds,
         lease ->
             swap(
                 key,
-                () -> Keys.requireRevision(expectedModRevision),
-                () ->
-                    RequestOp.newBuilder()
-                        .setRequestPut(EtcdMessages.put(key, value, lease))
-                        .build()));
+                expectedModRevision,
+                RequestOp.newBuilder().setRequestPut(EtcdMessages.put(key, value, lease)).build()));
   }
 
   /**
-   * Runs {@code write} with the ID of a lease granted for {@code ttl}, or 0 (no lease) when there
-   * is none: etcd deletes a key when its lease expires.
+   * Runs {@code write} with the ID of a lease granted for {@code ttlSeconds}, or 0 (no lease) when
+   * there is none: etcd deletes a key when its lease expires.
    */
   private <T> CompletableFuture<T> withLease(
-      String key, String value, Duration ttl, LongFunction<CompletableFuture<T>> write) {
-    long seconds;
-    try {
-      Keys.requireValid(key);
-      Keys.requireValue(value);
-      seconds = Ttl.seconds(ttl);
-    } catch (KvException e) {
-      return CompletableFuture.failedFuture(e);
-    }
-    if (seconds == 0) {
+      long ttlSeconds, LongFunction<CompletableFuture<T>> write) {
+    if (ttlSeconds == 0) {
       return write.apply(0);
     }
     return connection
         .call(
             lease,
             LeaseGrpc.LeaseStub::leaseGrant,
-            () -> LeaseGrantRequest.newBuilder().setTTL(seconds).build(),
+            () -> LeaseGrantRequest.newBuilder().setTTL(ttlSeconds).build(),
             LeaseGrantResponse::getID)
         .thenCompose(
             granted ->
@@ -200,35 +180,30 @@ public final class EtcdStore implements KvStore {
   }
 
   @Override
-  public CompletableFuture<Swap> deleteIf(String key, long expectedModRevision) {
-    return swap(
-        key,
-        () -> Keys.requireExistingRevision(expectedModRevision),
-        () -> EtcdMessages.delete(key));
+  protected CompletableFuture<Swap> doDeleteIf(String key, long expectedModRevision) {
+    return swap(key, expectedModRevision, EtcdMessages.delete(key));
   }
 
   /** Writes if the key's mod revision is the expected one: see {@link EtcdMessages#swap}. */
-  private CompletableFuture<Swap> swap(
-      String key, LongSupplier expected, Supplier<RequestOp> write) {
+  private CompletableFuture<Swap> swap(String key, long expectedModRevision, RequestOp write) {
     return connection.call(
         kv,
         KVGrpc.KVStub::txn,
-        () -> EtcdMessages.swap(Keys.requireValid(key), expected.getAsLong(), write.get()),
+        () -> EtcdMessages.swap(key, expectedModRevision, write),
         EtcdMessages::swapped);
   }
 
   @Override
-  public CompletableFuture<Deleted> delete(String key) {
-    return deleteRange(
-        () -> DeleteRangeRequest.newBuilder().setKey(EtcdMessages.utf8(Keys.requireValid(key))));
+  protected CompletableFuture<Deleted> doDelete(String key) {
+    return deleteRange(() -> DeleteRangeRequest.newBuilder().setKey(EtcdMessages.utf8(key)));
   }
 
   @Override
-  public CompletableFuture<Deleted> deletePrefix(String prefix) {
+  protected CompletableFuture<Deleted> doDeletePrefix(String prefix) {
     return deleteRange(
         () ->
             DeleteRangeRequest.newBuilder()
-                .setKey(EtcdMessages.utf8(Keys.requireDeletablePrefix(prefix)))
+                .setKey(EtcdMessages.utf8(prefix))
                 .setRangeEnd(EtcdMessages.rangeEnd(Keys.prefixEnd(prefix))));
   }
 

@@ -1,5 +1,6 @@
 package dev.kv.core.grpc;
 
+import dev.kv.core.AbstractKvStore;
 import dev.kv.core.KvException;
 import java.util.List;
 import java.util.Set;
@@ -48,6 +49,6 @@ final class WatchRegistry {
   }
 
   private KvException closedError() {
-    return new KvException(KvException.Code.UNAVAILABLE, storeName + ": the store was closed");
+    return AbstractKvStore.closedError("the client of " + storeName);
   }
 }

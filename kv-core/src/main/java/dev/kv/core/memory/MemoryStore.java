@@ -1,15 +1,13 @@
 package dev.kv.core.memory;
 
+import dev.kv.core.AbstractKvStore;
 import dev.kv.core.Deleted;
 import dev.kv.core.KeyValue;
 import dev.kv.core.Keys;
-import dev.kv.core.KvException;
-import dev.kv.core.KvStore;
 import dev.kv.core.ListQuery;
 import dev.kv.core.Page;
 import dev.kv.core.ReadConsistency;
 import dev.kv.core.Swap;
-import dev.kv.core.Ttl;
 import dev.kv.core.Watch;
 import dev.kv.core.WatchEvent;
 import dev.kv.core.WatchListener;
@@ -17,7 +15,6 @@ import dev.kv.core.WatchQuery;
 import dev.kv.core.local.CompareAndSet;
 import dev.kv.core.local.LocalWatches;
 import dev.kv.core.local.Threads;
-import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -38,7 +35,7 @@ import java.util.function.Supplier;
  * <p>Revisions follow etcd's rules: the store starts at revision 1, and each write that changes
  * something advances it by one, a delete of many keys included.
  */
-public final class MemoryStore implements KvStore {
+public final class MemoryStore extends AbstractKvStore {
 
   private final ConcurrentNavigableMap<String, KeyValue> entries =
       new ConcurrentSkipListMap<>(Keys.ORDER);
@@ -65,23 +62,21 @@ public final class MemoryStore implements KvStore {
 
   /** A store that keeps the last {@code historyLimit} changes for watches. */
   public MemoryStore(int historyLimit) {
+    super("the memory store");
     this.history = new RecentChanges(historyLimit);
   }
 
   private volatile boolean closed;
 
   @Override
-  public CompletableFuture<Optional<KeyValue>> get(String key, ReadConsistency consistency) {
-    return answer(() -> Optional.ofNullable(entries.get(Keys.requireValid(key))));
+  protected CompletableFuture<Optional<KeyValue>> doGet(String key, ReadConsistency consistency) {
+    return answer(() -> Optional.ofNullable(entries.get(key)));
   }
 
   @Override
-  public CompletableFuture<Long> set(String key, String value, Duration ttl) {
+  protected CompletableFuture<Long> doSet(String key, String value, long ttlSeconds) {
     return answer(
         () -> {
-          Keys.requireValid(key);
-          Keys.requireValue(value);
-          long ttlSeconds = Ttl.seconds(ttl);
           synchronized (writeLock) {
             return put(key, value, ttlSeconds);
           }
@@ -89,14 +84,10 @@ public final class MemoryStore implements KvStore {
   }
 
   @Override
-  public CompletableFuture<Swap> setIf(
-      String key, String value, long expectedModRevision, Duration ttl) {
+  protected CompletableFuture<Swap> doSetIf(
+      String key, String value, long expectedModRevision, long ttlSeconds) {
     return answer(
         () -> {
-          Keys.requireValid(key);
-          Keys.requireValue(value);
-          Keys.requireRevision(expectedModRevision);
-          long ttlSeconds = Ttl.seconds(ttl);
           synchronized (writeLock) {
             return CompareAndSet.swap(
                 Optional.ofNullable(entries.get(key)),
@@ -108,11 +99,9 @@ public final class MemoryStore implements KvStore {
   }
 
   @Override
-  public CompletableFuture<Swap> deleteIf(String key, long expectedModRevision) {
+  protected CompletableFuture<Swap> doDeleteIf(String key, long expectedModRevision) {
     return answer(
         () -> {
-          Keys.requireValid(key);
-          Keys.requireExistingRevision(expectedModRevision);
           synchronized (writeLock) {
             return CompareAndSet.swap(
                 Optional.ofNullable(entries.get(key)),
@@ -167,10 +156,9 @@ public final class MemoryStore implements KvStore {
   }
 
   @Override
-  public CompletableFuture<Deleted> delete(String key) {
+  protected CompletableFuture<Deleted> doDelete(String key) {
     return answer(
         () -> {
-          Keys.requireValid(key);
           synchronized (writeLock) {
             return deleteKeys(List.of(key));
           }
@@ -178,10 +166,9 @@ public final class MemoryStore implements KvStore {
   }
 
   @Override
-  public CompletableFuture<Deleted> deletePrefix(String prefix) {
+  protected CompletableFuture<Deleted> doDeletePrefix(String prefix) {
     return answer(
         () -> {
-          Keys.requireDeletablePrefix(prefix);
           synchronized (writeLock) {
             List<String> under = List.copyOf(between(prefix, Keys.prefixEnd(prefix)).keySet());
             return deleteKeys(under);
@@ -234,10 +221,7 @@ public final class MemoryStore implements KvStore {
   public Watch watch(WatchQuery query, WatchListener listener) {
     synchronized (writeLock) {
       if (closed) {
-        return watches.failed(
-            query,
-            listener,
-            new KvException(KvException.Code.UNAVAILABLE, "the memory store is closed"));
+        return watches.failed(query, listener, closedError());
       }
       return watches.open(query, listener, revision, () -> history);
     }
@@ -266,7 +250,7 @@ public final class MemoryStore implements KvStore {
   private <T> CompletableFuture<T> answer(Supplier<T> operation) {
     try {
       if (closed) {
-        throw new KvException(KvException.Code.UNAVAILABLE, "the memory store is closed");
+        throw closedError();
       }
       return CompletableFuture.completedFuture(operation.get());
     } catch (RuntimeException e) {
@@ -279,7 +263,7 @@ public final class MemoryStore implements KvStore {
   public void close() {
     synchronized (writeLock) {
       closed = true;
-      watches.close(new KvException(KvException.Code.UNAVAILABLE, "the memory store was closed"));
+      watches.close(closedError());
       history.clear();
     }
     expirer.shutdownNow();

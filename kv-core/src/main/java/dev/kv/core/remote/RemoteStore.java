@@ -6,16 +6,14 @@ import dev.kv.api.GetResponse;
 import dev.kv.api.KVGrpc;
 import dev.kv.api.SetRequest;
 import dev.kv.api.SetResponse;
+import dev.kv.core.AbstractKvStore;
 import dev.kv.core.Deleted;
 import dev.kv.core.KeyValue;
-import dev.kv.core.Keys;
 import dev.kv.core.KvException;
-import dev.kv.core.KvStore;
 import dev.kv.core.ListQuery;
 import dev.kv.core.Page;
 import dev.kv.core.ReadConsistency;
 import dev.kv.core.Swap;
-import dev.kv.core.Ttl;
 import dev.kv.core.Watch;
 import dev.kv.core.WatchListener;
 import dev.kv.core.WatchQuery;
@@ -39,7 +37,6 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
 
 /**
  * A store served by a {@code kv-server} over gRPC: the client side of the {@code kv.KV} service.
@@ -53,7 +50,7 @@ import java.util.function.Supplier;
  * }
  * }</pre>
  */
-public final class RemoteStore implements KvStore {
+public final class RemoteStore extends AbstractKvStore {
 
   private static final Duration CLOSE_GRACE = Duration.ofSeconds(5);
 
@@ -64,6 +61,7 @@ public final class RemoteStore implements KvStore {
   private final StoreConnection connection;
 
   private RemoteStore(Channel channel, StoreConnection connection, CallCredentials credentials) {
+    super("the client of " + connection.peer());
     KVGrpc.KVStub kv = KVGrpc.newStub(channel);
     this.kv = credentials == null ? kv : kv.withCallCredentials(credentials);
     this.health = HealthGrpc.newStub(channel);
@@ -105,13 +103,13 @@ public final class RemoteStore implements KvStore {
   }
 
   @Override
-  public CompletableFuture<Optional<KeyValue>> get(String key, ReadConsistency consistency) {
+  protected CompletableFuture<Optional<KeyValue>> doGet(String key, ReadConsistency consistency) {
     return connection.call(
         kv,
         KVGrpc.KVStub::get,
         () ->
             GetRequest.newBuilder()
-                .setKey(Keys.requireValid(key))
+                .setKey(key)
                 .setConsistency(ApiMessages.consistency(consistency))
                 .build(),
         (GetResponse response) -> Optional.of(ApiMessages.keyValue(key, response)),
@@ -120,23 +118,23 @@ public final class RemoteStore implements KvStore {
   }
 
   @Override
-  public CompletableFuture<Long> set(String key, String value, Duration ttl) {
+  protected CompletableFuture<Long> doSet(String key, String value, long ttlSeconds) {
     return connection.call(
         kv,
         KVGrpc.KVStub::set,
-        () -> setRequest(key, value, ttl).build(),
+        () -> setRequest(key, value, ttlSeconds).build(),
         SetResponse::getRevision);
   }
 
   @Override
-  public CompletableFuture<Swap> setIf(
-      String key, String value, long expectedModRevision, Duration ttl) {
+  protected CompletableFuture<Swap> doSetIf(
+      String key, String value, long expectedModRevision, long ttlSeconds) {
     return connection.call(
         kv,
         KVGrpc.KVStub::set,
         () -> {
-          SetRequest.Builder request = setRequest(key, value, ttl);
-          return Keys.requireRevision(expectedModRevision) == Swap.ABSENT
+          SetRequest.Builder request = setRequest(key, value, ttlSeconds);
+          return expectedModRevision == Swap.ABSENT
               ? request.setIfAbsent(true).build()
               : request.setIfModRevision(expectedModRevision).build();
         },
@@ -147,23 +145,16 @@ public final class RemoteStore implements KvStore {
                 current(response.hasCurrent(), response.getCurrent())));
   }
 
-  private static SetRequest.Builder setRequest(String key, String value, Duration ttl) {
-    return SetRequest.newBuilder()
-        .setKey(Keys.requireValid(key))
-        .setValue(Keys.requireValue(value))
-        .setTtlSeconds(Ttl.seconds(ttl));
+  private static SetRequest.Builder setRequest(String key, String value, long ttlSeconds) {
+    return SetRequest.newBuilder().setKey(key).setValue(value).setTtlSeconds(ttlSeconds);
   }
 
   @Override
-  public CompletableFuture<Swap> deleteIf(String key, long expectedModRevision) {
+  protected CompletableFuture<Swap> doDeleteIf(String key, long expectedModRevision) {
     return connection.call(
         kv,
         KVGrpc.KVStub::delete,
-        () ->
-            DeleteRequest.newBuilder()
-                .setKey(Keys.requireValid(key))
-                .setIfModRevision(Keys.requireExistingRevision(expectedModRevision))
-                .build(),
+        () -> DeleteRequest.newBuilder().setKey(key).setIfModRevision(expectedModRevision).build(),
         response ->
             new Swap(
                 response.getApplied(),
@@ -176,25 +167,20 @@ public final class RemoteStore implements KvStore {
   }
 
   @Override
-  public CompletableFuture<Deleted> delete(String key) {
-    return delete(() -> DeleteRequest.newBuilder().setKey(Keys.requireValid(key)).build());
+  protected CompletableFuture<Deleted> doDelete(String key) {
+    return delete(DeleteRequest.newBuilder().setKey(key).build());
   }
 
   @Override
-  public CompletableFuture<Deleted> deletePrefix(String prefix) {
-    return delete(
-        () ->
-            DeleteRequest.newBuilder()
-                .setKey(Keys.requireDeletablePrefix(prefix))
-                .setPrefix(true)
-                .build());
+  protected CompletableFuture<Deleted> doDeletePrefix(String prefix) {
+    return delete(DeleteRequest.newBuilder().setKey(prefix).setPrefix(true).build());
   }
 
-  private CompletableFuture<Deleted> delete(Supplier<DeleteRequest> request) {
+  private CompletableFuture<Deleted> delete(DeleteRequest request) {
     return connection.call(
         kv,
         KVGrpc.KVStub::delete,
-        request,
+        () -> request,
         response -> new Deleted(response.getDeleted(), response.getRevision()));
   }
 

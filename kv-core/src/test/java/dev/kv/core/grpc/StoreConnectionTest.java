@@ -243,7 +243,7 @@ class StoreConnectionTest {
         .isCompletedWithValueMatching(
             error ->
                 error.code() == KvException.Code.UNAVAILABLE
-                    && error.getMessage().equals(PEER + ": the store was closed"));
+                    && error.getMessage().equals("the client of " + PEER + " is closed"));
     assertThat(watch.started()).isCompletedExceptionally();
     assertThat(late.error())
         .isCompletedWithValueMatching(error -> error.code() == KvException.Code.UNAVAILABLE);
