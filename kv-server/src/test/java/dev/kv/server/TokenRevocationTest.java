@@ -1,5 +1,7 @@
 package dev.kv.server;
 
+import static dev.kv.core.KvFailureAssert.assertThatFailureOf;
+import static dev.kv.core.KvFailureAssert.assertThatKvException;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.awaitility.Awaitility.await;
@@ -123,7 +125,7 @@ class TokenRevocationTest {
         Duration.ofNanos(System.nanoTime() - removed).toMillis(), RELOAD.toMillis());
     assertThat(watchEnd.code()).isEqualTo(KvException.Code.UNAUTHENTICATED);
     assertThat(watchEnd).hasMessageContaining("the token of this call was revoked");
-    assertThat(revokedFailure(inProgress).code()).isEqualTo(KvException.Code.UNAUTHENTICATED);
+    assertThatFailureOf(inProgress, WAIT).hasCode(KvException.Code.UNAUTHENTICATED);
     // The server let go of what the calls held: the store's read and watch, and the watch's slot.
     await().atMost(WAIT).until(() -> store.stalled().stream().allMatch(Future::isCancelled));
     await().atMost(WAIT).until(() -> store.openWatches() == 1);
@@ -133,15 +135,7 @@ class TokenRevocationTest {
     assertThat(keptWatch.next(1, WAIT).get(0).entry().value()).isEqualTo("2");
     assertThat(another.next(1, WAIT).get(0).entry().value()).isEqualTo("2");
     assertThat(revokedWatch.drain()).isEmpty();
-    assertThat(catchThrowable(() -> revoked.blocking().get("k")))
-        .isInstanceOfSatisfying(
-            KvException.class,
-            e -> assertThat(e.code()).isEqualTo(KvException.Code.UNAUTHENTICATED));
-  }
-
-  private static KvException revokedFailure(CompletableFuture<?> call) {
-    Throwable failure = catchThrowable(() -> call.get(WAIT.toSeconds(), TimeUnit.SECONDS));
-    assertThat(failure.getCause()).isInstanceOf(KvException.class);
-    return (KvException) failure.getCause();
+    assertThatKvException(catchThrowable(() -> revoked.blocking().get("k")))
+        .hasCode(KvException.Code.UNAUTHENTICATED);
   }
 }
