@@ -23,7 +23,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -69,37 +69,27 @@ class LargeListingTest {
 
   /**
    * The bound on the server's peak resident memory (VmHWM). The launcher caps the heap (128 MB) and
-   * direct buffers (64 MB), about 280 MB with the JVM's own start ({@link LoadTest}); RocksDB adds
-   * its cache (64 MB) and what it reads and compacts with. Measured on a busy 2-core machine: 168
-   * to 244 MB at start, 334 to 366 MB after the listings.
+   * direct buffers (64 MB), about 280 MB with the JVM's own start ({@link LoadTest}); RocksDB
+   * adds its cache (64 MB) and what it reads and compacts with. Measured on a busy 2-core machine:
+   * 168 to 244 MB at start, 334 to 366 MB after the listings.
    */
   private static final long MAX_PEAK_KB = 450L << 10;
 
   @TempDir Path dataDir;
 
-  private final List<AutoCloseable> closeLast = new ArrayList<>();
-  private DaemonProcess daemon;
-
-  @AfterEach
-  void stop() throws Exception {
-    if (daemon != null) {
-      daemon.close();
-    }
-    for (AutoCloseable resource : closeLast) {
-      resource.close();
-    }
-  }
+  @AutoClose private final Closer closer = new Closer();
 
   @Test
   void listingAPrefixOfFiveHeaps_comesInBoundedPages_whileOthersAreServed() throws Exception {
     long written = write(dataDir);
-    daemon =
-        DaemonProcess.startMain(
-            DaemonProcess.launcherJvmOptions(),
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            dataDir.toString());
+    DaemonProcess daemon =
+        closer.addToCloseFirst(
+            DaemonProcess.startMain(
+                DaemonProcess.launcherJvmOptions(),
+                "--listen",
+                "127.0.0.1:0",
+                "--data-dir",
+                dataDir.toString()));
     HostPort address = daemon.awaitListening();
     long peakAtStartKb = peakResidentKb(daemon);
 
@@ -108,7 +98,7 @@ class LargeListingTest {
     List<String> problems = new CopyOnWriteArrayList<>();
     List<Long> baseline = probeUntil(System.nanoTime() + BASELINE.toNanos(), probeStore, problems);
     ExecutorService threads = Executors.newFixedThreadPool(LISTERS + 1);
-    closeLast.add(threads::shutdownNow);
+    closer.add(threads::shutdownNow);
     long end = System.nanoTime() + LISTING.toNanos();
     Map<String, LongAdder> pages = new ConcurrentHashMap<>();
     LongAdder listings = new LongAdder();
@@ -252,9 +242,7 @@ class LargeListingTest {
   }
 
   private RemoteStore connect(HostPort address) {
-    RemoteStore store = RemoteStore.connect(address, CALL_TIMEOUT);
-    closeLast.add(store);
-    return store;
+    return closer.add(RemoteStore.connect(address, CALL_TIMEOUT));
   }
 
   private static String key(int i) {

@@ -17,13 +17,11 @@ import dev.kv.core.remote.RemoteStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -58,20 +56,9 @@ class TokenRevocationTest {
 
   @TempDir Path directory;
 
-  private final StallingStore store = new StallingStore();
-  private final List<AutoCloseable> opened = new ArrayList<>();
+  @AutoClose private final Closer closer = new Closer();
+  private final StallingStore store = closer.add(new StallingStore());
   private KvServer server;
-
-  @AfterEach
-  void stop() throws Exception {
-    for (AutoCloseable closeable : opened) {
-      closeable.close();
-    }
-    if (server != null) {
-      server.stop(Duration.ZERO);
-    }
-    store.close();
-  }
 
   private KvStore client(String token) {
     RemoteStore client =
@@ -81,14 +68,13 @@ class TokenRevocationTest {
             // Longer than the test waits: a call in progress ends by the server's doing.
             .timeout(WAIT.multipliedBy(2))
             .build();
-    opened.add(client);
-    return client;
+    return closer.add(client);
   }
 
   private RecordingListener watch(KvStore client) throws Exception {
     RecordingListener seen = new RecordingListener();
     Watch watch = client.watch(WatchQuery.prefix("k"), seen);
-    opened.add(watch);
+    closer.add(watch);
     watch.started().get(WAIT.toSeconds(), TimeUnit.SECONDS);
     return seen;
   }
@@ -105,6 +91,7 @@ class TokenRevocationTest {
             .reloadInterval(RELOAD)
             .build()
             .start();
+    closer.add(() -> server.stop(Duration.ZERO));
     KvStore revoked = client("revoked-token");
     KvStore kept = client("kept-token");
     RecordingListener revokedWatch = watch(revoked);
