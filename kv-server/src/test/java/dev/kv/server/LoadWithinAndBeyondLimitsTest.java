@@ -64,7 +64,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * by status code, watch events delivered, the server's resident memory, threads and processor time.
  */
 @Timeout(300)
-class LoadTest {
+class LoadWithinAndBeyondLimitsTest {
 
   private static final int MAX_CALLS = 64;
   private static final int MAX_WATCHES = 200;
