@@ -69,10 +69,9 @@ class LargeListingTest {
 
   /**
    * The bound on the server's peak resident memory (VmHWM). The launcher caps the heap (128 MB) and
-   * direct buffers (64 MB), about 280 MB with the JVM's own start ({@link
-   * LoadWithinAndBeyondLimitsTest}); RocksDB adds its cache (64 MB) and what it reads and compacts
-   * with. Measured on a busy 2-core machine: 168 to 244 MB at start, 334 to 366 MB after the
-   * listings.
+   * direct buffers (64 MB), about 280 MB with the JVM's own start ({@link LoadServer}); RocksDB
+   * adds its cache (64 MB) and what it reads and compacts with. Measured on a busy 2-core machine:
+   * 168 to 244 MB at start, 334 to 366 MB after the listings.
    */
   private static final long MAX_PEAK_KB = 450L << 10;
 
