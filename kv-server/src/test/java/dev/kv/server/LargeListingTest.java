@@ -91,7 +91,7 @@ class LargeListingTest {
                 "--data-dir",
                 dataDir.toString()));
     HostPort address = daemon.awaitListening();
-    long peakAtStartKb = peakResidentKb(daemon);
+    long peakAtStartKb = daemon.peakResidentKb();
 
     RemoteStore probeStore = connect(address);
     probeStore.set("probe", "small").get(CALL_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
@@ -114,7 +114,7 @@ class LargeListingTest {
     CompletableFuture.allOf(listers.toArray(CompletableFuture[]::new)).get(120, TimeUnit.SECONDS);
     List<Long> latencies = probe.get(120, TimeUnit.SECONDS);
 
-    long peakKb = peakResidentKb(daemon);
+    long peakKb = daemon.peakResidentKb();
     String output = daemon.output();
     System.out.printf(
         "large listing: %d values of %d bytes written in %.1f s; kv-server VmHWM at start %d MB;"
@@ -258,12 +258,5 @@ class LargeListingTest {
   private static String codeOf(Throwable error) {
     Throwable cause = GrpcErrors.unwrap(error);
     return cause instanceof KvException kv ? kv.code().name() : cause.toString();
-  }
-
-  /** The server's peak resident memory (VmHWM), in kB. */
-  private static long peakResidentKb(DaemonProcess daemon) {
-    try (UsageSampler usage = new UsageSampler(daemon.pid())) {
-      return usage.now().hwmKb();
-    }
   }
 }
