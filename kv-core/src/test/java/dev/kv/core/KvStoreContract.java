@@ -1,7 +1,9 @@
 package dev.kv.core;
 
+import static dev.kv.core.KvFailureAssert.assertThatFailureOf;
+import static dev.kv.core.KvFailureAssert.assertThatKvException;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -744,13 +746,9 @@ public abstract class KvStoreContract {
 
   @Test
   void blocking_failure_throwsTheStoresError() {
-    assertThatThrownBy(() -> store.blocking().get(""))
-        .isInstanceOfSatisfying(
-            KvException.class,
-            e -> {
-              assertThat(e.code()).isEqualTo(KvException.Code.INVALID_ARGUMENT);
-              assertThat(e.getMessage()).contains("key must not be empty");
-            });
+    assertThatKvException(catchThrowable(() -> store.blocking().get("")))
+        .hasCode(KvException.Code.INVALID_ARGUMENT)
+        .hasMessageContaining("key must not be empty");
   }
 
   /** Waits for {@code future}, failing the test rather than hanging. */
@@ -766,11 +764,7 @@ public abstract class KvStoreContract {
 
   /** Checks that {@code future} fails with a {@link KvException} of {@code code}. */
   protected static void assertFailsWith(CompletableFuture<?> future, KvException.Code code) {
-    assertThat(future)
-        .failsWithin(WAIT)
-        .withThrowableOfType(ExecutionException.class)
-        .havingCause()
-        .isInstanceOfSatisfying(KvException.class, e -> assertThat(e.code()).isEqualTo(code));
+    assertThatFailureOf(future, WAIT).hasCode(code);
   }
 
   /** Every page of {@code query}, each asked for after the last key of the one before. */

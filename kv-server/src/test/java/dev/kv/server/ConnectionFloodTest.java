@@ -30,7 +30,7 @@ import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -78,14 +78,7 @@ class ConnectionFloodTest {
 
   @TempDir Path dataDir;
 
-  private final List<AutoCloseable> closeAtEnd = new ArrayList<>();
-
-  @AfterEach
-  void stop() throws Exception {
-    for (AutoCloseable resource : closeAtEnd) {
-      resource.close();
-    }
-  }
+  @AutoClose private final Closer closer = new Closer();
 
   @Test
   void connectionsBeyondTheCap_areClosedAtOnce_theOthersAtTheFirstRequestDeadline_whileCallsGoOn()
@@ -218,7 +211,7 @@ class ConnectionFloodTest {
         NettyChannelBuilder.forAddress(nextAddress.host(), nextAddress.port())
             .usePlaintext()
             .build();
-    closeAtEnd.add(channel::shutdownNow);
+    closer.add(channel::shutdownNow);
     assertThat(
             KVGrpc.newBlockingStub(channel)
                 .withDeadlineAfter(PROBE_DEADLINE.toMillis(), TimeUnit.MILLISECONDS)
@@ -238,7 +231,7 @@ class ConnectionFloodTest {
     DaemonProcess server =
         DaemonProcess.startMain(
             DaemonProcess.launcherJvmOptions(), environment, all.toArray(String[]::new));
-    closeAtEnd.add(server);
+    closer.add(server);
     return server;
   }
 
@@ -256,7 +249,7 @@ class ConnectionFloodTest {
               String.valueOf(PER_PROCESS),
               mode,
               String.valueOf(lifetime.toSeconds()));
-      closeAtEnd.add(flood);
+      closer.add(flood);
       floods.add(flood);
     }
     return floods;
@@ -316,7 +309,7 @@ class ConnectionFloodTest {
       ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor();
       sampler.scheduleWithFixedDelay(
           () -> most.accumulateAndGet(openNow(), Math::max), 0, 50, TimeUnit.MILLISECONDS);
-      closeAtEnd.add(sampler::shutdownNow);
+      closer.add(sampler::shutdownNow);
     }
 
     long openNow() {

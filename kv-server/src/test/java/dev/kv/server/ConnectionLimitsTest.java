@@ -16,11 +16,9 @@ import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.LogRecord;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -31,20 +29,9 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(60)
 class ConnectionLimitsTest {
 
-  private final MemoryStore store = new MemoryStore();
-  private final List<AutoCloseable> closeAtEnd = new ArrayList<>();
+  @AutoClose private final Closer closer = new Closer();
+  private final MemoryStore store = closer.add(new MemoryStore());
   private KvServer server;
-
-  @AfterEach
-  void stop() throws Exception {
-    for (AutoCloseable resource : closeAtEnd) {
-      resource.close();
-    }
-    if (server != null) {
-      server.stop(Duration.ZERO);
-    }
-    store.close();
-  }
 
   @Test
   void connectionsBeyondTheCap_areClosedAtOnce_andAWarningSaysWhy() throws Exception {
@@ -122,12 +109,13 @@ class ConnectionLimitsTest {
             d.maxSharePerAddress(),
             d.maxSharePerConnection());
     server = KvServer.builder(new HostPort("127.0.0.1", 0), store).limits(limits).build().start();
+    closer.add(() -> server.stop(Duration.ZERO));
   }
 
   private ManagedChannel connect() {
     ManagedChannel channel =
         NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
-    closeAtEnd.add(channel::shutdownNow);
+    closer.add(channel::shutdownNow);
     return channel;
   }
 

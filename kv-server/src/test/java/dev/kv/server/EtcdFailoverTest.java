@@ -1,5 +1,6 @@
 package dev.kv.server;
 
+import static dev.kv.core.KvFailureAssert.assertThatKvException;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kv.core.KvException;
@@ -52,10 +53,7 @@ class EtcdFailoverTest {
           "failover: in all %d writes acknowledged, %d reported failed%n",
           writer.acknowledged.size(), writer.failed.size());
       assertThat(writer.failed.values())
-          .allSatisfy(
-              error ->
-                  assertThat(error.code())
-                      .isIn(KvException.Code.UNAVAILABLE, KvException.Code.DEADLINE_EXCEEDED));
+          .allSatisfy(error -> assertThatKvException(error).isUnreachable());
       try (KvStore direct = EtcdStore.builder().endpoints(etcd.endpoints()).build()) {
         for (String key : writer.acknowledged) {
           assertThat(direct.blocking().get(key)).as(key).contains(Writer.valueOf(key));

@@ -27,7 +27,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -53,18 +53,8 @@ class FairLimitsTest {
 
   private static final Duration ANSWER_TIMEOUT = Duration.ofSeconds(15);
 
-  private final List<AutoCloseable> closeLast = new ArrayList<>();
+  @AutoClose private final Closer closer = new Closer();
   private DaemonProcess daemon;
-
-  @AfterEach
-  void stop() throws Exception {
-    if (daemon != null) {
-      daemon.close();
-    }
-    for (AutoCloseable closeable : closeLast) {
-      closeable.close();
-    }
-  }
 
   @Test
   void callsWithoutAToken_toHealthAndReflection_cannotTakeTheSlotsOfCallersWithOne(
@@ -201,7 +191,7 @@ class FairLimitsTest {
   private HostPort start(String... options) throws Exception {
     List<String> args = new ArrayList<>(List.of("--store", "memory", "--listen", "127.0.0.1:0"));
     args.addAll(List.of(options));
-    daemon = DaemonProcess.startAsLauncher(args.toArray(String[]::new));
+    daemon = closer.addToCloseFirst(DaemonProcess.startAsLauncher(args.toArray(String[]::new)));
     return daemon.awaitListening();
   }
 
@@ -209,8 +199,7 @@ class FairLimitsTest {
     RawHttp2Client client =
         new RawHttp2Client(
             new InetSocketAddress(server.host(), server.port()), new InetSocketAddress(from, 0));
-    closeLast.add(client);
-    return client;
+    return closer.add(client);
   }
 
   private static Http2Headers years(String path) {

@@ -23,7 +23,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -69,46 +69,36 @@ class LargeListingTest {
 
   /**
    * The bound on the server's peak resident memory (VmHWM). The launcher caps the heap (128 MB) and
-   * direct buffers (64 MB), about 280 MB with the JVM's own start ({@link LoadTest}); RocksDB adds
-   * its cache (64 MB) and what it reads and compacts with. Measured on a busy 2-core machine: 168
-   * to 244 MB at start, 334 to 366 MB after the listings.
+   * direct buffers (64 MB), about 280 MB with the JVM's own start ({@link LoadServer}); RocksDB
+   * adds its cache (64 MB) and what it reads and compacts with. Measured on a busy 2-core machine:
+   * 168 to 244 MB at start, 334 to 366 MB after the listings.
    */
   private static final long MAX_PEAK_KB = 450L << 10;
 
   @TempDir Path dataDir;
 
-  private final List<AutoCloseable> closeLast = new ArrayList<>();
-  private DaemonProcess daemon;
-
-  @AfterEach
-  void stop() throws Exception {
-    if (daemon != null) {
-      daemon.close();
-    }
-    for (AutoCloseable resource : closeLast) {
-      resource.close();
-    }
-  }
+  @AutoClose private final Closer closer = new Closer();
 
   @Test
   void listingAPrefixOfFiveHeaps_comesInBoundedPages_whileOthersAreServed() throws Exception {
     long written = write(dataDir);
-    daemon =
-        DaemonProcess.startMain(
-            DaemonProcess.launcherJvmOptions(),
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            dataDir.toString());
+    DaemonProcess daemon =
+        closer.addToCloseFirst(
+            DaemonProcess.startMain(
+                DaemonProcess.launcherJvmOptions(),
+                "--listen",
+                "127.0.0.1:0",
+                "--data-dir",
+                dataDir.toString()));
     HostPort address = daemon.awaitListening();
-    long peakAtStartKb = peakResidentKb(daemon);
+    long peakAtStartKb = daemon.peakResidentKb();
 
     RemoteStore probeStore = connect(address);
     probeStore.set("probe", "small").get(CALL_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
     List<String> problems = new CopyOnWriteArrayList<>();
     List<Long> baseline = probeUntil(System.nanoTime() + BASELINE.toNanos(), probeStore, problems);
     ExecutorService threads = Executors.newFixedThreadPool(LISTERS + 1);
-    closeLast.add(threads::shutdownNow);
+    closer.add(threads::shutdownNow);
     long end = System.nanoTime() + LISTING.toNanos();
     Map<String, LongAdder> pages = new ConcurrentHashMap<>();
     LongAdder listings = new LongAdder();
@@ -124,7 +114,7 @@ class LargeListingTest {
     CompletableFuture.allOf(listers.toArray(CompletableFuture[]::new)).get(120, TimeUnit.SECONDS);
     List<Long> latencies = probe.get(120, TimeUnit.SECONDS);
 
-    long peakKb = peakResidentKb(daemon);
+    long peakKb = daemon.peakResidentKb();
     String output = daemon.output();
     System.out.printf(
         "large listing: %d values of %d bytes written in %.1f s; kv-server VmHWM at start %d MB;"
@@ -252,9 +242,7 @@ class LargeListingTest {
   }
 
   private RemoteStore connect(HostPort address) {
-    RemoteStore store = RemoteStore.connect(address, CALL_TIMEOUT);
-    closeLast.add(store);
-    return store;
+    return closer.add(RemoteStore.connect(address, CALL_TIMEOUT));
   }
 
   private static String key(int i) {
@@ -270,12 +258,5 @@ class LargeListingTest {
   private static String codeOf(Throwable error) {
     Throwable cause = GrpcErrors.unwrap(error);
     return cause instanceof KvException kv ? kv.code().name() : cause.toString();
-  }
-
-  /** The server's peak resident memory (VmHWM), in kB. */
-  private static long peakResidentKb(DaemonProcess daemon) {
-    try (UsageSampler usage = new UsageSampler(daemon.pid())) {
-      return usage.now().hwmKb();
-    }
   }
 }

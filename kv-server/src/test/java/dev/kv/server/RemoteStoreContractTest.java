@@ -1,5 +1,6 @@
 package dev.kv.server;
 
+import static dev.kv.core.KvFailureAssert.assertThatFailureOf;
 import static dev.kv.core.ReadConsistency.LINEARIZABLE;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -25,7 +26,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -176,8 +176,8 @@ class RemoteStoreContractTest extends KvStoreContract {
       closed = new HostPort("127.0.0.1", socket.getLocalPort());
     }
     try (KvStore unreachable = RemoteStore.connect(closed, Duration.ofSeconds(30))) {
-      assertThat(failureOf(unreachable.get("foo")))
-          .satisfies(e -> assertThat(e.code()).isEqualTo(KvException.Code.UNAVAILABLE))
+      assertThatFailureOf(unreachable.get("foo"))
+          .hasCode(KvException.Code.UNAVAILABLE)
           .hasMessage("cannot reach kv-server at " + closed);
     }
   }
@@ -191,22 +191,12 @@ class RemoteStoreContractTest extends KvStoreContract {
       long start = System.nanoTime();
       CompletableFuture<Optional<KeyValue>> answer = client.get("foo");
 
-      assertThat(failureOf(answer))
-          .satisfies(e -> assertThat(e.code()).isEqualTo(KvException.Code.DEADLINE_EXCEEDED))
+      assertThatFailureOf(answer)
+          .hasCode(KvException.Code.DEADLINE_EXCEEDED)
           .hasMessage("kv-server at " + slowServer.address() + " did not answer within 300ms");
       assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
     } finally {
       slowServer.stop(Duration.ZERO);
-    }
-  }
-
-  private static KvException failureOf(CompletableFuture<?> future) throws InterruptedException {
-    try {
-      future.get();
-      throw new AssertionError("expected a failure, got " + future.join());
-    } catch (ExecutionException e) {
-      assertThat(e.getCause()).isInstanceOf(KvException.class);
-      return (KvException) e.getCause();
     }
   }
 }

@@ -23,11 +23,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentSkipListMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.zip.GZIPOutputStream;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -56,25 +55,17 @@ class RequestBudgetTest {
   /** Long enough for the innocent client's sets, with room for a loaded machine (12 s). */
   private static final Duration INNOCENT_SETS_WITHIN = Duration.ofSeconds(40);
 
-  private final List<AutoCloseable> closeLast = new CopyOnWriteArrayList<>();
+  @AutoClose private final Closer closer = new Closer();
   private DaemonProcess daemon;
-
-  @AfterEach
-  void stop() throws Exception {
-    if (daemon != null) {
-      daemon.close();
-    }
-    for (AutoCloseable closeable : closeLast) {
-      closeable.close();
-    }
-  }
 
   @Test
   void gzippedRequestsInflatingToTheLargestMessage_areRefusedPastTheBudget_andOthersAreServed(
       @TempDir Path dataDir) throws Exception {
     // The embedded store, the default: requests are read on a pool of threads, many at once.
     daemon =
-        DaemonProcess.startAsLauncher("--listen", "127.0.0.1:0", "--data-dir", dataDir.toString());
+        closer.addToCloseFirst(
+            DaemonProcess.startAsLauncher(
+                "--listen", "127.0.0.1:0", "--data-dir", dataDir.toString()));
     HostPort address = daemon.awaitListening();
     byte[] inflated =
         SetRequest.newBuilder()
@@ -86,13 +77,11 @@ class RequestBudgetTest {
     Http2Headers headers = grpcHeaders("/kv.KV/Set").set("grpc-encoding", "gzip");
     byte[] frame = grpcFrame(1, gzipped.length, gzipped);
 
-    Probe probe = Probe.start(address, null);
-    closeLast.add(probe);
+    Probe probe = closer.add(Probe.start(address, null));
     long started = System.nanoTime();
     List<Exchange> requests = new ArrayList<>();
     for (int c = 0; c < GZIP_CONNECTIONS; c++) {
-      RawHttp2Client attacker = attacker(address);
-      closeLast.add(attacker);
+      RawHttp2Client attacker = closer.add(attacker(address));
       for (int i = 0; i < GZIP_REQUESTS_PER_CONNECTION; i++) {
         requests.add(attacker.send(headers, List.of(frame), true));
       }
@@ -128,7 +117,9 @@ class RequestBudgetTest {
 
   @Test
   void slowUnfinishedMessages_areRefusedPastTheBudget_andFailNoOtherConnection() throws Exception {
-    daemon = DaemonProcess.startAsLauncher("--store", "memory", "--listen", "127.0.0.1:0");
+    daemon =
+        closer.addToCloseFirst(
+            DaemonProcess.startAsLauncher("--store", "memory", "--listen", "127.0.0.1:0"));
     HostPort address = daemon.awaitListening();
     AtomicBoolean attacking = new AtomicBoolean(true);
     Map<String, Integer> attackOutcomes = new ConcurrentSkipListMap<>();
@@ -145,7 +136,7 @@ class RequestBudgetTest {
     List<Long> latenciesNanos = new ArrayList<>();
     ManagedChannel channel =
         NettyChannelBuilder.forAddress(address.host(), address.port()).usePlaintext().build();
-    closeLast.add(() -> channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
+    closer.add(() -> channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
     KVGrpc.KVBlockingStub kv = KVGrpc.newBlockingStub(channel);
     String value = "v".repeat(64 << 10);
     long end = System.nanoTime() + INNOCENT_SETS_WITHIN.toNanos();

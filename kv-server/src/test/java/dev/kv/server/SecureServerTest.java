@@ -17,15 +17,13 @@ import java.nio.file.Path;
 import java.security.KeyStore;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -36,7 +34,7 @@ class SecureServerTest {
   private static final Certificates certificates = Certificates.generate();
   private static final Duration RELOAD = Duration.ofMillis(100);
 
-  private final List<AutoCloseable> opened = new ArrayList<>();
+  @AutoClose private final Closer closer = new Closer();
   private KvServer server;
 
   @AfterAll
@@ -44,17 +42,8 @@ class SecureServerTest {
     certificates.close();
   }
 
-  @AfterEach
-  void stop() throws Exception {
-    for (AutoCloseable closeable : opened) {
-      closeable.close();
-    }
-    server.stop(Duration.ZERO);
-  }
-
   private void start(ServerTls tls, BearerTokens tokens) throws Exception {
-    MemoryStore store = new MemoryStore();
-    opened.add(store);
+    MemoryStore store = closer.add(new MemoryStore());
     server =
         KvServer.builder(new HostPort("127.0.0.1", 0), store)
             .tls(tls)
@@ -62,6 +51,7 @@ class SecureServerTest {
             .reloadInterval(RELOAD)
             .build()
             .start();
+    closer.add(() -> server.stop(Duration.ZERO));
   }
 
   private KvStore client(ClientTls tls, String token) {
@@ -70,9 +60,7 @@ class SecureServerTest {
     if (token != null) {
       builder.bearerToken(token);
     }
-    RemoteStore store = builder.build();
-    opened.add(store);
-    return store;
+    return closer.add(builder.build());
   }
 
   private static ServerTls tlsOnly() {

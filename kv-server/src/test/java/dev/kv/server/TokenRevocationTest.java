@@ -1,5 +1,7 @@
 package dev.kv.server;
 
+import static dev.kv.core.KvFailureAssert.assertThatFailureOf;
+import static dev.kv.core.KvFailureAssert.assertThatKvException;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.awaitility.Awaitility.await;
@@ -15,13 +17,11 @@ import dev.kv.core.remote.RemoteStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -56,20 +56,9 @@ class TokenRevocationTest {
 
   @TempDir Path directory;
 
-  private final StallingStore store = new StallingStore();
-  private final List<AutoCloseable> opened = new ArrayList<>();
+  @AutoClose private final Closer closer = new Closer();
+  private final StallingStore store = closer.add(new StallingStore());
   private KvServer server;
-
-  @AfterEach
-  void stop() throws Exception {
-    for (AutoCloseable closeable : opened) {
-      closeable.close();
-    }
-    if (server != null) {
-      server.stop(Duration.ZERO);
-    }
-    store.close();
-  }
 
   private KvStore client(String token) {
     RemoteStore client =
@@ -79,14 +68,13 @@ class TokenRevocationTest {
             // Longer than the test waits: a call in progress ends by the server's doing.
             .timeout(WAIT.multipliedBy(2))
             .build();
-    opened.add(client);
-    return client;
+    return closer.add(client);
   }
 
   private RecordingListener watch(KvStore client) throws Exception {
     RecordingListener seen = new RecordingListener();
     Watch watch = client.watch(WatchQuery.prefix("k"), seen);
-    opened.add(watch);
+    closer.add(watch);
     watch.started().get(WAIT.toSeconds(), TimeUnit.SECONDS);
     return seen;
   }
@@ -103,6 +91,7 @@ class TokenRevocationTest {
             .reloadInterval(RELOAD)
             .build()
             .start();
+    closer.add(() -> server.stop(Duration.ZERO));
     KvStore revoked = client("revoked-token");
     KvStore kept = client("kept-token");
     RecordingListener revokedWatch = watch(revoked);
@@ -123,7 +112,7 @@ class TokenRevocationTest {
         Duration.ofNanos(System.nanoTime() - removed).toMillis(), RELOAD.toMillis());
     assertThat(watchEnd.code()).isEqualTo(KvException.Code.UNAUTHENTICATED);
     assertThat(watchEnd).hasMessageContaining("the token of this call was revoked");
-    assertThat(revokedFailure(inProgress).code()).isEqualTo(KvException.Code.UNAUTHENTICATED);
+    assertThatFailureOf(inProgress, WAIT).hasCode(KvException.Code.UNAUTHENTICATED);
     // The server let go of what the calls held: the store's read and watch, and the watch's slot.
     await().atMost(WAIT).until(() -> store.stalled().stream().allMatch(Future::isCancelled));
     await().atMost(WAIT).until(() -> store.openWatches() == 1);
@@ -133,15 +122,7 @@ class TokenRevocationTest {
     assertThat(keptWatch.next(1, WAIT).get(0).entry().value()).isEqualTo("2");
     assertThat(another.next(1, WAIT).get(0).entry().value()).isEqualTo("2");
     assertThat(revokedWatch.drain()).isEmpty();
-    assertThat(catchThrowable(() -> revoked.blocking().get("k")))
-        .isInstanceOfSatisfying(
-            KvException.class,
-            e -> assertThat(e.code()).isEqualTo(KvException.Code.UNAUTHENTICATED));
-  }
-
-  private static KvException revokedFailure(CompletableFuture<?> call) {
-    Throwable failure = catchThrowable(() -> call.get(WAIT.toSeconds(), TimeUnit.SECONDS));
-    assertThat(failure.getCause()).isInstanceOf(KvException.class);
-    return (KvException) failure.getCause();
+    assertThatKvException(catchThrowable(() -> revoked.blocking().get("k")))
+        .hasCode(KvException.Code.UNAUTHENTICATED);
   }
 }

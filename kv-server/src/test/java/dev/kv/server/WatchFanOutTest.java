@@ -37,7 +37,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.awaitility.Awaitility;
 import org.awaitility.core.ConditionTimeoutException;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -94,15 +94,7 @@ class WatchFanOutTest {
 
   private static final Pattern RESUME_FROM = Pattern.compile("watch again from revision (\\d+)");
 
-  /** What the test opened, closed in that order: the server first, then its clients. */
-  private final List<AutoCloseable> opened = new ArrayList<>();
-
-  @AfterEach
-  void close() throws Exception {
-    for (AutoCloseable resource : opened) {
-      resource.close();
-    }
-  }
+  @AutoClose private final Closer closer = new Closer();
 
   @ParameterizedTest(name = "{0} store")
   @ValueSource(strings = {"memory", "embedded"})
@@ -114,11 +106,11 @@ class WatchFanOutTest {
           List.of("--data-dir", Files.createDirectories(dataDir.resolve("data")).toString()));
     }
     DaemonProcess daemon =
-        DaemonProcess.startMain(DaemonProcess.launcherJvmOptions(), args.toArray(String[]::new));
-    opened.add(daemon);
+        closer.addToCloseFirst(
+            DaemonProcess.startMain(
+                DaemonProcess.launcherJvmOptions(), args.toArray(String[]::new)));
     HostPort address = daemon.awaitListening();
-    UsageSampler usage = new UsageSampler(daemon.pid());
-    opened.add(usage);
+    UsageSampler usage = closer.add(new UsageSampler(daemon.pid()));
     Usage atStart = usage.now();
 
     // Each half on connections of its own: on one connection, streams whose client does not read
@@ -144,15 +136,14 @@ class WatchFanOutTest {
     // The probe's connection has a network thread of its own in this process, which the watches'
     // large answers do not hold up: its latency is the server's.
     NioEventLoopGroup probeThread = new NioEventLoopGroup(1);
-    opened.add(() -> probeThread.shutdownGracefully(0, 5, TimeUnit.SECONDS));
+    closer.add(() -> probeThread.shutdownGracefully(0, 5, TimeUnit.SECONDS));
     Probe probe =
         Probe.start(
             channel(
                 NettyChannelBuilder.forAddress(address.host(), address.port())
                     .eventLoopGroup(probeThread)
                     .channelType(NioSocketChannel.class)));
-    RemoteStore writer = RemoteStore.connect(address, CALL_TIMEOUT);
-    opened.add(writer);
+    RemoteStore writer = closer.add(RemoteStore.connect(address, CALL_TIMEOUT));
     List<Long> written = new ArrayList<>();
     List<Long> writtenToK = new ArrayList<>();
     List<String> writeFailures = new ArrayList<>();
@@ -245,7 +236,7 @@ class WatchFanOutTest {
 
   private ManagedChannel channel(NettyChannelBuilder builder) {
     ManagedChannel channel = builder.usePlaintext().build();
-    opened.add(() -> channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
+    closer.add(() -> channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
     return channel;
   }
 

@@ -1,5 +1,6 @@
 package dev.kv.core.embedded;
 
+import static dev.kv.core.KvFailureAssert.assertThatFailureOf;
 import static dev.kv.core.embedded.DataDirectoryDamage.contents;
 import static dev.kv.core.embedded.DataDirectoryDamage.crashImage;
 import static dev.kv.core.embedded.DataDirectoryDamage.flipBit;
@@ -262,11 +263,7 @@ class DamagedDataDirectoryTest {
   }
 
   private void assertDataLoss(CompletableFuture<?> call) {
-    assertThat(call)
-        .failsWithin(WAIT)
-        .withThrowableThat()
-        .havingCause()
-        .isInstanceOfSatisfying(KvException.class, dataLossIn(dataDir));
+    assertThatFailureOf(call, WAIT).satisfies(dataLossIn(dataDir));
   }
 
   private static Consumer<KvException> dataLossIn(Path dir) {

@@ -1,5 +1,6 @@
 package dev.kv.core.embedded;
 
+import static dev.kv.core.KvFailureAssert.assertThatFailureOf;
 import static dev.kv.core.embedded.DataDirectoryDamage.contents;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -318,12 +319,7 @@ class EmbeddedStoreTest {
         .succeedsWithin(WAIT)
         .extracting(KvException::code)
         .isEqualTo(KvException.Code.UNAVAILABLE);
-    assertThat(store.get("k"))
-        .failsWithin(WAIT)
-        .withThrowableThat()
-        .havingCause()
-        .isInstanceOfSatisfying(
-            KvException.class, e -> assertThat(e.code()).isEqualTo(KvException.Code.UNAVAILABLE));
+    assertThatFailureOf(store.get("k"), WAIT).hasCode(KvException.Code.UNAVAILABLE);
     assertThat(store.set("k", "v")).isCompletedExceptionally();
     assertThat(Optional.of(store.dataDir())).contains(dataDir);
   }

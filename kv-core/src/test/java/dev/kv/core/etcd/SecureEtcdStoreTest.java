@@ -1,7 +1,9 @@
 package dev.kv.core.etcd;
 
+import static dev.kv.core.KvFailureAssert.assertThatKvException;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import dev.kv.core.KvException;
 import dev.kv.core.KvStore;
@@ -88,16 +90,11 @@ class SecureEtcdStoreTest extends KvStoreContract {
   @Test
   void wrongPassword_isUnauthenticated_andNeverQuoted() {
     try (KvStore wrong = secureStore().user("root", "not-the-password").build()) {
-      assertThatThrownBy(() -> wrong.blocking().get("any"))
-          .isInstanceOfSatisfying(
-              KvException.class,
-              error -> {
-                assertThat(error.code()).isEqualTo(KvException.Code.UNAUTHENTICATED);
-                assertThat(error.getMessage())
-                    .contains("refused user 'root'")
-                    .contains("invalid user ID or password")
-                    .doesNotContain("not-the-password");
-              });
+      assertThatKvException(catchThrowable(() -> wrong.blocking().get("any")))
+          .hasCode(KvException.Code.UNAUTHENTICATED)
+          .hasMessageContaining("refused user 'root'")
+          .hasMessageContaining("invalid user ID or password")
+          .hasMessageNotContaining("not-the-password");
     }
   }
 
@@ -111,10 +108,8 @@ class SecureEtcdStoreTest extends KvStoreContract {
 
       // The health check reads a key outside alice's prefix: the cluster answered all the same.
       alice.checkHealth().get(30, java.util.concurrent.TimeUnit.SECONDS);
-      assertThatThrownBy(() -> alice.blocking().set("bob/other", "no"))
-          .isInstanceOfSatisfying(
-              KvException.class,
-              error -> assertThat(error.code()).isEqualTo(KvException.Code.PERMISSION_DENIED));
+      assertThatKvException(catchThrowable(() -> alice.blocking().set("bob/other", "no")))
+          .hasCode(KvException.Code.PERMISSION_DENIED);
       RecordingListener listener = new RecordingListener();
       try (Watch ignored = alice.watch(WatchQuery.prefix("bob/"), listener)) {
         assertThat(listener.error().get(60, java.util.concurrent.TimeUnit.SECONDS).code())

@@ -15,10 +15,7 @@ import io.grpc.ServerMethodDefinition;
 import io.grpc.Status;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.NettyServerBuilder;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -33,23 +30,6 @@ import java.util.function.Predicate;
  * #reopen}.
  */
 public final class CuttingProxy implements AutoCloseable {
-
-  private static final MethodDescriptor.Marshaller<byte[]> BYTES =
-      new MethodDescriptor.Marshaller<>() {
-        @Override
-        public InputStream stream(byte[] value) {
-          return new ByteArrayInputStream(value);
-        }
-
-        @Override
-        public byte[] parse(InputStream stream) {
-          try {
-            return stream.readAllBytes();
-          } catch (IOException e) {
-            throw new UncheckedIOException(e);
-          }
-        }
-      };
 
   private final ManagedChannel upstream;
   private final Server server;
@@ -111,7 +91,7 @@ public final class CuttingProxy implements AutoCloseable {
   }
 
   private static MethodDescriptor<byte[], byte[]> descriptor(String method) {
-    return MethodDescriptor.newBuilder(BYTES, BYTES)
+    return MethodDescriptor.newBuilder(RawBytes.INSTANCE, RawBytes.INSTANCE)
         .setFullMethodName(method)
         .setType(MethodDescriptor.MethodType.UNKNOWN)
         .build();

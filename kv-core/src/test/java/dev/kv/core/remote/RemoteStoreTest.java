@@ -1,5 +1,6 @@
 package dev.kv.core.remote;
 
+import static dev.kv.core.KvFailureAssert.assertThatFailureOf;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kv.api.Entry;
@@ -38,7 +39,6 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.awaitility.Awaitility;
@@ -75,16 +75,9 @@ class RemoteStoreTest {
     Channel answerless = ClientInterceptors.intercept(channel, new DropAnswers());
     RemoteStore store = RemoteStore.over(answerless, "proxy", Duration.ofSeconds(30));
 
-    assertThat(store.get("foo"))
-        .failsWithin(Duration.ofSeconds(30))
-        .withThrowableOfType(ExecutionException.class)
-        .havingCause()
-        .isInstanceOfSatisfying(
-            KvException.class,
-            e -> {
-              assertThat(e.code()).isEqualTo(KvException.Code.INTERNAL);
-              assertThat(e.getMessage()).isEqualTo("the call ended without an answer");
-            });
+    assertThatFailureOf(store.get("foo"), Duration.ofSeconds(30))
+        .hasCode(KvException.Code.INTERNAL)
+        .hasMessage("the call ended without an answer");
   }
 
   @Test
@@ -116,13 +109,8 @@ class RemoteStoreTest {
               }
             });
 
-    assertThat(watch.started())
-        .failsWithin(Duration.ofSeconds(30))
-        .withThrowableOfType(ExecutionException.class)
-        .havingCause()
-        .isInstanceOfSatisfying(
-            KvException.class,
-            e -> assertThat(e.code()).isEqualTo(KvException.Code.RESOURCE_EXHAUSTED));
+    assertThatFailureOf(watch.started(), Duration.ofSeconds(30))
+        .hasCode(KvException.Code.RESOURCE_EXHAUSTED);
     // Told once: no second error follows the first.
     Awaitility.await()
         .atMost(Duration.ofSeconds(30))
