@@ -311,6 +311,12 @@ public final class EmbeddedStore implements KvStore {
    * Closes the store: the writes already accepted are committed and acknowledged, later ones fail,
    * watches end with {@link KvException.Code#UNAVAILABLE}, and the data directory is released.
    */
+  /** Reads and writes the disk on the caller's thread. */
+  @Override
+  public boolean callsMayBlock() {
+    return true;
+  }
+
   @Override
   public void close() {
     // A second close waits for the first: when it returns, the directory is released.
