@@ -172,10 +172,11 @@ public final class EmbeddedStore implements KvStore {
       if (dataDir == null) {
         throw new IllegalArgumentException("an embedded store needs a data directory");
       }
+      RocksDbLibrary.require();
       DataDirectory opened = DataDirectory.open(dataDir, salvage);
       try {
         return new EmbeddedStore(opened, historyLimit);
-      } catch (RocksDBException | RuntimeException e) {
+      } catch (Exception e) { // RocksDBException or unchecked; see RocksDbLibrary
         opened.close();
         if (e instanceof KvException damaged && damaged.code() == KvException.Code.DATA_LOSS) {
           throw damaged;
@@ -352,7 +353,11 @@ public final class EmbeddedStore implements KvStore {
       }
       iterator.status();
       return watches.open(query, listener, start, past.stream());
-    } catch (RocksDBException | KvException e) {
+    } catch (KvException e) {
+      return watches.failed(query, listener, e);
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Exception e) { // RocksDBException; see RocksDbLibrary
       return watches.failed(query, listener, readFailure(e));
     } finally {
       dir.db.releaseSnapshot(snapshot);
@@ -391,10 +396,10 @@ public final class EmbeddedStore implements KvStore {
         throw closedError();
       }
       return CompletableFuture.completedFuture(reading.read());
-    } catch (RocksDBException e) {
-      return CompletableFuture.failedFuture(readFailure(e));
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(e);
+    } catch (Exception e) { // RocksDBException; see RocksDbLibrary
+      return CompletableFuture.failedFuture(readFailure(e));
     } finally {
       lifecycle.readLock().unlock();
     }
@@ -512,7 +517,7 @@ public final class EmbeddedStore implements KvStore {
         batch.events().forEach(watches::publish);
       }
       acknowledge(writes, null);
-    } catch (RocksDBException | RuntimeException | Error e) {
+    } catch (Exception | Error e) { // RocksDBException or unchecked; see RocksDbLibrary
       // Caught whatever it is: a writer that died would leave every later write waiting.
       KvException failure =
           e instanceof KvException known
