@@ -14,7 +14,6 @@ import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
 import org.rocksdb.WriteBatchWithIndex;
-import org.rocksdb.WriteOptions;
 
 /**
  * Writes that go to disk together, with one sync. Each sees the ones before it, while readers of
@@ -24,7 +23,7 @@ final class Batch implements AutoCloseable {
 
   private static final Logger logger = Logger.getLogger(Batch.class.getName());
 
-  private final DataDirectory dir;
+  private final Database database;
   private final WriteBatchWithIndex writes = new WriteBatchWithIndex(true);
   private final ReadOptions reads = new ReadOptions();
   private final long firstRevision;
@@ -38,8 +37,8 @@ final class Batch implements AutoCloseable {
   /**
    * A batch over the store as it is at {@code revision}, keeping changes from {@code firstKept}.
    */
-  Batch(DataDirectory dir, long revision, long firstKept) {
-    this.dir = dir;
+  Batch(Database database, long revision, long firstKept) {
+    this.database = database;
     this.firstRevision = revision;
     this.revision = revision;
     this.firstKept = firstKept;
@@ -67,10 +66,11 @@ final class Batch implements AutoCloseable {
 
   Optional<Stored> read(String key) {
     try {
-      byte[] bytes = writes.getFromBatchAndDB(dir.db, dir.entries, reads, Records.utf8(key));
+      byte[] bytes =
+          writes.getFromBatchAndDB(database.db, database.entries, reads, Records.utf8(key));
       return Optional.ofNullable(bytes).map(Stored::decode);
     } catch (RocksDBException e) {
-      throw dir.readFailure(e);
+      throw database.readFailure(e);
     }
   }
 
@@ -89,12 +89,12 @@ final class Batch implements AutoCloseable {
                 old ->
                     new Stored(old.createRevision(), written, old.version() + 1, expiresAt, value))
             .orElseGet(() -> new Stored(written, written, 1, expiresAt, value));
-    writes.put(dir.entries, Records.utf8(key), stored.encode());
+    writes.put(database.entries, Records.utf8(key), stored.encode());
     if (previous.isPresent() && previous.get().expiresAt() != 0) {
-      writes.delete(dir.expiries, Records.expiryKey(previous.get().expiresAt(), key));
+      writes.delete(database.expiries, Records.expiryKey(previous.get().expiresAt(), key));
     }
     if (expiresAt != 0) {
-      writes.put(dir.expiries, Records.expiryKey(expiresAt, key), new byte[0]);
+      writes.put(database.expiries, Records.expiryKey(expiresAt, key), new byte[0]);
       earliestExpiry = Math.min(earliestExpiry, expiresAt);
     }
     record(new WatchEvent(WatchEvent.Type.PUT, stored.withKey(key)));
@@ -118,9 +118,9 @@ final class Batch implements AutoCloseable {
     long written = nextRevision();
     for (int i = 0; i < deleted.size(); i++) {
       String key = deleted.get(i);
-      writes.delete(dir.entries, Records.utf8(key));
+      writes.delete(database.entries, Records.utf8(key));
       if (previous.get(i).expiresAt() != 0) {
-        writes.delete(dir.expiries, Records.expiryKey(previous.get(i).expiresAt(), key));
+        writes.delete(database.expiries, Records.expiryKey(previous.get(i).expiresAt(), key));
       }
       record(WatchEvent.deleted(key, written));
     }
@@ -133,8 +133,8 @@ final class Batch implements AutoCloseable {
   List<String> keysBetween(String from, String to) {
     byte[] end = to.isEmpty() ? null : Records.utf8(to);
     List<String> keys = new ArrayList<>();
-    try (RocksIterator base = dir.db.newIterator(dir.entries, reads);
-        RocksIterator iterator = writes.newIteratorWithBase(dir.entries, base)) {
+    try (RocksIterator base = database.db.newIterator(database.entries, reads);
+        RocksIterator iterator = writes.newIteratorWithBase(database.entries, base)) {
       for (iterator.seek(Records.utf8(from)); iterator.isValid(); iterator.next()) {
         byte[] key = iterator.key();
         if (end != null && Arrays.compareUnsigned(key, end) >= 0) {
@@ -156,8 +156,8 @@ final class Batch implements AutoCloseable {
   long expire(long now, int max) throws RocksDBException {
     List<byte[]> due = new ArrayList<>();
     long next = Long.MAX_VALUE;
-    try (RocksIterator base = dir.db.newIterator(dir.expiries, reads);
-        RocksIterator iterator = writes.newIteratorWithBase(dir.expiries, base)) {
+    try (RocksIterator base = database.db.newIterator(database.expiries, reads);
+        RocksIterator iterator = writes.newIteratorWithBase(database.expiries, base)) {
       for (iterator.seekToFirst(); iterator.isValid(); iterator.next()) {
         byte[] expiry = iterator.key();
         long expiresAt = Records.expiryTime(expiry);
@@ -175,7 +175,7 @@ final class Batch implements AutoCloseable {
         delete(List.of(key));
       } catch (KvException damaged) {
         // Reads of the key report the damage; its expiry must not block every later batch.
-        writes.delete(dir.expiries, expiry);
+        writes.delete(database.expiries, expiry);
         logger.warning(() -> "cannot expire " + key + ": " + damaged.getMessage());
       }
     }
@@ -189,8 +189,8 @@ final class Batch implements AutoCloseable {
       return;
     }
     List<byte[]> forgotten = new ArrayList<>();
-    try (RocksIterator base = dir.db.newIterator(dir.history, reads);
-        RocksIterator iterator = writes.newIteratorWithBase(dir.history, base)) {
+    try (RocksIterator base = database.db.newIterator(database.history, reads);
+        RocksIterator iterator = writes.newIteratorWithBase(database.history, base)) {
       for (iterator.seek(Records.changeKey(firstKept, 0)); iterator.isValid(); iterator.next()) {
         byte[] change = iterator.key();
         if (Records.revisionOfChange(change) >= keepFrom) {
@@ -202,7 +202,7 @@ final class Batch implements AutoCloseable {
     }
     // Not while iterating: the batch must not change under its own iterator.
     for (byte[] change : forgotten) {
-      writes.delete(dir.history, change);
+      writes.delete(database.history, change);
     }
     firstKept = keepFrom;
   }
@@ -214,7 +214,7 @@ final class Batch implements AutoCloseable {
     try {
       scan.status();
     } catch (RocksDBException e) {
-      throw dir.readFailure(e);
+      throw database.readFailure(e);
     }
   }
 
@@ -226,13 +226,13 @@ final class Batch implements AutoCloseable {
   }
 
   /** Makes the batch durable: written, then forced to disk. Does nothing if nothing changed. */
-  void commit(WriteOptions sync) throws RocksDBException {
+  void commit() throws RocksDBException {
     if (revision == firstRevision && !touched) {
       return;
     }
-    writes.put(dir.meta, DataDirectory.REVISION_KEY, Records.number(revision));
-    writes.put(dir.meta, DataDirectory.FIRST_KEPT_KEY, Records.number(firstKept));
-    dir.db.write(sync, writes);
+    writes.put(database.meta, Records.REVISION_KEY, Records.number(revision));
+    writes.put(database.meta, Records.FIRST_KEPT_KEY, Records.number(firstKept));
+    database.db.write(database.sync, writes);
   }
 
   private long nextRevision() {
@@ -242,7 +242,7 @@ final class Batch implements AutoCloseable {
 
   private void record(WatchEvent event) throws RocksDBException {
     writes.put(
-        dir.history,
+        database.history,
         Records.changeKey(event.revision(), changesAtRevision++),
         Records.change(event));
     events.add(event);

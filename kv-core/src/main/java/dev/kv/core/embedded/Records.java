@@ -16,6 +16,15 @@ final class Records {
 
   private Records() {}
 
+  /** What the {@code format} entry of a data directory says; a later layout gets a new one. */
+  static final String FORMAT = "kv embedded store, format 1";
+
+  // The meta (default) column family: the format, the store's revision, and the oldest revision
+  // whose changes the history keeps.
+  static final byte[] FORMAT_KEY = utf8("format");
+  static final byte[] REVISION_KEY = utf8("revision");
+  static final byte[] FIRST_KEPT_KEY = utf8("first-kept-revision");
+
   static byte[] utf8(String text) {
     return text.getBytes(StandardCharsets.UTF_8);
   }

@@ -7,8 +7,9 @@ import dev.kv.core.KvException;
  * that opens one without it is told which artifact to add.
  *
  * <p>For that message to be reached, {@link EmbeddedStore} and its builder must load without
- * RocksDB's classes: the JVM loads a class named in a {@code catch} clause when it verifies the
- * method, so they catch {@code Exception} where {@code RocksDBException} is meant.
+ * RocksDB's classes. The JVM loads a class when it verifies a method that catches it or passes it
+ * where a supertype is expected, so they catch {@code Exception} where {@code RocksDBException} is
+ * meant; WithoutRocksDbTest fails if one does not.
  */
 final class RocksDbLibrary {
 

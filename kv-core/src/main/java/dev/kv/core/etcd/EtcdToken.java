@@ -7,7 +7,6 @@ import dev.kv.etcd.api.etcdserverpb.AuthenticateResponse;
 import io.grpc.CallCredentials;
 import io.grpc.Metadata;
 import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
@@ -98,26 +97,11 @@ final class EtcdToken extends CallCredentials {
                         + " refused user '"
                         + user
                         + "': "
-                        + withoutPrefix(status.getDescription()))
+                        + EtcdErrors.withoutPrefix(status.getDescription()))
                 .asRuntimeException();
           }
           throw error;
         });
-  }
-
-  /**
-   * Whether {@code error} says the token the call carried is no longer valid; if so, the next call
-   * asks for a new one. A call refused for that reason was not applied, and may be sent again.
-   */
-  boolean renewIfStale(StatusRuntimeException error) {
-    String description = String.valueOf(error.getStatus().getDescription());
-    boolean stale =
-        description.contains("invalid auth token")
-            || description.contains("revision of auth store is old");
-    if (stale) {
-      renew();
-    }
-    return stale;
   }
 
   /** Forgets the token, so that the next call asks for a new one. */
@@ -126,9 +110,5 @@ final class EtcdToken extends CallCredentials {
     if (known != null && known.isDone()) {
       token.compareAndSet(known, null);
     }
-  }
-
-  private static String withoutPrefix(String description) {
-    return description == null ? "" : description.replaceFirst("^etcdserver: ", "");
   }
 }

@@ -117,11 +117,11 @@ final class PageReader {
       revision = response.getHeader().getRevision();
     }
     for (dev.kv.etcd.api.mvccpb.KeyValue stored : response.getKvsList()) {
-      if (!EtcdStore.hasTextKey(stored)) {
+      if (!EtcdMessages.hasTextKey(stored)) {
         // Another etcd client's key that no kv query can name: left out.
         continue;
       }
-      KeyValue entry = EtcdStore.entry(stored);
+      KeyValue entry = EtcdMessages.entry(stored);
       if (!page.add(entry)) {
         result.complete(page.build(true, revision));
         return;

@@ -9,19 +9,19 @@ import java.util.concurrent.atomic.AtomicLong;
  * connection (up to two minutes), and a peer that is back would stay unused for that long. Paced to
  * once a second, so that a peer that is still down is not hammered.
  */
-public final class Reconnects {
+final class Reconnects {
 
   private static final Duration PACE = Duration.ofSeconds(1);
 
   private final ManagedChannel channel;
   private final AtomicLong last = new AtomicLong(System.nanoTime() - PACE.toNanos());
 
-  public Reconnects(ManagedChannel channel) {
+  Reconnects(ManagedChannel channel) {
     this.channel = channel;
   }
 
   /** Called when a call found its peer unavailable. */
-  public void soon() {
+  void soon() {
     long now = System.nanoTime();
     long previous = last.get();
     if (now - previous >= PACE.toNanos() && last.compareAndSet(previous, now)) {

@@ -5,8 +5,10 @@ import dev.kv.core.Watch;
 import dev.kv.core.WatchEvent;
 import dev.kv.core.WatchListener;
 import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * A watch that runs on one gRPC stream at a time. When a stream breaks, it opens a new one, after a
@@ -20,12 +22,11 @@ public abstract class ResumingWatch<ReqT> implements Watch {
   private static final long MAX_PAUSE_MILLIS = 2_000;
 
   private final WatchListener listener;
-  private final Reconnects reconnects;
+  private final StoreConnection connection;
 
   /** Between a broken stream and the next one created; on the stream's callbacks only. */
   private boolean interrupted;
 
-  private final WatchRegistry registry;
   private final CompletableFuture<Long> started = new CompletableFuture<>();
   private volatile long next;
   private volatile boolean ended;
@@ -33,15 +34,13 @@ public abstract class ResumingWatch<ReqT> implements Watch {
   private int failures;
 
   /**
-   * @param reconnects lets the channel retry failed peers at once before a reopen; may be null
-   * @param registry the running watches of the store that makes this one
+   * @param connection the connection of the store that makes this watch, which {@link
+   *     StoreConnection#watch starts} it
    */
-  protected ResumingWatch(
-      long startRevision, WatchListener listener, Reconnects reconnects, WatchRegistry registry) {
+  protected ResumingWatch(long startRevision, WatchListener listener, StoreConnection connection) {
     this.next = startRevision;
     this.listener = listener;
-    this.reconnects = reconnects;
-    this.registry = registry;
+    this.connection = connection;
   }
 
   /** Opens one stream that delivers from revision {@code from}, or from now when it is 0. */
@@ -49,13 +48,42 @@ public abstract class ResumingWatch<ReqT> implements Watch {
 
   /** Opens the first stream. */
   final void start() {
-    if (!ended && !registry.closed()) {
+    if (!ended && !connection.closed()) {
       open(next);
     }
   }
 
-  /** To call from {@code beforeStart}: the stream this watch now runs on. */
-  protected final void attach(ClientCallStreamObserver<ReqT> call) {
+  /**
+   * The observer of one stream of this watch: the watch runs on that stream once it starts, each
+   * answer goes to {@code onNext}, a failure to {@code onError}, and the watch is reopened when the
+   * peer ends the stream.
+   */
+  protected final <RespT> ClientResponseObserver<ReqT, RespT> stream(
+      Consumer<RespT> onNext, Consumer<Throwable> onError) {
+    return new ClientResponseObserver<>() {
+      @Override
+      public void beforeStart(ClientCallStreamObserver<ReqT> call) {
+        attach(call);
+      }
+
+      @Override
+      public void onNext(RespT response) {
+        onNext.accept(response);
+      }
+
+      @Override
+      public void onError(Throwable error) {
+        onError.accept(error);
+      }
+
+      @Override
+      public void onCompleted() {
+        reopenLater();
+      }
+    };
+  }
+
+  private void attach(ClientCallStreamObserver<ReqT> call) {
     stream = call;
     if (ended) {
       call.cancel("the watch was closed", null);
@@ -107,12 +135,10 @@ public abstract class ResumingWatch<ReqT> implements Watch {
     if (ended) {
       return;
     }
-    if (registry.closed()) {
+    if (connection.closed()) {
       return;
     }
-    if (reconnects != null) {
-      reconnects.soon();
-    }
+    connection.reconnectSoon();
     if (!interrupted) {
       interrupted = true;
       listener.onInterrupted();
@@ -145,7 +171,7 @@ public abstract class ResumingWatch<ReqT> implements Watch {
       return;
     }
     ended = true;
-    registry.forget(this);
+    connection.forget(this);
     started.cancel(false);
     ClientCallStreamObserver<ReqT> open = stream;
     if (open != null) {

@@ -6,7 +6,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /** The running watches of one store, so that closing the store ends them all. */
-public final class WatchRegistry {
+final class WatchRegistry {
 
   private final String storeName;
   private final Set<ResumingWatch<?>> running = ConcurrentHashMap.newKeySet();
@@ -15,12 +15,12 @@ public final class WatchRegistry {
   /**
    * @param storeName how errors name the store, such as {@code etcd at http://127.0.0.1:2379}
    */
-  public WatchRegistry(String storeName) {
+  WatchRegistry(String storeName) {
     this.storeName = storeName;
   }
 
   /** Starts {@code watch}, or ends it at once with UNAVAILABLE when the store is closed. */
-  public <W extends ResumingWatch<?>> W start(W watch) {
+  <W extends ResumingWatch<?>> W start(W watch) {
     if (closed) {
       watch.end(closedError());
     } else {
@@ -40,7 +40,7 @@ public final class WatchRegistry {
   }
 
   /** Ends every running watch with UNAVAILABLE; no watch starts afterwards. */
-  public void closeAll() {
+  void closeAll() {
     closed = true;
     for (ResumingWatch<?> watch : List.copyOf(running)) {
       watch.end(closedError());

@@ -12,6 +12,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 
 /**
@@ -71,6 +72,42 @@ public final class LocalWatches {
       open.add(watch);
     }
     return watch;
+  }
+
+  /**
+   * Opens a watch from where {@code query} starts. One that starts now gets every covered change
+   * after {@code revision}; one that starts in the past gets what {@code history} kept from its
+   * start on, then every covered change published after. It fails with {@link
+   * KvException.Code#OUT_OF_RANGE} when the history no longer keeps its start, and with the error
+   * of a history that cannot be read.
+   *
+   * @param revision the last revision published; the store publishes none until this returns
+   * @param history what the store kept up to {@code revision}, asked only for a watch that starts
+   *     in the past, and closed once read
+   */
+  public Watch open(
+      WatchQuery query,
+      WatchListener listener,
+      long revision,
+      Supplier<? extends History> history) {
+    long start = query.startRevision();
+    if (start == 0) {
+      return open(query, listener, revision + 1, Stream.empty());
+    }
+    try (History past = history.get()) {
+      long kept = past.firstKept();
+      if (start < kept) {
+        return failed(
+            query,
+            listener,
+            new KvException(
+                KvException.Code.OUT_OF_RANGE,
+                "revision " + start + " is no longer kept; the oldest available is " + kept));
+      }
+      return open(query, listener, start, past.since(start, query));
+    } catch (KvException e) {
+      return failed(query, listener, e);
+    }
   }
 
   /** A watch that ends at once with {@code error}. */

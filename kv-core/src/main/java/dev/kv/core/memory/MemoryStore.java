@@ -18,8 +18,6 @@ import dev.kv.core.local.CompareAndSet;
 import dev.kv.core.local.LocalWatches;
 import dev.kv.core.local.Threads;
 import java.time.Duration;
-import java.util.ArrayDeque;
-import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,7 +30,6 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
-import java.util.stream.Stream;
 
 /**
  * A store that keeps its entries in this process's memory, sorted by key. Fast and thread-safe, but
@@ -55,12 +52,7 @@ public final class MemoryStore implements KvStore {
   private final ScheduledThreadPoolExecutor expirer = newExpirer();
 
   /** The latest changes, for watches that start from a past revision; under the write lock. */
-  private final Deque<WatchEvent> history = new ArrayDeque<>();
-
-  private final int historyLimit;
-
-  /** The oldest revision whose changes are all still in the history. */
-  private long firstKeptRevision = 1;
+  private final RecentChanges history;
 
   private final LocalWatches watches = new LocalWatches("kv-memory-watch");
 
@@ -73,10 +65,7 @@ public final class MemoryStore implements KvStore {
 
   /** A store that keeps the last {@code historyLimit} changes for watches. */
   public MemoryStore(int historyLimit) {
-    if (historyLimit < 1) {
-      throw new IllegalArgumentException("historyLimit must be at least 1, not " + historyLimit);
-    }
-    this.historyLimit = historyLimit;
+    this.history = new RecentChanges(historyLimit);
   }
 
   private volatile boolean closed;
@@ -244,38 +233,19 @@ public final class MemoryStore implements KvStore {
   @Override
   public Watch watch(WatchQuery query, WatchListener listener) {
     synchronized (writeLock) {
-      long start = query.startRevision();
       if (closed) {
         return watches.failed(
             query,
             listener,
             new KvException(KvException.Code.UNAVAILABLE, "the memory store is closed"));
       }
-      if (start > 0 && start < firstKeptRevision) {
-        return watches.failed(
-            query,
-            listener,
-            new KvException(
-                KvException.Code.OUT_OF_RANGE,
-                "revision "
-                    + start
-                    + " is no longer kept; the oldest available is "
-                    + firstKeptRevision));
-      }
-      if (start == 0) {
-        return watches.open(query, listener, revision + 1, Stream.empty());
-      }
-      return watches.open(
-          query, listener, start, history.stream().filter(event -> event.revision() >= start));
+      return watches.open(query, listener, revision, () -> history);
     }
   }
 
   /** Keeps {@code event} in the history and hands it to the watches; under the write lock. */
   private void record(WatchEvent event) {
-    history.addLast(event);
-    while (history.size() > historyLimit) {
-      firstKeptRevision = history.removeFirst().revision() + 1;
-    }
+    history.add(event);
     watches.publish(event);
   }
 

@@ -1,14 +1,11 @@
 package dev.kv.core.remote;
 
 import dev.kv.api.DeleteRequest;
-import dev.kv.api.DeleteResponse;
 import dev.kv.api.GetRequest;
 import dev.kv.api.GetResponse;
 import dev.kv.api.KVGrpc;
 import dev.kv.api.SetRequest;
 import dev.kv.api.SetResponse;
-import dev.kv.api.WatchRequest;
-import dev.kv.api.WatchResponse;
 import dev.kv.core.Deleted;
 import dev.kv.core.KeyValue;
 import dev.kv.core.Keys;
@@ -20,44 +17,28 @@ import dev.kv.core.ReadConsistency;
 import dev.kv.core.Swap;
 import dev.kv.core.Ttl;
 import dev.kv.core.Watch;
-import dev.kv.core.WatchEvent;
 import dev.kv.core.WatchListener;
 import dev.kv.core.WatchQuery;
 import dev.kv.core.config.Durations;
 import dev.kv.core.config.HostPort;
 import dev.kv.core.grpc.ApiMessages;
 import dev.kv.core.grpc.ChannelThreads;
-import dev.kv.core.grpc.GrpcErrors;
-import dev.kv.core.grpc.Reconnects;
-import dev.kv.core.grpc.ResumingWatch;
-import dev.kv.core.grpc.UnaryCallFuture;
-import dev.kv.core.grpc.WatchRegistry;
+import dev.kv.core.grpc.StoreConnection;
 import dev.kv.core.tls.ClientTls;
 import io.grpc.CallCredentials;
 import io.grpc.Channel;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
-import io.grpc.Metadata;
-import io.grpc.SecurityLevel;
 import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.NettyChannelBuilder;
-import io.grpc.stub.ClientCallStreamObserver;
-import io.grpc.stub.ClientResponseObserver;
-import io.grpc.stub.StreamObserver;
 import java.time.Duration;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BiConsumer;
-import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -78,28 +59,15 @@ public final class RemoteStore implements KvStore {
 
   private static final int MAX_RESPONSE_BYTES = 64 << 20;
 
-  private final KVGrpc.KVStub stub;
+  private final KVGrpc.KVStub kv;
   private final HealthGrpc.HealthStub health;
-  private final String serverName;
-  private final Duration timeout;
-  private final ManagedChannel ownedChannel;
-  private final Reconnects reconnects;
-  private final WatchRegistry watches;
+  private final StoreConnection connection;
 
-  private RemoteStore(
-      Channel channel,
-      String serverName,
-      Duration timeout,
-      ManagedChannel ownedChannel,
-      CallCredentials credentials) {
-    KVGrpc.KVStub kv = KVGrpc.newStub(Objects.requireNonNull(channel, "channel"));
-    this.stub = credentials == null ? kv : kv.withCallCredentials(credentials);
+  private RemoteStore(Channel channel, StoreConnection connection, CallCredentials credentials) {
+    KVGrpc.KVStub kv = KVGrpc.newStub(channel);
+    this.kv = credentials == null ? kv : kv.withCallCredentials(credentials);
     this.health = HealthGrpc.newStub(channel);
-    this.serverName = Objects.requireNonNull(serverName, "serverName");
-    this.timeout = Durations.requireTimeout(timeout);
-    this.ownedChannel = ownedChannel;
-    this.watches = new WatchRegistry("kv-server at " + serverName);
-    this.reconnects = ownedChannel == null ? null : new Reconnects(ownedChannel);
+    this.connection = connection;
   }
 
   /**
@@ -125,47 +93,54 @@ public final class RemoteStore implements KvStore {
    * @param serverName how error messages name the server
    */
   public static RemoteStore over(Channel channel, String serverName, Duration timeout) {
-    return new RemoteStore(channel, serverName, timeout, null, null);
+    Objects.requireNonNull(channel, "channel");
+    StoreConnection connection =
+        StoreConnection.over(channel, peer(serverName), Durations.requireTimeout(timeout));
+    return new RemoteStore(channel, connection, null);
+  }
+
+  /** How messages name the server. */
+  private static String peer(String serverName) {
+    return "kv-server at " + Objects.requireNonNull(serverName, "serverName");
   }
 
   @Override
   public CompletableFuture<Optional<KeyValue>> get(String key, ReadConsistency consistency) {
-    return UnaryCallFuture.start(
+    return connection.call(
+        kv,
+        KVGrpc.KVStub::get,
         () ->
             GetRequest.newBuilder()
                 .setKey(Keys.requireValid(key))
                 .setConsistency(ApiMessages.consistency(consistency))
                 .build(),
-        (request, answer) -> withDeadline().get(request, answer),
         (GetResponse response) -> Optional.of(ApiMessages.keyValue(key, response)),
-        error -> {
-          if (error.getStatus().getCode() == Status.Code.NOT_FOUND) {
-            return Optional.empty();
-          }
-          throw failure(error);
-        });
+        Status.Code.NOT_FOUND,
+        Optional.empty());
   }
 
   @Override
   public CompletableFuture<Long> set(String key, String value, Duration ttl) {
-    return call(
+    return connection.call(
+        kv,
+        KVGrpc.KVStub::set,
         () -> setRequest(key, value, ttl).build(),
-        (request, answer) -> withDeadline().set(request, answer),
         SetResponse::getRevision);
   }
 
   @Override
   public CompletableFuture<Swap> setIf(
       String key, String value, long expectedModRevision, Duration ttl) {
-    return call(
+    return connection.call(
+        kv,
+        KVGrpc.KVStub::set,
         () -> {
           SetRequest.Builder request = setRequest(key, value, ttl);
           return Keys.requireRevision(expectedModRevision) == Swap.ABSENT
               ? request.setIfAbsent(true).build()
               : request.setIfModRevision(expectedModRevision).build();
         },
-        (request, answer) -> withDeadline().set(request, answer),
-        (SetResponse response) ->
+        response ->
             new Swap(
                 response.getOk(),
                 response.getRevision(),
@@ -181,14 +156,15 @@ public final class RemoteStore implements KvStore {
 
   @Override
   public CompletableFuture<Swap> deleteIf(String key, long expectedModRevision) {
-    return call(
+    return connection.call(
+        kv,
+        KVGrpc.KVStub::delete,
         () ->
             DeleteRequest.newBuilder()
                 .setKey(Keys.requireValid(key))
                 .setIfModRevision(Keys.requireExistingRevision(expectedModRevision))
                 .build(),
-        (request, answer) -> withDeadline().delete(request, answer),
-        (DeleteResponse response) ->
+        response ->
             new Swap(
                 response.getApplied(),
                 response.getRevision(),
@@ -215,152 +191,44 @@ public final class RemoteStore implements KvStore {
   }
 
   private CompletableFuture<Deleted> delete(Supplier<DeleteRequest> request) {
-    return call(
+    return connection.call(
+        kv,
+        KVGrpc.KVStub::delete,
         request,
-        (built, answer) -> withDeadline().delete(built, answer),
-        (DeleteResponse response) -> new Deleted(response.getDeleted(), response.getRevision()));
+        response -> new Deleted(response.getDeleted(), response.getRevision()));
   }
 
   @Override
   public CompletableFuture<Page> list(ListQuery query) {
-    return call(
-        () -> ApiMessages.request(query),
-        (request, answer) -> withDeadline().list(request, answer),
-        ApiMessages::page);
-  }
-
-  /** Starts one call; every failure becomes a failed future with a message for a person. */
-  private <ReqT, RespT, T> CompletableFuture<T> call(
-      Supplier<ReqT> request,
-      BiConsumer<ReqT, StreamObserver<RespT>> send,
-      Function<RespT, T> onResponse) {
-    return UnaryCallFuture.start(
-        request,
-        send,
-        onResponse,
-        error -> {
-          throw failure(error);
-        });
+    return connection.call(
+        kv, KVGrpc.KVStub::list, () -> ApiMessages.request(query), ApiMessages::page);
   }
 
   @Override
   public Watch watch(WatchQuery query, WatchListener listener) {
-    return watches.start(new RemoteWatch(query, listener));
-  }
-
-  /** One watch on a kv.KV/Watch stream, reopened when the server or the connection comes back. */
-  private final class RemoteWatch extends ResumingWatch<WatchRequest> {
-    private final WatchQuery query;
-
-    RemoteWatch(WatchQuery query, WatchListener listener) {
-      super(query.startRevision(), listener, reconnects, watches);
-      this.query = query;
-    }
-
-    @Override
-    protected void open(long from) {
-      WatchRequest request;
-      try {
-        request = ApiMessages.request(new WatchQuery(query.from(), query.to(), from));
-      } catch (KvException e) {
-        end(e);
-        return;
-      }
-      stub.watch(
-          request,
-          new ClientResponseObserver<WatchRequest, WatchResponse>() {
-            @Override
-            public void beforeStart(ClientCallStreamObserver<WatchRequest> call) {
-              attach(call);
-            }
-
-            @Override
-            public void onNext(WatchResponse response) {
-              if (response.getCreated()) {
-                created(response.getRevision());
-                return;
-              }
-              WatchEvent event = ApiMessages.event(response);
-              if (deliver(event)) {
-                progressed(event.revision());
-              }
-            }
-
-            @Override
-            public void onError(Throwable error) {
-              Status status = Status.fromThrowable(error);
-              if (resumable(status.getCode())) {
-                reopenLater();
-              } else if (!ended()) {
-                end(failure(status.asRuntimeException()));
-              }
-            }
-
-            @Override
-            public void onCompleted() {
-              reopenLater();
-            }
-          });
-    }
-
-    /**
-     * Whether a stream that ended with {@code code} is opened again: one the connection broke, and
-     * one the server ended because this client fell behind reading it. A watch the server refused
-     * from the start (at its limit of watches) ends with the error.
-     */
-    private boolean resumable(Status.Code code) {
-      return code == Status.Code.UNAVAILABLE
-          || code == Status.Code.CANCELLED
-          || (code == Status.Code.RESOURCE_EXHAUSTED && started().isDone());
-    }
+    return connection.watch(new RemoteWatch(query, listener, kv, connection));
   }
 
   /** Asks the server's standard health service whether {@code kv.KV} is serving. */
   @Override
   public CompletableFuture<Void> checkHealth() {
-    return call(
+    return connection.call(
+        health,
+        HealthGrpc.HealthStub::check,
         () -> HealthCheckRequest.newBuilder().setService(KVGrpc.SERVICE_NAME).build(),
-        (request, answer) ->
-            health
-                .withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS)
-                .check(request, answer),
-        (HealthCheckResponse response) -> {
+        response -> {
           if (response.getStatus() != HealthCheckResponse.ServingStatus.SERVING) {
             throw new KvException(
-                KvException.Code.UNAVAILABLE,
-                "kv-server at " + serverName + " is " + response.getStatus());
+                KvException.Code.UNAVAILABLE, connection.peer() + " is " + response.getStatus());
           }
           return null;
         });
   }
 
-  private KVGrpc.KVStub withDeadline() {
-    return stub.withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS);
-  }
-
-  private KvException failure(StatusRuntimeException error) {
-    if (reconnects != null && error.getStatus().getCode() == Status.Code.UNAVAILABLE) {
-      reconnects.soon();
-    }
-    return GrpcErrors.callFailure(error, "kv-server at " + serverName, timeout);
-  }
-
   /** Closes the connection this store made; a channel given to {@link #over} stays open. */
   @Override
   public void close() {
-    watches.closeAll();
-    if (ownedChannel == null) {
-      return;
-    }
-    ownedChannel.shutdown();
-    try {
-      if (!ownedChannel.awaitTermination(CLOSE_GRACE.toMillis(), TimeUnit.MILLISECONDS)) {
-        ownedChannel.shutdownNow();
-      }
-    } catch (InterruptedException e) {
-      ownedChannel.shutdownNow();
-      Thread.currentThread().interrupt();
-    }
+    connection.close();
   }
 
   /** How to reach a kv-server. */
@@ -427,54 +295,9 @@ public final class RemoteStore implements KvStore {
               // large as the server's --max-value-size lets it be.
               .maxInboundMessageSize(MAX_RESPONSE_BYTES)
               .build();
-      return new RemoteStore(
-          channel,
-          server.toString(),
-          timeout,
-          channel,
-          token == null ? null : new BearerToken(token));
-    }
-  }
-
-  /** The {@code authorization: Bearer} header kv-server checks. */
-  private static final class BearerToken extends CallCredentials {
-    private static final Metadata.Key<String> AUTHORIZATION =
-        Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
-
-    private final Metadata headers = new Metadata();
-    private final Map<String, Boolean> loopback = new ConcurrentHashMap<>();
-
-    BearerToken(String token) {
-      headers.put(AUTHORIZATION, "Bearer " + token);
-    }
-
-    @Override
-    public void applyRequestMetadata(
-        RequestInfo requestInfo, Executor appExecutor, MetadataApplier applier) {
-      if (requestInfo.getSecurityLevel() != SecurityLevel.PRIVACY_AND_INTEGRITY
-          && !isLoopback(requestInfo.getAuthority())) {
-        // Whoever reads the network could use a token sent in the clear.
-        applier.fail(
-            Status.UNAUTHENTICATED.withDescription(
-                "kv does not send a token in plaintext to another machine ("
-                    + requestInfo.getAuthority()
-                    + "): connect with TLS"));
-        return;
-      }
-      applier.apply(headers);
-    }
-
-    /** Whether {@code authority} names this machine; asked once per authority. */
-    private boolean isLoopback(String authority) {
-      return loopback.computeIfAbsent(
-          authority,
-          name -> {
-            try {
-              return HostPort.parse(name).isLoopback();
-            } catch (IllegalArgumentException e) {
-              return new HostPort(name, 0).isLoopback();
-            }
-          });
+      StoreConnection connection =
+          StoreConnection.owning(channel, peer(server.toString()), timeout, CLOSE_GRACE, null);
+      return new RemoteStore(channel, connection, token == null ? null : new BearerToken(token));
     }
   }
 }

@@ -133,6 +133,104 @@ class LocalWatchesTest {
     assertThat(slow.events.drain()).isEmpty();
   }
 
+  @Test
+  void aWatchFromNow_startsAfterTheLastRevision_withoutReadingTheHistory()
+      throws InterruptedException {
+    RecordingListener listener = new RecordingListener();
+
+    var watch =
+        watches.open(
+            WatchQuery.key("k"),
+            listener,
+            7,
+            () -> {
+              throw new AssertionError("a watch from now needs no history");
+            });
+    watches.publish(put("k", 7, "old"));
+    watches.publish(put("k", 8, "new"));
+
+    assertThat(watch.started()).isCompletedWithValue(8L);
+    assertThat(revisions(listener.next(1, WAIT))).containsExactly(8L);
+  }
+
+  @Test
+  void aWatchFromBeforeTheHistory_failsOutOfRange_namingTheOldestAvailable() {
+    RecordingListener listener = new RecordingListener();
+    Kept history = new Kept(5, List.of(put("k", 5, "v")));
+
+    watches.open(WatchQuery.key("k").fromRevision(4), listener, 5, () -> history);
+
+    assertThat(listener.error()).succeedsWithin(WAIT);
+    assertThat(listener.error().join().code()).isEqualTo(KvException.Code.OUT_OF_RANGE);
+    assertThat(listener.error().join())
+        .hasMessage("revision 4 is no longer kept; the oldest available is 5");
+    assertThat(history.closed).as("the history is let go").isTrue();
+  }
+
+  @Test
+  void aWatchFromThePast_getsTheKeptChangesItCoversFromItsStart_thenThePublishedOnes()
+      throws InterruptedException {
+    RecordingListener listener = new RecordingListener();
+    Kept history = new Kept(2, List.of(put("k", 2, "a"), put("other", 3, "b"), put("k", 4, "c")));
+
+    var watch = watches.open(WatchQuery.key("k").fromRevision(3), listener, 4, () -> history);
+    watches.publish(put("k", 5, "d"));
+
+    assertThat(watch.started()).isCompletedWithValue(3L);
+    assertThat(revisions(listener.next(2, WAIT))).containsExactly(4L, 5L);
+    assertThat(history.closed).as("the history is let go").isTrue();
+  }
+
+  @Test
+  void aHistoryThatCannotBeRead_failsTheWatchWithItsError() {
+    RecordingListener listener = new RecordingListener();
+    KvException damaged = new KvException(KvException.Code.DATA_LOSS, "damaged");
+    Kept history =
+        new Kept(1, List.of()) {
+          @Override
+          public Stream<WatchEvent> since(long start, WatchQuery query) {
+            throw damaged;
+          }
+        };
+
+    watches.open(WatchQuery.key("k").fromRevision(2), listener, 4, () -> history);
+    watches.publish(put("k", 5, "later"));
+
+    assertThat(listener.error()).succeedsWithin(WAIT).isSameAs(damaged);
+    assertThat(listener.drain()).as("nothing delivered").isEmpty();
+    assertThat(history.closed).as("the history is let go").isTrue();
+  }
+
+  /**
+   * A history that keeps {@code changes}, from {@code firstKept} on, and gives them all: a watch
+   * takes only those from its start that it covers.
+   */
+  private static class Kept implements History {
+    final long firstKept;
+    final List<WatchEvent> changes;
+    volatile boolean closed;
+
+    Kept(long firstKept, List<WatchEvent> changes) {
+      this.firstKept = firstKept;
+      this.changes = changes;
+    }
+
+    @Override
+    public long firstKept() {
+      return firstKept;
+    }
+
+    @Override
+    public Stream<WatchEvent> since(long start, WatchQuery query) {
+      return changes.stream();
+    }
+
+    @Override
+    public void close() {
+      closed = true;
+    }
+  }
+
   /** A listener that holds up its first change until the test lets it go. */
   private class Blocking implements WatchListener {
     final RecordingListener events = new RecordingListener();

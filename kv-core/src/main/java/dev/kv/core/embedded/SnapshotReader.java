@@ -1,0 +1,147 @@
+package dev.kv.core.embedded;
+
+import dev.kv.core.KeyValue;
+import dev.kv.core.KvException;
+import dev.kv.core.ListQuery;
+import dev.kv.core.Page;
+import dev.kv.core.WatchEvent;
+import dev.kv.core.WatchQuery;
+import dev.kv.core.embedded.Records.Stored;
+import dev.kv.core.local.History;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+import org.rocksdb.ReadOptions;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
+import org.rocksdb.Snapshot;
+
+/**
+ * The embedded store's reads. Each sees the database as one moment left it: a single record, or a
+ * RocksDB snapshot for anything that reads more than one. The writer makes a batch durable before
+ * anyone can see it, so a reader never sees a batch in part.
+ *
+ * <p>Reads run on the caller's thread: RocksDB serves them from memory or the page cache in
+ * microseconds, and a hop to another thread would cost more than the read.
+ */
+final class SnapshotReader {
+
+  private final Database database;
+
+  SnapshotReader(Database database) {
+    this.database = database;
+  }
+
+  /** The entry under {@code key}, if there is one. */
+  Optional<KeyValue> get(String key) throws RocksDBException {
+    byte[] stored = database.db.get(database.entries, Records.utf8(key));
+    return Optional.ofNullable(stored).map(bytes -> Stored.decode(bytes).withKey(key));
+  }
+
+  /** The page that {@code query} asks for, and the revision it was read at. */
+  Page list(ListQuery query) throws RocksDBException {
+    try (View view = new View()) {
+      long at = view.number(Records.REVISION_KEY);
+      byte[] end = query.to().isEmpty() ? null : Records.utf8(query.to());
+      Page.Builder page = Page.builder(query);
+      try (RocksIterator iterator = database.db.newIterator(database.entries, view.options)) {
+        for (iterator.seek(Records.utf8(query.pageStart())); iterator.isValid(); iterator.next()) {
+          if (end != null && Arrays.compareUnsigned(iterator.key(), end) >= 0) {
+            break;
+          }
+          if (!page.add(Stored.decode(iterator.value()).withKey(Records.utf8(iterator.key())))) {
+            return page.build(true, at);
+          }
+        }
+        iterator.status(); // a read that failed ends the loop too: never a short page
+      }
+      return page.build(false, at);
+    }
+  }
+
+  /** The revision of the last durable batch. */
+  long revision() throws RocksDBException {
+    return Records.number(database.db.get(database.meta, Records.REVISION_KEY));
+  }
+
+  /** The oldest revision whose changes the history keeps. */
+  long firstKept() throws RocksDBException {
+    return Records.number(database.db.get(database.meta, Records.FIRST_KEPT_KEY));
+  }
+
+  /**
+   * The history as it is now, for a watch that starts in the past: its changes up to {@code upTo},
+   * the last revision published to the watches. A batch durable but not yet published may have
+   * trimmed more, so the oldest revision kept is read from the same snapshot as the changes.
+   */
+  History history(long upTo) {
+    return new PastChanges(upTo);
+  }
+
+  /** The error that a failed read ({@link RocksDBException} or {@link KvException}) means. */
+  KvException failure(Exception e) {
+    return database.readFailure(e);
+  }
+
+  /** A snapshot of the database, and the options that read from it. */
+  private final class View implements AutoCloseable {
+    final Snapshot snapshot = database.db.getSnapshot();
+    final ReadOptions options = new ReadOptions().setSnapshot(snapshot);
+
+    long number(byte[] metaKey) throws RocksDBException {
+      return Records.number(database.db.get(database.meta, options, metaKey));
+    }
+
+    @Override
+    public void close() {
+      options.close();
+      database.db.releaseSnapshot(snapshot);
+    }
+  }
+
+  private final class PastChanges implements History {
+    private final long upTo;
+    private final View view = new View();
+
+    PastChanges(long upTo) {
+      this.upTo = upTo;
+    }
+
+    @Override
+    public long firstKept() {
+      try {
+        return view.number(Records.FIRST_KEPT_KEY);
+      } catch (RocksDBException | KvException e) {
+        throw failure(e);
+      }
+    }
+
+    /** Read at once, so that a failed read fails the watch before it delivers anything. */
+    @Override
+    public Stream<WatchEvent> since(long start, WatchQuery query) {
+      List<WatchEvent> changes = new ArrayList<>();
+      try (RocksIterator iterator = database.db.newIterator(database.history, view.options)) {
+        for (iterator.seek(Records.changeKey(start, 0)); iterator.isValid(); iterator.next()) {
+          if (Records.revisionOfChange(iterator.key()) > upTo) {
+            break;
+          }
+          WatchEvent change = Records.change(iterator.key(), iterator.value());
+          if (query.covers(change.entry().key())) {
+            changes.add(change);
+          }
+        }
+        iterator.status();
+      } catch (RocksDBException | KvException e) {
+        throw failure(e);
+      }
+      return changes.stream();
+    }
+
+    @Override
+    public void close() {
+      view.close();
+    }
+  }
+}
