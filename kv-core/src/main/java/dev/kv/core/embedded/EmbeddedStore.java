@@ -124,10 +124,11 @@ public final class EmbeddedStore implements KvStore {
       if (dataDir == null) {
         throw new IllegalArgumentException("an embedded store needs a data directory");
       }
+      RocksDbLibrary.require();
       DataDirectory opened = DataDirectory.open(dataDir, salvage);
       try {
         return new EmbeddedStore(opened, historyLimit);
-      } catch (RocksDBException | RuntimeException e) {
+      } catch (Exception e) { // RocksDBException or unchecked; see RocksDbLibrary
         opened.close();
         if (e instanceof KvException damaged && damaged.code() == KvException.Code.DATA_LOSS) {
           throw damaged;
@@ -272,10 +273,10 @@ public final class EmbeddedStore implements KvStore {
         throw closedError();
       }
       return CompletableFuture.completedFuture(reading.read());
-    } catch (RocksDBException e) {
-      return CompletableFuture.failedFuture(reader.failure(e));
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(e);
+    } catch (Exception e) { // RocksDBException; see RocksDbLibrary
+      return CompletableFuture.failedFuture(reader.failure(e));
     } finally {
       lifecycle.readLock().unlock();
     }
