@@ -81,8 +81,8 @@ for port in "$kv_etcd" "$kv_embedded" "$kv_memory"; do wait_for "$port"; done
 # name -> how kv reaches it, and where h2load sends its requests (service path prefix).
 targets=(etcd grpc-proxy kv-server/etcd kv-server/embedded kv-server/memory)
 declare -A reach=(
-  [etcd]="--etcd http://127.0.0.1:$etcd_port"
-  [grpc-proxy]="--etcd http://127.0.0.1:$proxy_port"
+  [etcd]="--etcd-endpoints http://127.0.0.1:$etcd_port"
+  [grpc-proxy]="--etcd-endpoints http://127.0.0.1:$proxy_port"
   [kv-server/etcd]="--server 127.0.0.1:$kv_etcd"
   [kv-server/embedded]="--server 127.0.0.1:$kv_embedded"
   [kv-server/memory]="--server 127.0.0.1:$kv_memory"

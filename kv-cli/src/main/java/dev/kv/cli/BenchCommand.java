@@ -38,8 +38,8 @@ import picocli.CommandLine.Spec;
     versionProvider = KvCommand.Version.class,
     sortOptions = false,
     description = {
-      "Measures the store that kv reaches (--server or --etcd): keeps --concurrency calls in "
-          + "flight for --duration (or --ops calls), then prints the throughput, the latency "
+      "Measures the store that kv reaches (--server or --etcd-endpoints): keeps --concurrency "
+          + "calls in flight for --duration (or --ops calls), then prints the throughput, the latency "
           + "percentiles and the errors by status. Read workloads first write the keys they "
           + "read. On a terminal, a progress line on standard error shows the calls done, the "
           + "current rate and the errors.",

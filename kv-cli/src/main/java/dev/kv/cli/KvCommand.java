@@ -3,11 +3,11 @@ package dev.kv.cli;
 import dev.kv.core.KvStore;
 import dev.kv.core.KvVersion;
 import dev.kv.core.config.HostPort;
-import dev.kv.core.config.Secrets;
-import dev.kv.core.etcd.EtcdEndpoints;
-import dev.kv.core.etcd.EtcdStore;
 import dev.kv.core.remote.RemoteStore;
 import dev.kv.core.tls.ClientTls;
+import dev.kv.launch.CommandLines;
+import dev.kv.launch.EtcdOptions;
+import dev.kv.launch.Secrets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.logging.Level;
@@ -15,9 +15,9 @@ import java.util.logging.Logger;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.HelpCommand;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParseResult;
 import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.Spec;
 
@@ -40,7 +40,8 @@ import picocli.CommandLine.Spec;
     },
     description = {
       "Reads and writes keys in a kv store: through kv-server (--server), or directly in "
-          + "etcd (--etcd).",
+          + "etcd (--etcd-endpoints, which KV_ETCD_ENDPOINTS sets unless --server is on the "
+          + "command line).",
       "",
       "Every option can also be set by the environment variable named in its description; "
           + "an option on the command line wins. A value that starts with '-' follows '--': "
@@ -61,30 +62,6 @@ final class KvCommand implements Runnable, AutoCloseable {
   HostPort server;
 
   @Option(
-      names = "--etcd",
-      paramLabel = "URLS",
-      scope = ScopeType.INHERIT,
-      defaultValue = "${env:KV_ETCD}",
-      description = {
-        "Talk to etcd directly instead of kv-server: its members' client URLs, such as "
-            + "http://127.0.0.1:2379,http://127.0.0.1:22379.",
-        "Env: KV_ETCD (which --server on the command line overrides)."
-      })
-  EtcdEndpoints etcd;
-
-  @Option(
-      names = "--etcd-authority",
-      paramLabel = "NAME",
-      scope = ScopeType.INHERIT,
-      defaultValue = "${env:KV_ETCD_AUTHORITY}",
-      description = {
-        "With --etcd: the :authority of every call, for a proxy that routes on it (such as "
-            + "Envoy's etcd listener, authority etcd).",
-        "Env: KV_ETCD_AUTHORITY."
-      })
-  String etcdAuthority;
-
-  @Option(
       names = "--tls",
       scope = ScopeType.INHERIT,
       defaultValue = "${env:KV_TLS:-false}",
@@ -101,8 +78,7 @@ final class KvCommand implements Runnable, AutoCloseable {
       scope = ScopeType.INHERIT,
       defaultValue = "${env:KV_CACERT}",
       description = {
-        "The CA certificate (PEM) that signs the certificate of kv-server, or of the etcd "
-            + "members with https:// URLs; implies --tls.",
+        "The CA certificate (PEM) that signs the certificate of kv-server; implies --tls.",
         "Env: KV_CACERT."
       })
   Path caCert;
@@ -141,38 +117,19 @@ final class KvCommand implements Runnable, AutoCloseable {
   Path authTokenFile;
 
   @Option(
-      names = "--etcd-user",
-      paramLabel = "NAME",
-      scope = ScopeType.INHERIT,
-      defaultValue = "${env:KV_ETCD_USER}",
-      description = {
-        "With --etcd: the etcd user to sign in as. The password comes from "
-            + "--etcd-password-file or KV_ETCD_PASSWORD, never from the command line.",
-        "Env: KV_ETCD_USER."
-      })
-  String etcdUser;
-
-  @Option(
-      names = "--etcd-password-file",
-      paramLabel = "FILE",
-      scope = ScopeType.INHERIT,
-      defaultValue = "${env:KV_ETCD_PASSWORD_FILE}",
-      description = {
-        "The file that holds the password of --etcd-user.",
-        "Env: KV_ETCD_PASSWORD_FILE, or the password itself in KV_ETCD_PASSWORD."
-      })
-  Path etcdPasswordFile;
-
-  @Option(
       names = "--timeout",
       paramLabel = "DURATION",
       scope = ScopeType.INHERIT,
       defaultValue = "${env:KV_TIMEOUT:-5s}",
       description = {
-        "How long to wait for an answer, such as 500ms, 5s or 1m.",
+        "How long to wait for kv-server's answer, such as 500ms, 5s or 1m.",
         "Env: KV_TIMEOUT. Default: ${DEFAULT-VALUE}."
       })
   Duration timeout;
+
+  @Mixin EtcdOptions etcd;
+
+  @Mixin RenamedOptions renamed;
 
   @Option(
       names = {"-o", "--output"},
@@ -205,45 +162,40 @@ final class KvCommand implements Runnable, AutoCloseable {
         spec.commandLine(), "missing command: get, set, del, list, watch or bench");
   }
 
-  /** The store the commands work on: etcd with --etcd, kv-server otherwise. */
+  /** The store the commands work on: etcd with --etcd-endpoints, kv-server otherwise. */
   KvStore store() {
     if (store == null) {
-      if (given("--etcd") && given("--server")) {
-        throw new CommandLine.ParameterException(
-            spec.commandLine(), "--server and --etcd exclude each other: choose one");
+      for (String etcdOption : new String[] {"--etcd-endpoints", "--etcd"}) {
+        if (CommandLines.given(spec, etcdOption) && CommandLines.given(spec, "--server")) {
+          throw CommandLines.usageError(
+              spec, "--server and " + etcdOption + " exclude each other: choose one");
+        }
       }
-      try {
-        store = etcd != null && !given("--server") ? etcdStore() : remoteStore();
-      } catch (IllegalArgumentException e) {
-        throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
-      }
+      boolean direct = renamed.endpoints(etcd) != null && !CommandLines.given(spec, "--server");
+      store = CommandLines.usage(spec, direct ? this::etcdStore : this::remoteStore);
     }
     return store;
   }
 
   private KvStore etcdStore() {
-    EtcdStore.Builder builder =
-        EtcdStore.builder().endpoints(etcd).authority(etcdAuthority).timeout(timeout);
-    if (tls && !etcd.https()) {
+    String renames = renamed.fillIn(etcd, caCert, cert, key, timeout);
+    if (renames != null) {
+      output.warning(spec.commandLine().getErr(), renames);
+    }
+    if (tls && !etcd.endpoints().https()) {
       throw new IllegalArgumentException(
           "--tls with etcd endpoints that are http:// ("
-              + etcd
+              + etcd.endpoints()
               + "): give https:// endpoints for members that serve TLS");
     }
-    if (caCert != null || cert != null || key != null) {
-      builder.tls(new ClientTls(caCert, cert, key));
-    }
-    String password = Secrets.etcdPassword(etcdUser, etcdPasswordFile);
-    if (password != null) {
-      builder.user(etcdUser, password);
-    }
-    return builder.build();
+    return etcd.storeBuilder().build();
   }
 
   private KvStore remoteStore() {
-    if (etcdUser != null || etcdPasswordFile != null) {
+    if (etcd.signsIn()) {
       throw new IllegalArgumentException(
-          "--etcd-user and --etcd-password-file are for --etcd; kv-server takes --auth-token-file");
+          "--etcd-user and --etcd-password-file are for --etcd-endpoints; kv-server takes"
+              + " --auth-token-file");
     }
     RemoteStore.Builder builder = RemoteStore.builder().server(server).timeout(timeout);
     if (tls || caCert != null || cert != null || key != null) {
@@ -255,18 +207,6 @@ final class KvCommand implements Runnable, AutoCloseable {
       builder.bearerToken(token);
     }
     return builder.build();
-  }
-
-  /** Whether {@code option} was on the command line, before or after the command's name. */
-  private boolean given(String option) {
-    for (ParseResult parsed = spec.commandLine().getParseResult();
-        parsed != null;
-        parsed = parsed.subcommand()) {
-      if (parsed.hasMatchedOption(option)) {
-        return true;
-      }
-    }
-    return false;
   }
 
   @Override

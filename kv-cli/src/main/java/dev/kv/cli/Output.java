@@ -36,6 +36,20 @@ enum Output {
     return exitCode;
   }
 
+  /**
+   * Warns in one line on standard error, {@code kv: warning: MESSAGE} or {@code
+   * {"warning":MESSAGE}}.
+   */
+  void warning(PrintWriter err, String message) {
+    if (this == json) {
+      JsonObject object = new JsonObject();
+      object.addProperty("warning", message);
+      print(err, object);
+    } else {
+      err.println("kv: warning: " + message);
+    }
+  }
+
   /** Prints a JSON object on one line. */
   static void print(PrintWriter out, JsonObject object) {
     out.println(object.toString());

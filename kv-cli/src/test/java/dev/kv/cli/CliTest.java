@@ -185,7 +185,7 @@ class CliTest {
 
   @Test
   void tlsOptionsThatCannotApply_exitTwo() {
-    assertThat(kvWithoutServer("--etcd", "http://127.0.0.1:2379", "--tls", "get", "k"))
+    assertThat(kvWithoutServer("--etcd-endpoints", "http://127.0.0.1:2379", "--tls", "get", "k"))
         .isEqualTo(
             new CommandRun(
                 2,
@@ -206,7 +206,8 @@ class CliTest {
   @Test
   void etcdUserWithoutAPassword_exitsTwo() {
     assertThat(
-            kvWithoutServer("--etcd", "http://127.0.0.1:2379", "--etcd-user", "root", "get", "k"))
+            kvWithoutServer(
+                "--etcd-endpoints", "http://127.0.0.1:2379", "--etcd-user", "root", "get", "k"))
         .isEqualTo(
             new CommandRun(
                 2,
@@ -742,6 +743,10 @@ class CliTest {
             KvStore.class.getClassLoader(),
             new Class<?>[] {KvStore.class},
             (proxy, method, args) ->
-                method.getName().equals("close") ? null : new CompletableFuture<>());
+                switch (method.getName()) {
+                  case "close" -> null;
+                  case "callsMayBlock" -> false;
+                  default -> new CompletableFuture<>();
+                });
   }
 }

@@ -51,13 +51,14 @@ class EtcdCliTest {
 
     assertThat(kv("--server", server.address().toString(), "get", "from-etcdctl"))
         .isEqualTo(new CommandRun(0, "hello from etcdctl ✓\n", ""));
-    assertThat(kv("--etcd", etcd.endpoints().toString(), "get", "from-etcdctl"))
+    assertThat(kv("--etcd-endpoints", etcd.endpoints().toString(), "get", "from-etcdctl"))
         .isEqualTo(new CommandRun(0, "hello from etcdctl ✓\n", ""));
   }
 
   @Test
   void directSet_isWhatEtcdctlReads() throws Exception {
-    CommandRun set = kv("--etcd", etcd.endpoints().toString(), "set", "direct", "straight in");
+    CommandRun set =
+        kv("--etcd-endpoints", etcd.endpoints().toString(), "set", "direct", "straight in");
 
     assertThat(set).isEqualTo(new CommandRun(0, "", ""));
     assertThat(
@@ -71,9 +72,9 @@ class EtcdCliTest {
     etcd.etcdctl("put", "d/1", "one");
     etcd.etcdctl("put", "d/2", "two");
 
-    assertThat(kv("--etcd", endpoints, "list", "d/"))
+    assertThat(kv("--etcd-endpoints", endpoints, "list", "d/"))
         .isEqualTo(new CommandRun(0, "d/1\tone\nd/2\ttwo\n", ""));
-    assertThat(kv("--etcd", endpoints, "del", "--prefix", "d/"))
+    assertThat(kv("--etcd-endpoints", endpoints, "del", "--prefix", "d/"))
         .isEqualTo(new CommandRun(0, "2\n", ""));
     assertThat(new String(etcd.etcdctl("get", "d/", "--prefix"), StandardCharsets.UTF_8)).isEmpty();
   }
@@ -82,19 +83,21 @@ class EtcdCliTest {
   void direct_conditionalWriteAndWatch_workAsWithTheServer() throws Exception {
     String endpoints = etcd.endpoints().toString();
 
-    assertThat(kv("--etcd", endpoints, "set", "lock", "me", "--if-absent").exitCode()).isZero();
-    assertThat(kv("--etcd", endpoints, "set", "lock", "you", "--if-absent").exitCode())
+    assertThat(kv("--etcd-endpoints", endpoints, "set", "lock", "me", "--if-absent").exitCode())
+        .isZero();
+    assertThat(kv("--etcd-endpoints", endpoints, "set", "lock", "you", "--if-absent").exitCode())
         .isEqualTo(1);
     String revision =
-        kv("--etcd", endpoints, "-o", "json", "get", "lock")
+        kv("--etcd-endpoints", endpoints, "-o", "json", "get", "lock")
             .out()
             .replaceAll(".*\"modRevision\":(\\d+).*\\s*", "$1");
-    assertThat(kv("--etcd", endpoints, "watch", "lock", "--rev", revision, "--count", "1"))
+    assertThat(
+            kv("--etcd-endpoints", endpoints, "watch", "lock", "--rev", revision, "--count", "1"))
         .isEqualTo(new CommandRun(0, "PUT lock me\n", ""));
   }
 
   @ParameterizedTest(name = "{0}")
-  @ValueSource(strings = {"--server", "--etcd"})
+  @ValueSource(strings = {"--server", "--etcd-endpoints"})
   void valueThatIsNotText_isListedAndWatched_getExitsFive_hexAndJsonShowIt(String via)
       throws Exception {
     String at = via.equals("--server") ? server.address().toString() : etcd.endpoints().toString();
@@ -143,7 +146,9 @@ class EtcdCliTest {
     etcd.etcdctl("compact", String.valueOf(last));
 
     for (String[] target :
-        new String[][] {{"--etcd", endpoints}, {"--server", server.address().toString()}}) {
+        new String[][] {
+          {"--etcd-endpoints", endpoints}, {"--server", server.address().toString()}
+        }) {
       CommandRun run =
           kv(target[0], target[1], "watch", "compacted", "--rev", String.valueOf(first));
 
@@ -154,7 +159,7 @@ class EtcdCliTest {
 
   @Test
   void direct_missingKey_exitsOneAsWithTheServer() {
-    assertThat(kv("--etcd", etcd.endpoints().toString(), "get", "nosuchkey"))
+    assertThat(kv("--etcd-endpoints", etcd.endpoints().toString(), "get", "nosuchkey"))
         .isEqualTo(new CommandRun(1, "", "kv: key not found: nosuchkey\n"))
         .isEqualTo(kv("--server", server.address().toString(), "get", "nosuchkey"));
   }
@@ -163,7 +168,13 @@ class EtcdCliTest {
   void direct_withAnAuthority_sendsItToEtcd() throws Exception {
     try (RecordingEtcd proxy = new RecordingEtcd()) {
       CommandRun run =
-          kv("--etcd", proxy.endpoints().toString(), "--etcd-authority", "etcd", "get", "k");
+          kv(
+              "--etcd-endpoints",
+              proxy.endpoints().toString(),
+              "--etcd-authority",
+              "etcd",
+              "get",
+              "k");
 
       assertThat(run.exitCode()).isEqualTo(1);
       assertThat(proxy.authorities()).containsExactly("etcd");
@@ -172,7 +183,8 @@ class EtcdCliTest {
 
   @Test
   void direct_etcdUnreachable_exitsThreeNamingTheEndpoints() {
-    CommandRun run = kv("--etcd", "http://127.0.0.1:1", "--timeout", "2s", "get", "foo");
+    CommandRun run =
+        kv("--etcd-endpoints", "http://127.0.0.1:1", "--etcd-timeout", "2s", "get", "foo");
 
     assertThat(run.exitCode()).isEqualTo(3);
     assertThat(run.err()).startsWith("kv: ").contains("etcd at http://127.0.0.1:1").endsWith("\n");
@@ -180,7 +192,47 @@ class EtcdCliTest {
   }
 
   @Test
-  void serverAndEtcdTogether_exitsTwo() {
+  void oldEtcdOption_stillWorksForOneRelease_andOneLineNamesTheNewOne() throws Exception {
+    etcd.etcdctl("put", "renamed", "still here");
+
+    assertThat(kv("--etcd", etcd.endpoints().toString(), "get", "renamed"))
+        .isEqualTo(
+            new CommandRun(
+                0,
+                "still here\n",
+                "kv: warning: for etcd, give --etcd-endpoints rather than --etcd; the old names"
+                    + " stop applying to etcd in the next release\n"));
+    assertThat(
+            kv(
+                "--etcd-endpoints",
+                etcd.endpoints().toString(),
+                "--timeout",
+                "9s",
+                "get",
+                "renamed"))
+        .isEqualTo(
+            new CommandRun(
+                0,
+                "still here\n",
+                "kv: warning: for etcd, give --etcd-timeout rather than --timeout; the old names"
+                    + " stop applying to etcd in the next release\n"));
+    assertThat(
+            kv(
+                "--etcd-endpoints",
+                etcd.endpoints().toString(),
+                "--etcd-timeout",
+                "9s",
+                "get",
+                "renamed",
+                "--timeout",
+                "1s"))
+        .as("the new name given, the old one is kv-server's alone")
+        .isEqualTo(new CommandRun(0, "still here\n", ""));
+    assertThat(kv("--help").out()).doesNotContain("--etcd ", "KV_ETCD ", "KV_ETCD.");
+  }
+
+  @Test
+  void serverAndOldEtcdOptionTogether_exitsTwo() {
     CommandRun run =
         kv(
             "--server",
@@ -195,8 +247,23 @@ class EtcdCliTest {
   }
 
   @Test
+  void serverAndEtcdTogether_exitsTwo() {
+    CommandRun run =
+        kv(
+            "--server",
+            server.address().toString(),
+            "--etcd-endpoints",
+            etcd.endpoints().toString(),
+            "get",
+            "k");
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err()).startsWith("kv: --server and --etcd-endpoints exclude each other");
+  }
+
+  @Test
   void invalidEtcdEndpoints_exitsTwoSayingWhatIsExpected() {
-    CommandRun run = kv("--etcd", "etcd", "get", "k");
+    CommandRun run = kv("--etcd-endpoints", "etcd", "get", "k");
 
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.err()).contains("expected etcd endpoints such as http://127.0.0.1:2379");

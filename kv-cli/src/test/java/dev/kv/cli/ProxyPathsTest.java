@@ -84,9 +84,17 @@ class ProxyPathsTest {
   void kvToEtcd_throughTheProxy_withTheAuthority() throws Exception {
     String etcdListener = "http://" + proxy.etcdListener();
 
-    assertThat(kv("--etcd", etcdListener, "--etcd-authority", "etcd", "set", "proxied", "yes"))
+    assertThat(
+            kv(
+                "--etcd-endpoints",
+                etcdListener,
+                "--etcd-authority",
+                "etcd",
+                "set",
+                "proxied",
+                "yes"))
         .isEqualTo(new CommandRun(0, "", ""));
-    assertThat(kv("--etcd", etcdListener, "--etcd-authority", "etcd", "get", "proxied"))
+    assertThat(kv("--etcd-endpoints", etcdListener, "--etcd-authority", "etcd", "get", "proxied"))
         .isEqualTo(new CommandRun(0, "yes\n", ""));
     assertThat(
             new String(
@@ -99,7 +107,7 @@ class ProxyPathsTest {
   void kvToEtcd_throughTheProxy_withoutTheAuthority_failsWithOneClearLine() {
     String etcdListener = "http://" + proxy.etcdListener();
 
-    assertThat(kv("--etcd", etcdListener, "get", "proxied"))
+    assertThat(kv("--etcd-endpoints", etcdListener, "get", "proxied"))
         .isEqualTo(
             new CommandRun(
                 3,

@@ -85,6 +85,13 @@ class SecureDeploymentTest {
         "--key", certificates.clientKey().toString());
   }
 
+  private static List<String> etcdClientTls() {
+    return List.of(
+        "--etcd-cacert", certificates.caCert().toString(),
+        "--etcd-cert", certificates.clientCert().toString(),
+        "--etcd-key", certificates.clientKey().toString());
+  }
+
   private static CommandRun kv(List<String> options, String... command) {
     List<String> args = new ArrayList<>(options);
     args.addAll(List.of(command));
@@ -99,8 +106,9 @@ class SecureDeploymentTest {
   }
 
   private static List<String> directToEtcd() {
-    List<String> options = new ArrayList<>(List.of("--etcd", etcd.endpoints().toString()));
-    options.addAll(clientTls());
+    List<String> options =
+        new ArrayList<>(List.of("--etcd-endpoints", etcd.endpoints().toString()));
+    options.addAll(etcdClientTls());
     options.addAll(List.of("--etcd-user", "root", "--etcd-password-file", passwordFile.toString()));
     return options;
   }
@@ -125,6 +133,34 @@ class SecureDeploymentTest {
         .isEqualTo(new CommandRun(0, "", ""));
     assertThat(kv(throughServer(), "list", "secure/"))
         .isEqualTo(new CommandRun(0, "secure/a\tthrough kv-server\nsecure/b\tafter expiry\n", ""));
+  }
+
+  @Test
+  void kvsOldNamesForEtcd_stillApplyForOneRelease_andOneLineNamesTheNewOnes() throws Exception {
+    assertThat(kv(throughServer(), "set", "renamed", "old names"))
+        .isEqualTo(new CommandRun(0, "", ""));
+    List<String> oldNames = new ArrayList<>(List.of("--etcd", etcd.endpoints().toString()));
+    oldNames.addAll(clientTls());
+    oldNames.addAll(List.of("--timeout", "20s"));
+    oldNames.addAll(
+        List.of("--etcd-user", "root", "--etcd-password-file", passwordFile.toString()));
+
+    assertThat(kv(oldNames, "get", "renamed"))
+        .isEqualTo(
+            new CommandRun(
+                0,
+                "old names\n",
+                "kv: warning: for etcd, give --etcd-endpoints rather than --etcd, --etcd-cacert"
+                    + " rather than --cacert, --etcd-cert rather than --cert, --etcd-key rather"
+                    + " than --key, --etcd-timeout rather than --timeout; the old names stop"
+                    + " applying to etcd in the next release\n"));
+    oldNames.addAll(List.of("--etcd-cacert", certificates.caCert().toString(), "-o", "json"));
+    assertThat(kv(oldNames, "get", "renamed").err())
+        .as("only the old names that apply are named")
+        .isEqualTo(
+            "{\"warning\":\"for etcd, give --etcd-endpoints rather than --etcd, --etcd-cert rather"
+                + " than --cert, --etcd-key rather than --key, --etcd-timeout rather than"
+                + " --timeout; the old names stop applying to etcd in the next release\"}\n");
   }
 
   @Test
@@ -155,8 +191,9 @@ class SecureDeploymentTest {
         .hasLineCount(1);
 
     Path wrongPassword = Files.writeString(certificates.directory().resolve("wrong"), "nope\n");
-    List<String> wrongUser = new ArrayList<>(List.of("--etcd", etcd.endpoints().toString()));
-    wrongUser.addAll(clientTls());
+    List<String> wrongUser =
+        new ArrayList<>(List.of("--etcd-endpoints", etcd.endpoints().toString()));
+    wrongUser.addAll(etcdClientTls());
     wrongUser.addAll(
         List.of("--etcd-user", "root", "--etcd-password-file", wrongPassword.toString()));
     assertThat(kv(wrongUser, "get", "secure/a"))

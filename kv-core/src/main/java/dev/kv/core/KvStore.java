@@ -119,6 +119,17 @@ public interface KvStore extends AutoCloseable {
    */
   CompletableFuture<Void> checkHealth();
 
+  /**
+   * Whether a call may hold its caller's thread while it waits, for a disk for example, before it
+   * returns its future. A caller whose threads must never wait, such as a server on its network
+   * threads, hands the calls of such a store to threads of its own.
+   *
+   * @return false by default: the call only starts the work, and its future completes later
+   */
+  default boolean callsMayBlock() {
+    return false;
+  }
+
   /** A synchronous view of this store, for callers that prefer to wait for each answer. */
   default BlockingKvStore blocking() {
     return new BlockingKvStore(this);

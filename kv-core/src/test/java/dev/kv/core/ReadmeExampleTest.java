@@ -47,7 +47,11 @@ class ReadmeExampleTest {
                 diagnostics,
                 null,
                 null,
-                List.of("-classpath", System.getProperty("java.class.path"), "-d", work.toString()),
+                List.of(
+                    "-classpath",
+                    Applications.path(Applications.kvCoreAndItsDependencies()),
+                    "-d",
+                    work.toString()),
                 null,
                 compiler.getStandardFileManager(null, null, null).getJavaFileObjects(file))
             .call();

@@ -1,6 +1,6 @@
 package dev.kv.server;
 
-import dev.kv.core.config.Secrets;
+import dev.kv.launch.Secrets;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;

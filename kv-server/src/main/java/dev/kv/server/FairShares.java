@@ -1,6 +1,6 @@
 package dev.kv.server;
 
-import dev.kv.core.config.Sizes;
+import dev.kv.launch.Sizes;
 import io.grpc.Attributes;
 import io.grpc.Grpc;
 import io.grpc.ServerTransportFilter;

@@ -288,7 +288,7 @@ public final class KvServer {
   public static final class Builder {
     private final HostPort address;
     private final KvStore store;
-    private boolean onNetworkThreads = true;
+    private Boolean onNetworkThreads;
     private ServerTls tls;
     private BearerTokens tokens;
     private Limits limits = Limits.DEFAULTS;
@@ -301,9 +301,9 @@ public final class KvServer {
 
     /**
      * Whether calls run on the transport's threads, with no hop to a pool (measured: 4 times the
-     * calls per second on the memory store). Only for stores that answer without touching a disk:
-     * on the transport's threads, a read that waits for the disk would hold up every call. Default:
-     * true.
+     * calls per second on the memory store). Only for stores whose calls never wait: on the
+     * transport's threads, a read that waits for the disk would hold up every call. Default: true
+     * unless the store says its calls may block ({@link KvStore#callsMayBlock}).
      */
     public Builder onNetworkThreads(boolean onNetworkThreads) {
       this.onNetworkThreads = onNetworkThreads;
@@ -353,7 +353,7 @@ public final class KvServer {
       if (!limits.maxConnectionAge().isZero()) {
         builder.maxConnectionAge(limits.maxConnectionAge().toNanos(), TimeUnit.NANOSECONDS);
       }
-      if (onNetworkThreads) {
+      if (onNetworkThreads == null ? !store.callsMayBlock() : onNetworkThreads) {
         builder.directExecutor();
       } else {
         // Not gRPC's default pool, which starts a thread for each call that finds the others busy.

@@ -1,7 +1,7 @@
 package dev.kv.server;
 
 import dev.kv.core.config.Durations;
-import dev.kv.core.config.Sizes;
+import dev.kv.launch.Sizes;
 import java.time.Duration;
 
 /**

@@ -1,7 +1,7 @@
 package dev.kv.server;
 
 import dev.kv.core.Watch;
-import dev.kv.core.config.Sizes;
+import dev.kv.launch.Sizes;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import java.util.ArrayDeque;

@@ -281,6 +281,11 @@ public final class ReadCache implements KvStore {
   }
 
   @Override
+  public boolean callsMayBlock() {
+    return store.callsMayBlock();
+  }
+
+  @Override
   public CompletableFuture<Void> checkHealth() {
     return store.checkHealth();
   }

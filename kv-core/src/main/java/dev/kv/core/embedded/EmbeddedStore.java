@@ -122,10 +122,11 @@ public final class EmbeddedStore extends AbstractKvStore {
       if (dataDir == null) {
         throw new IllegalArgumentException("an embedded store needs a data directory");
       }
+      RocksDbLibrary.require();
       DataDirectory opened = DataDirectory.open(dataDir, salvage);
       try {
         return new EmbeddedStore(opened, historyLimit);
-      } catch (RocksDBException | RuntimeException e) {
+      } catch (Exception e) { // RocksDBException or unchecked; see RocksDbLibrary
         opened.close();
         if (e instanceof KvException damaged && damaged.code() == KvException.Code.DATA_LOSS) {
           throw damaged;
@@ -245,10 +246,10 @@ public final class EmbeddedStore extends AbstractKvStore {
         throw closedError();
       }
       return CompletableFuture.completedFuture(reading.read());
-    } catch (RocksDBException e) {
-      return CompletableFuture.failedFuture(reader.failure(e));
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(e);
+    } catch (Exception e) { // RocksDBException; see RocksDbLibrary
+      return CompletableFuture.failedFuture(reader.failure(e));
     } finally {
       lifecycle.readLock().unlock();
     }
@@ -271,6 +272,12 @@ public final class EmbeddedStore extends AbstractKvStore {
    * Closes the store: the writes already accepted are committed and acknowledged, later ones fail,
    * watches end with {@link KvException.Code#UNAVAILABLE}, and the data directory is released.
    */
+  /** Reads and writes the disk on the caller's thread. */
+  @Override
+  public boolean callsMayBlock() {
+    return true;
+  }
+
   @Override
   public void close() {
     // A second close waits for the first: when it returns, the directory is released.

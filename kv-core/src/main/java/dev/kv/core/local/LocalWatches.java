@@ -5,7 +5,6 @@ import dev.kv.core.Watch;
 import dev.kv.core.WatchEvent;
 import dev.kv.core.WatchListener;
 import dev.kv.core.WatchQuery;
-import dev.kv.core.config.Sizes;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -193,7 +192,8 @@ public final class LocalWatches {
       return new KvException(
           KvException.Code.RESOURCE_EXHAUSTED,
           "the watch fell more than "
-              + Sizes.format(maxQueuedBytes)
+              + (maxQueuedBytes >> 20)
+              + "MiB"
               + " behind: changes came faster than its listener took them; it was ended, watch"
               + " again from revision "
               + resumeFrom);

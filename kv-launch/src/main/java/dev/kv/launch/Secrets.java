@@ -1,4 +1,4 @@
-package dev.kv.core.config;
+package dev.kv.launch;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -1,4 +1,4 @@
-package dev.kv.core.config;
+package dev.kv.launch;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
