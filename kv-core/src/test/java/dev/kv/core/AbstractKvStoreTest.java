@@ -90,8 +90,7 @@ class AbstractKvStoreTest {
     @Override
     protected CompletableFuture<Swap> doSetIf(
         String key, String value, long expectedModRevision, long ttlSeconds) {
-      return record(
-          "setIf " + key + " " + value + " " + expectedModRevision + " " + ttlSeconds);
+      return record("setIf " + key + " " + value + " " + expectedModRevision + " " + ttlSeconds);
     }
 
     @Override

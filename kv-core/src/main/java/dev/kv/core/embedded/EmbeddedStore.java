@@ -166,24 +166,20 @@ public final class EmbeddedStore extends AbstractKvStore {
   @Override
   protected CompletableFuture<Swap> doSetIf(
       String key, String value, long expectedModRevision, long ttlSeconds) {
-    return write(
-        batch ->
-            CompareAndSet.swap(
-                batch.entry(key),
-                expectedModRevision,
-                batch.revision(),
-                () -> batch.put(key, value, expiresAt(ttlSeconds))));
+    return swap(key, expectedModRevision, batch -> batch.put(key, value, expiresAt(ttlSeconds)));
   }
 
   @Override
   protected CompletableFuture<Swap> doDeleteIf(String key, long expectedModRevision) {
+    return swap(key, expectedModRevision, batch -> batch.delete(List.of(key)).revision());
+  }
+
+  /** Applies {@code write} if the key has the expected revision: see {@link CompareAndSet}. */
+  private CompletableFuture<Swap> swap(String key, long expectedModRevision, Change<Long> write) {
     return write(
         batch ->
             CompareAndSet.swap(
-                batch.entry(key),
-                expectedModRevision,
-                batch.revision(),
-                () -> batch.delete(List.of(key)).revision()));
+                batch.entry(key), expectedModRevision, batch.revision(), () -> write.apply(batch)));
   }
 
   @Override

@@ -86,28 +86,22 @@ public final class MemoryStore extends AbstractKvStore {
   @Override
   protected CompletableFuture<Swap> doSetIf(
       String key, String value, long expectedModRevision, long ttlSeconds) {
-    return answer(
-        () -> {
-          synchronized (writeLock) {
-            return CompareAndSet.swap(
-                Optional.ofNullable(entries.get(key)),
-                expectedModRevision,
-                revision,
-                () -> put(key, value, ttlSeconds));
-          }
-        });
+    return swap(key, expectedModRevision, () -> put(key, value, ttlSeconds));
   }
 
   @Override
   protected CompletableFuture<Swap> doDeleteIf(String key, long expectedModRevision) {
+    return swap(key, expectedModRevision, () -> deleteKeys(List.of(key)).revision());
+  }
+
+  /** Applies {@code write} if the key has the expected revision: see {@link CompareAndSet}. */
+  private CompletableFuture<Swap> swap(
+      String key, long expectedModRevision, CompareAndSet.Write<RuntimeException> write) {
     return answer(
         () -> {
           synchronized (writeLock) {
             return CompareAndSet.swap(
-                Optional.ofNullable(entries.get(key)),
-                expectedModRevision,
-                revision,
-                () -> deleteKeys(List.of(key)).revision());
+                Optional.ofNullable(entries.get(key)), expectedModRevision, revision, write);
           }
         });
   }
