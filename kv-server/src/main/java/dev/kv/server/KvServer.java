@@ -4,7 +4,6 @@ import dev.kv.api.KVGrpc;
 import dev.kv.core.KvStore;
 import dev.kv.core.config.Durations;
 import dev.kv.core.config.HostPort;
-import dev.kv.core.grpc.GrpcErrors;
 import dev.kv.core.local.Threads;
 import io.grpc.BindableService;
 import io.grpc.InsecureServerCredentials;
@@ -12,9 +11,7 @@ import io.grpc.Server;
 import io.grpc.ServerBuilder;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
-import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.NettyServerBuilder;
-import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionService;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.netty.channel.EventLoopGroup;
@@ -26,12 +23,9 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.time.Duration;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.logging.Logger;
 
 /**
  * The kv gRPC server: the {@code kv.KV} service over a store, with standard health checking ({@code
@@ -55,22 +49,15 @@ public final class KvServer {
   /** How often the TLS and token files are checked for changes. */
   static final Duration RELOAD_INTERVAL = Duration.ofSeconds(10);
 
-  private static final Logger logger = Logger.getLogger(KvServer.class.getName());
-
   private static final Runnable NOTHING = () -> {};
 
   private final Server server;
-  private final KvStore store;
   private final Duration healthCheckInterval;
-  private final HealthStatusManager health = new HealthStatusManager();
+  private final StoreHealth health;
   private final ScheduledExecutorService timer;
-  private final AtomicBoolean checking = new AtomicBoolean();
   private final Runnable reload;
   private final Duration reloadInterval;
   private final Runnable releaseTransport;
-  private ServingStatus reported = ServingStatus.NOT_SERVING;
-  private boolean checked;
-  private boolean stopping;
 
   /** A server built on {@code builder}, such as an in-process one in tests, with default limits. */
   public KvServer(ServerBuilder<?> builder, KvStore store) {
@@ -99,7 +86,7 @@ public final class KvServer {
       ServerTls tls,
       Duration reloadInterval,
       Runnable releaseTransport) {
-    this.store = store;
+    this.health = new StoreHealth(store);
     this.releaseTransport = releaseTransport;
     this.healthCheckInterval = healthCheckInterval;
     this.reloadInterval = reloadInterval;
@@ -123,7 +110,7 @@ public final class KvServer {
             .addService(kv)
             // Open to every client, as load balancers and tools expect, within a budget of their
             // own.
-            .addService(open(health.getHealthService(), unauthenticated))
+            .addService(open(health.service(), unauthenticated))
             .addService(open(ProtoReflectionServiceV1.newInstance(), unauthenticated))
             .addService(open(reflectionV1Alpha(), unauthenticated))
             .build();
@@ -136,7 +123,6 @@ public final class KvServer {
             tokens.reloadIfChanged();
           }
         };
-    setServing(ServingStatus.NOT_SERVING);
   }
 
   /** A service that answers every client, within the budget of such calls. */
@@ -175,52 +161,15 @@ public final class KvServer {
       releaseTransport.run();
       throw e;
     }
-    checkStore();
+    health.check();
     timer.scheduleWithFixedDelay(
-        this::checkStore,
+        health::check,
         healthCheckInterval.toNanos(),
         healthCheckInterval.toNanos(),
         TimeUnit.NANOSECONDS);
     timer.scheduleWithFixedDelay(
         reload, reloadInterval.toNanos(), reloadInterval.toNanos(), TimeUnit.NANOSECONDS);
     return this;
-  }
-
-  /** One health check of the store; a check still waiting for its answer is not repeated. */
-  private void checkStore() {
-    if (!checking.compareAndSet(false, true)) {
-      return;
-    }
-    CompletableFuture<Void> check;
-    try {
-      check = store.checkHealth();
-    } catch (RuntimeException e) {
-      check = CompletableFuture.failedFuture(e);
-    }
-    check.whenComplete(
-        (ok, error) -> {
-          report(error == null ? ServingStatus.SERVING : ServingStatus.NOT_SERVING, error);
-          // Only now, so that no later check reports before this one.
-          checking.set(false);
-        });
-  }
-
-  private synchronized void report(ServingStatus status, Throwable error) {
-    // The first check is always logged: a store that never answers says why from the start.
-    if (stopping || (status == reported && checked)) {
-      return;
-    }
-    checked = true;
-    reported = status;
-    setServing(status);
-    if (status == ServingStatus.SERVING) {
-      logger.info("the store answers: health is SERVING");
-    } else {
-      logger.warning(
-          "the store does not answer ("
-              + GrpcErrors.unwrap(error).getMessage()
-              + "): health is NOT_SERVING");
-    }
   }
 
   /** The port the server listens on, once started; useful after asking for port 0. */
@@ -253,12 +202,10 @@ public final class KvServer {
    * calls are refused.
    */
   public void stop(Duration drain, Duration grace) throws InterruptedException {
-    synchronized (this) {
-      stopping = true;
-    }
+    health.stopFollowing();
     timer.shutdownNow();
     if (!server.isShutdown()) {
-      health.enterTerminalState();
+      health.stopServing();
       Thread.sleep(drain.toMillis());
       server.shutdown();
     }
@@ -277,11 +224,6 @@ public final class KvServer {
   /** Waits until the server has stopped. */
   public void awaitTermination() throws InterruptedException {
     server.awaitTermination();
-  }
-
-  private void setServing(ServingStatus status) {
-    health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, status);
-    health.setStatus(SERVICE_NAME, status);
   }
 
   /** How a server listens and what it allows. */
