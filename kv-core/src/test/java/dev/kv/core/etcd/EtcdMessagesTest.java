@@ -89,14 +89,6 @@ class EtcdMessagesTest {
   }
 
   @Test
-  void get_invalidKey_isRefusedBeforeAnythingIsSent() {
-    assertThatThrownBy(() -> EtcdMessages.get("", ReadConsistency.LINEARIZABLE))
-        .isInstanceOfSatisfying(
-            KvException.class,
-            e -> assertThat(e.code()).isEqualTo(KvException.Code.INVALID_ARGUMENT));
-  }
-
-  @Test
   void get_serializable_readsFromTheMemberAsked() {
     RangeRequest request = EtcdMessages.get("k", ReadConsistency.SERIALIZABLE);
 
