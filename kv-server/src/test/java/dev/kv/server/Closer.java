@@ -12,6 +12,9 @@ import java.util.List;
  * <p>A server process goes before everything else ({@link #addToCloseFirst}): its clients then
  * close at once, whatever state it was left in, instead of waiting out their grace periods.
  */
+// Its close() throws what the resources' closes throw, InterruptedException among them: it is
+// closed by JUnit, never in a try-with-resources.
+@SuppressWarnings("try")
 final class Closer implements AutoCloseable {
 
   private final Deque<AutoCloseable> first = new ArrayDeque<>();

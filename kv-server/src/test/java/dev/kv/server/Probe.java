@@ -110,9 +110,13 @@ final class Probe implements AutoCloseable {
   }
 
   @Override
-  public void close() throws InterruptedException {
+  public void close() {
     stopped = true;
-    thread.join(CALL_TIMEOUT.toMillis());
-    channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    try {
+      thread.join(CALL_TIMEOUT.toMillis());
+      channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 }

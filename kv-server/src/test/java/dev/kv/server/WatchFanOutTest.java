@@ -18,7 +18,9 @@ import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.NettyChannelBuilder;
-import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import java.io.IOException;
 import java.io.InputStream;
@@ -135,7 +137,7 @@ class WatchFanOutTest {
 
     // The probe's connection has a network thread of its own in this process, which the watches'
     // large answers do not hold up: its latency is the server's.
-    NioEventLoopGroup probeThread = new NioEventLoopGroup(1);
+    EventLoopGroup probeThread = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     closer.add(() -> probeThread.shutdownGracefully(0, 5, TimeUnit.SECONDS));
     Probe probe =
         Probe.start(
