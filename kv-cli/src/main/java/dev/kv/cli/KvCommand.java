@@ -14,30 +14,22 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.HelpCommand;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.Spec;
 
-/** {@code kv}: the options every command shares, and the store they reach. */
+/**
+ * {@code kv}: the options every command shares, and the store they reach. Its subcommands are
+ * {@link Cli#COMMANDS}.
+ */
 @Command(
     name = "kv",
     mixinStandardHelpOptions = true,
     versionProvider = KvCommand.Version.class,
     sortOptions = false,
     usageHelpAutoWidth = true,
-    subcommands = {
-      GetCommand.class,
-      SetCommand.class,
-      DelCommand.class,
-      ListCommand.class,
-      WatchCommand.class,
-      BenchCommand.class,
-      CompletionCommand.class,
-      HelpCommand.class
-    },
     description = {
       "Reads and writes keys in a kv store: through kv-server (--server), or directly in "
           + "etcd (--etcd-endpoints, which KV_ETCD_ENDPOINTS sets unless --server is on the "

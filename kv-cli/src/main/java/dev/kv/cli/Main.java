@@ -11,6 +11,6 @@ public final class Main {
   public static void main(String[] args) {
     // The client library's log lines are noise to a person at a terminal; --verbose brings them.
     Logger.getLogger("").setLevel(Level.OFF);
-    System.exit(Cli.commandLine().execute(args));
+    System.exit(Cli.commandLine(args).execute(args));
   }
 }

@@ -733,7 +733,7 @@ class CliTest {
   }
 
   private static CommandRun kvWithoutServer(String... args) {
-    return CommandRun.execute(Cli.commandLine(), args);
+    return CommandRun.execute(Cli.commandLine(args), args);
   }
 
   /** A store that never answers: every call's future stays pending. */

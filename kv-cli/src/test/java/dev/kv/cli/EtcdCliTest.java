@@ -270,6 +270,6 @@ class EtcdCliTest {
   }
 
   private static CommandRun kv(String... args) {
-    return CommandRun.execute(Cli.commandLine(), args);
+    return CommandRun.execute(Cli.commandLine(args), args);
   }
 }

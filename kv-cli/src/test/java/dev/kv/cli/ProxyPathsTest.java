@@ -195,6 +195,6 @@ class ProxyPathsTest {
   }
 
   private static CommandRun kv(String... args) {
-    return CommandRun.execute(Cli.commandLine(), args);
+    return CommandRun.execute(Cli.commandLine(args), args);
   }
 }

@@ -95,7 +95,8 @@ class SecureDeploymentTest {
   private static CommandRun kv(List<String> options, String... command) {
     List<String> args = new ArrayList<>(options);
     args.addAll(List.of(command));
-    return CommandRun.execute(Cli.commandLine(), args.toArray(String[]::new));
+    String[] words = args.toArray(String[]::new);
+    return CommandRun.execute(Cli.commandLine(words), words);
   }
 
   private static List<String> throughServer() {
