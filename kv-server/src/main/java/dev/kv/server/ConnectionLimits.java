@@ -144,7 +144,10 @@ final class ConnectionLimits implements ServerInterceptor {
     return next.startCall(call, headers);
   }
 
-  /** A listening socket that closes at once each connection that its limits do not admit. */
+  /**
+   * A listening socket that closes at once each connection that its limits do not admit, and gives
+   * each one it admits its {@link FrameCopies}.
+   */
   private static final class LimitedServerSocketChannel extends NioServerSocketChannel {
     private final ConnectionLimits limits;
 
@@ -161,6 +164,9 @@ final class ConnectionLimits implements ServerInterceptor {
           accepted.remove(accepted.size() - 1);
           // Not registered anywhere yet: this only closes its socket.
           connection.unsafe().closeForcibly();
+        } else {
+          // Before anything gRPC adds: see FrameCopies.
+          connection.pipeline().addFirst(new FrameCopies());
         }
       }
       // A refused connection counts as one read, so that accepting goes on to the next.
