@@ -63,7 +63,7 @@ public record Limits(
    * seconds are for a slow TLS handshake.
    *
    * <p>The bytes in progress are an eighth of bin/kv-server's direct memory, as the network buffers
-   * of unfinished requests take several times what they hold (measured: 5 to 7 times).
+   * of unfinished requests take several times what they hold (measured: 4 to 8 times).
    */
   public static final Limits DEFAULTS =
       new Limits(
