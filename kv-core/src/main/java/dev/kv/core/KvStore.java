@@ -11,6 +11,11 @@ import java.util.concurrent.CompletableFuture;
  * a {@link KvException}, whose {@link KvException.Code} tells the caller what went wrong.
  * Implementations are thread-safe. Keys are ordered by {@link Keys#ORDER}, etcd's order.
  *
+ * <p>Every method but {@link #close} returns without waiting: not for a disk, the network, or a
+ * lock held across either. A call only starts the work that waits, on the store's own threads, so
+ * that a caller whose threads must never wait, such as a server on its network threads, may call
+ * the store on them. A future may complete on the caller's thread or on one of the store's.
+ *
  * <p>Every write advances the store's revision, a number that only grows; each entry carries the
  * revisions that created and last changed it.
  *
@@ -119,23 +124,15 @@ public interface KvStore extends AutoCloseable {
    */
   CompletableFuture<Void> checkHealth();
 
-  /**
-   * Whether a call may hold its caller's thread while it waits, for a disk for example, before it
-   * returns its future. A caller whose threads must never wait, such as a server on its network
-   * threads, hands the calls of such a store to threads of its own.
-   *
-   * @return false by default: the call only starts the work, and its future completes later
-   */
-  default boolean callsMayBlock() {
-    return false;
-  }
-
   /** A synchronous view of this store, for callers that prefer to wait for each answer. */
   default BlockingKvStore blocking() {
     return new BlockingKvStore(this);
   }
 
-  /** Releases what the store holds (connections, files). Calls made afterwards fail. */
+  /**
+   * Releases what the store holds (connections, files), and may wait for the work under way. Calls
+   * made afterwards fail.
+   */
   @Override
   void close();
 }

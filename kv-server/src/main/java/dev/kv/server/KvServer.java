@@ -230,7 +230,7 @@ public final class KvServer {
   public static final class Builder {
     private final HostPort address;
     private final KvStore store;
-    private Boolean onNetworkThreads;
+    private boolean onNetworkThreads = true;
     private ServerTls tls;
     private BearerTokens tokens;
     private Limits limits = Limits.DEFAULTS;
@@ -243,9 +243,9 @@ public final class KvServer {
 
     /**
      * Whether calls run on the transport's threads, with no hop to a pool (measured: 4 times the
-     * calls per second on the memory store). Only for stores whose calls never wait: on the
-     * transport's threads, a read that waits for the disk would hold up every call. Default: true
-     * unless the store says its calls may block ({@link KvStore#callsMayBlock}).
+     * calls per second on the memory store). Every store of kv-core allows it, since none waits in
+     * its calls ({@link KvStore}). Default: true; false for a store of one's own that waits, which
+     * on the transport's threads would hold up every call.
      */
     public Builder onNetworkThreads(boolean onNetworkThreads) {
       this.onNetworkThreads = onNetworkThreads;
@@ -295,7 +295,7 @@ public final class KvServer {
       if (!limits.maxConnectionAge().isZero()) {
         builder.maxConnectionAge(limits.maxConnectionAge().toNanos(), TimeUnit.NANOSECONDS);
       }
-      if (onNetworkThreads == null ? !store.callsMayBlock() : onNetworkThreads) {
+      if (onNetworkThreads) {
         builder.directExecutor();
       } else {
         // Not gRPC's default pool, which starts a thread for each call that finds the others busy.

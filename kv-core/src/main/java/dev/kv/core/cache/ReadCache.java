@@ -281,11 +281,6 @@ public final class ReadCache implements KvStore {
   }
 
   @Override
-  public boolean callsMayBlock() {
-    return store.callsMayBlock();
-  }
-
-  @Override
   public CompletableFuture<Void> checkHealth() {
     return store.checkHealth();
   }

@@ -7,6 +7,8 @@ import java.util.List;
 import java.util.logging.Logger;
 import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.FlushOptions;
+import org.rocksdb.ReadOptions;
+import org.rocksdb.ReadTier;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.Status;
@@ -32,6 +34,14 @@ final class Database implements AutoCloseable {
 
   /** For every write: forced to disk before it returns. */
   final WriteOptions sync = new WriteOptions().setSync(true);
+
+  /**
+   * For reads that must not wait for the disk: from the write buffers and the block cache alone. A
+   * read that needs more fails with status Incomplete ({@link #neededDisk}) rather than read it.
+   */
+  private final ReadOptions inMemory = new ReadOptions().setReadTier(ReadTier.BLOCK_CACHE_TIER);
+
+  private final ReadOptions anywhere = new ReadOptions();
 
   private final Path path;
   private final List<ColumnFamilyHandle> handles;
@@ -65,6 +75,18 @@ final class Database implements AutoCloseable {
       options.close();
       throw e;
     }
+  }
+
+  /** The options of a read without a snapshot that looks as far as {@code tier}. */
+  ReadOptions reads(ReadTier tier) {
+    return tier == ReadTier.BLOCK_CACHE_TIER ? inMemory : anywhere;
+  }
+
+  /** Whether {@code e} failed a read from memory alone only because it needed the disk. */
+  static boolean neededDisk(Exception e) {
+    return e instanceof RocksDBException failed
+        && failed.getStatus() != null
+        && failed.getStatus().getCode() == Status.Code.Incomplete;
   }
 
   /** The data directory the database is in, for messages. */
@@ -126,6 +148,8 @@ final class Database implements AutoCloseable {
     handles.forEach(ColumnFamilyHandle::close);
     DataDirectory.closeQuietly(db);
     sync.close();
+    inMemory.close();
+    anywhere.close();
     options.close();
   }
 }

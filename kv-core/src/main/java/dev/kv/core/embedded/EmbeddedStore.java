@@ -16,13 +16,13 @@ import dev.kv.core.embedded.GroupCommit.Change;
 import dev.kv.core.local.CompareAndSet;
 import dev.kv.core.local.History;
 import dev.kv.core.local.LocalWatches;
+import dev.kv.core.local.Threads;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.ReadWriteLock;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.rocksdb.RocksDBException;
 
 /**
@@ -33,6 +33,11 @@ import org.rocksdb.RocksDBException;
  * process or of the machine. One thread applies the writes in order; the writes that arrive while
  * one batch goes to disk go together in the next, with one sync for all of them. Readers see a
  * write only once it is durable.
+ *
+ * <p>No call waits for the disk on its caller's thread. A read answers there when memory holds what
+ * it needs (the write buffers and RocksDB's block cache), in about a microsecond, less than a hop
+ * to another thread costs; a read that needs the disk, and a watch that starts in the past, go to a
+ * pool of the store's own.
  *
  * <p>Times to live follow the clock: a key whose time ran out while no process had the store open
  * is gone when it opens. The store keeps the changes of its last {@link Builder#historyLimit}
@@ -48,19 +53,17 @@ public final class EmbeddedStore extends AbstractKvStore {
   private final SnapshotReader reader;
   private final LocalWatches watches = new LocalWatches("kv-embedded-watch");
   private final GroupCommit writer;
-
-  /** Readers and writers hold it shared; closing holds it alone, so none runs on a closed db. */
-  private final ReadWriteLock lifecycle = new ReentrantReadWriteLock();
-
-  private boolean closed;
+  private final CallGate gate;
 
   private final Object closing = new Object();
 
-  private EmbeddedStore(DataDirectory dir, int historyLimit) throws RocksDBException {
+  private EmbeddedStore(DataDirectory dir, int historyLimit, ExecutorService diskReads)
+      throws RocksDBException {
     super("the embedded store");
     this.dir = dir;
     this.reader = new SnapshotReader(dir.database());
     this.writer = new GroupCommit(dir.database(), historyLimit, watches);
+    this.gate = new CallGate(reader, diskReads, this::closedError);
   }
 
   /** Opens the store in {@code dataDir}, making it if it does not exist; see {@link Builder}. */
@@ -77,6 +80,7 @@ public final class EmbeddedStore extends AbstractKvStore {
     private Path dataDir;
     private int historyLimit = 10_000;
     private boolean salvage;
+    private ExecutorService diskReads;
 
     private Builder() {}
 
@@ -110,6 +114,12 @@ public final class EmbeddedStore extends AbstractKvStore {
       return this;
     }
 
+    /** For tests: the pool that reads what memory does not hold; the store shuts it down. */
+    Builder diskReads(ExecutorService diskReads) {
+      this.diskReads = diskReads;
+      return this;
+    }
+
     /**
      * Opens the store.
      *
@@ -124,10 +134,16 @@ public final class EmbeddedStore extends AbstractKvStore {
       }
       RocksDbLibrary.require();
       DataDirectory opened = DataDirectory.open(dataDir, salvage);
+      // More threads than processors: reads of different blocks wait for the disk together.
+      ExecutorService pool =
+          diskReads != null
+              ? diskReads
+              : Threads.pool("kv-embedded-read", Math.max(8, 4 * Threads.processors()));
       try {
-        return new EmbeddedStore(opened, historyLimit);
+        return new EmbeddedStore(opened, historyLimit, pool);
       } catch (Exception e) { // RocksDBException or unchecked; see RocksDbLibrary
         opened.close();
+        pool.shutdown();
         if (e instanceof KvException damaged && damaged.code() == KvException.Code.DATA_LOSS) {
           throw damaged;
         }
@@ -144,16 +160,16 @@ public final class EmbeddedStore extends AbstractKvStore {
     return dir.path();
   }
 
-  // Reads: on the caller's thread (see SnapshotReader).
+  // Reads: on the caller's thread from memory, else on the pool (see read).
 
   @Override
   protected CompletableFuture<Optional<KeyValue>> doGet(String key, ReadConsistency consistency) {
-    return read(() -> reader.get(key));
+    return gate.read(tier -> reader.get(key, tier));
   }
 
   @Override
   public CompletableFuture<Page> list(ListQuery query) {
-    return read(() -> reader.list(query));
+    return gate.read(tier -> reader.list(query, tier));
   }
 
   // Writes: applied in order on the writer's thread.
@@ -198,17 +214,21 @@ public final class EmbeddedStore extends AbstractKvStore {
 
   @Override
   public Watch watch(WatchQuery query, WatchListener listener) {
-    lifecycle.readLock().lock();
-    try {
-      if (!closed) {
-        return writer.atPublishedRevision(
-            revision -> watches.open(query, listener, revision, () -> reader.history(revision)));
-      }
-    } finally {
-      lifecycle.readLock().unlock();
+    if (query.startRevision() == 0) {
+      // Outside the lock when closed: the listener hears of it at once, and may call close().
+      return gate.whileOpen(
+          () -> openWatch(query, listener), () -> watches.failed(query, listener, closedError()));
     }
-    // Outside the lock: the listener hears of it at once, and may call close().
-    return watches.failed(query, listener, closedError());
+    // One from the past reads its history first, which may need the disk. It reports its own
+    // failures, so the future fails only when the store is closed.
+    return new OpeningWatch(
+        gate.onPool(tier -> openWatch(query, listener))
+            .exceptionally(closed -> watches.failed(query, listener, closedError())));
+  }
+
+  private Watch openWatch(WatchQuery query, WatchListener listener) {
+    return writer.atPublishedRevision(
+        revision -> watches.open(query, listener, revision, () -> reader.history(revision)));
   }
 
   /**
@@ -224,68 +244,30 @@ public final class EmbeddedStore extends AbstractKvStore {
             return null;
           });
     }
-    return read(
-        () -> {
-          reader.revision();
+    return gate.read(
+        tier -> {
+          reader.revision(tier);
           return null;
         });
   }
 
-  private interface Reading<T> {
-    T read() throws RocksDBException;
-  }
-
-  private <T> CompletableFuture<T> read(Reading<T> reading) {
-    lifecycle.readLock().lock();
-    try {
-      if (closed) {
-        throw closedError();
-      }
-      return CompletableFuture.completedFuture(reading.read());
-    } catch (RuntimeException e) {
-      return CompletableFuture.failedFuture(e);
-    } catch (Exception e) { // RocksDBException; see RocksDbLibrary
-      return CompletableFuture.failedFuture(reader.failure(e));
-    } finally {
-      lifecycle.readLock().unlock();
-    }
-  }
-
   /** Queues {@code change}, for the writer to apply in order. */
   private <T> CompletableFuture<T> write(Change<T> change) {
-    lifecycle.readLock().lock();
-    try {
-      if (closed) {
-        return CompletableFuture.failedFuture(closedError());
-      }
-      return writer.submit(change);
-    } finally {
-      lifecycle.readLock().unlock();
-    }
+    return gate.whileOpen(
+        () -> writer.submit(change), () -> CompletableFuture.failedFuture(closedError()));
   }
 
   /**
    * Closes the store: the writes already accepted are committed and acknowledged, later ones fail,
-   * watches end with {@link KvException.Code#UNAVAILABLE}, and the data directory is released.
+   * watches end with {@link KvException.Code#UNAVAILABLE}, and the data directory is released. It
+   * waits for the reads and writes under way, and may wait for the disk.
    */
-  /** Reads and writes the disk on the caller's thread. */
-  @Override
-  public boolean callsMayBlock() {
-    return true;
-  }
-
   @Override
   public void close() {
     // A second close waits for the first: when it returns, the directory is released.
     synchronized (closing) {
-      lifecycle.writeLock().lock();
-      try {
-        if (closed) {
-          return;
-        }
-        closed = true;
-      } finally {
-        lifecycle.writeLock().unlock();
+      if (!gate.close()) {
+        return;
       }
       writer.close();
       watches.close(closedError());

@@ -12,6 +12,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongFunction;
+import org.rocksdb.ReadTier;
 import org.rocksdb.RocksDBException;
 
 /**
@@ -69,7 +70,7 @@ final class GroupCommit {
     this.historyLimit = historyLimit;
     this.watches = watches;
     SnapshotReader reader = new SnapshotReader(database);
-    this.revision = reader.revision();
+    this.revision = reader.revision(ReadTier.READ_ALL_TIER);
     this.firstKept = reader.firstKept();
     do {
       commit(List.of());

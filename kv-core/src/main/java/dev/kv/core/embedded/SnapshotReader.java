@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
 import org.rocksdb.ReadOptions;
+import org.rocksdb.ReadTier;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
 import org.rocksdb.Snapshot;
@@ -23,8 +24,10 @@ import org.rocksdb.Snapshot;
  * RocksDB snapshot for anything that reads more than one. The writer makes a batch durable before
  * anyone can see it, so a reader never sees a batch in part.
  *
- * <p>Reads run on the caller's thread: RocksDB serves them from memory or the page cache in
- * microseconds, and a hop to another thread would cost more than the read.
+ * <p>Each read looks as far as the {@link ReadTier} it is given: with {@link
+ * ReadTier#BLOCK_CACHE_TIER}, it answers from memory alone or fails as {@link Database#neededDisk},
+ * so that a caller that must not wait can try it first and hand it to a thread that may wait only
+ * when the disk is needed.
  */
 final class SnapshotReader {
 
@@ -35,14 +38,14 @@ final class SnapshotReader {
   }
 
   /** The entry under {@code key}, if there is one. */
-  Optional<KeyValue> get(String key) throws RocksDBException {
-    byte[] stored = database.db.get(database.entries, Records.utf8(key));
+  Optional<KeyValue> get(String key, ReadTier tier) throws RocksDBException {
+    byte[] stored = database.db.get(database.entries, database.reads(tier), Records.utf8(key));
     return Optional.ofNullable(stored).map(bytes -> Stored.decode(bytes).withKey(key));
   }
 
   /** The page that {@code query} asks for, and the revision it was read at. */
-  Page list(ListQuery query) throws RocksDBException {
-    try (View view = new View()) {
+  Page list(ListQuery query, ReadTier tier) throws RocksDBException {
+    try (View view = new View(tier)) {
       long at = view.number(Records.REVISION_KEY);
       byte[] end = query.to().isEmpty() ? null : Records.utf8(query.to());
       Page.Builder page = Page.builder(query);
@@ -62,8 +65,9 @@ final class SnapshotReader {
   }
 
   /** The revision of the last durable batch. */
-  long revision() throws RocksDBException {
-    return Records.number(database.db.get(database.meta, Records.REVISION_KEY));
+  long revision(ReadTier tier) throws RocksDBException {
+    return Records.number(
+        database.db.get(database.meta, database.reads(tier), Records.REVISION_KEY));
   }
 
   /** The oldest revision whose changes the history keeps. */
@@ -85,10 +89,14 @@ final class SnapshotReader {
     return database.readFailure(e);
   }
 
-  /** A snapshot of the database, and the options that read from it. */
+  /** A snapshot of the database, and the options that read from it as far as a tier. */
   private final class View implements AutoCloseable {
     final Snapshot snapshot = database.db.getSnapshot();
-    final ReadOptions options = new ReadOptions().setSnapshot(snapshot);
+    final ReadOptions options;
+
+    View(ReadTier tier) {
+      options = new ReadOptions().setSnapshot(snapshot).setReadTier(tier);
+    }
 
     long number(byte[] metaKey) throws RocksDBException {
       return Records.number(database.db.get(database.meta, options, metaKey));
@@ -103,7 +111,7 @@ final class SnapshotReader {
 
   private final class PastChanges implements History {
     private final long upTo;
-    private final View view = new View();
+    private final View view = new View(ReadTier.READ_ALL_TIER);
 
     PastChanges(long upTo) {
       this.upTo = upTo;

@@ -16,6 +16,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.rocksdb.ReadTier;
 
 @Timeout(60)
 class GroupCommitTest {
@@ -118,7 +119,7 @@ class GroupCommitTest {
     assertThat(events.get(0).type()).isEqualTo(WatchEvent.Type.PUT);
     assertThat(events.get(1).type()).isEqualTo(WatchEvent.Type.DELETE);
     assertThat(events.get(1).revision()).isEqualTo(written + 1);
-    assertThat(opened.reader.get("ttl")).isEmpty();
+    assertThat(opened.reader.get("ttl", ReadTier.READ_ALL_TIER)).isEmpty();
   }
 
   @Test
@@ -134,7 +135,7 @@ class GroupCommitTest {
     for (CompletableFuture<Long> write : writes) {
       assertThat(write).succeedsWithin(WAIT);
     }
-    assertThat(opened.reader.revision()).isEqualTo(101);
+    assertThat(opened.reader.revision(ReadTier.READ_ALL_TIER)).isEqualTo(101);
   }
 
   private static void await(CountDownLatch latch) {

@@ -12,6 +12,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.rocksdb.ReadTier;
 import org.rocksdb.RocksDBException;
 
 @Timeout(60)
@@ -26,12 +27,13 @@ class SnapshotReaderTest {
     opened.put("b", "2");
     long last = opened.put("c", "3");
 
-    assertThat(opened.reader.get("b")).contains(new KeyValue("b", "2", 3, 3, 1));
-    assertThat(opened.reader.get("missing")).isEmpty();
-    Page page = opened.reader.list(ListQuery.range("a", "c"));
+    assertThat(opened.reader.get("b", ReadTier.READ_ALL_TIER))
+        .contains(new KeyValue("b", "2", 3, 3, 1));
+    assertThat(opened.reader.get("missing", ReadTier.READ_ALL_TIER)).isEmpty();
+    Page page = opened.reader.list(ListQuery.range("a", "c"), ReadTier.READ_ALL_TIER);
     assertThat(page.entries()).extracting(KeyValue::key).containsExactly("a", "b");
     assertThat(page.revision()).isEqualTo(last);
-    assertThat(opened.reader.revision()).isEqualTo(last);
+    assertThat(opened.reader.revision(ReadTier.READ_ALL_TIER)).isEqualTo(last);
   }
 
   @Test
