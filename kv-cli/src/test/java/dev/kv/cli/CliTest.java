@@ -745,7 +745,6 @@ class CliTest {
             (proxy, method, args) ->
                 switch (method.getName()) {
                   case "close" -> null;
-                  case "callsMayBlock" -> false;
                   default -> new CompletableFuture<>();
                 });
   }
