@@ -22,6 +22,9 @@ module dev.kv.core {
   // an application on the module path would not resolve them.
   requires io.netty.codec.http2;
   requires io.netty.transport.unix.common;
+  // A remote store's network thread is one of its own (grpc.NetworkThread).
+  requires io.netty.transport;
+  requires io.netty.common;
   requires java.logging;
   // Only the embedded store needs it, and it checks that it is there.
   requires static rocksdbjni;

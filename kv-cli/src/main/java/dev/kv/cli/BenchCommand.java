@@ -4,27 +4,18 @@ import com.google.gson.JsonObject;
 import dev.kv.core.KvException;
 import dev.kv.core.KvStore;
 import dev.kv.core.ReadConsistency;
-import dev.kv.core.grpc.GrpcErrors;
 import dev.kv.core.local.Threads;
 import java.io.PrintWriter;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.LongAdder;
-import java.util.function.IntFunction;
 import org.HdrHistogram.Histogram;
-import org.HdrHistogram.Recorder;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -120,23 +111,46 @@ final class BenchCommand implements Callable<Integer> {
       description = "The keys are PREFIX0 to PREFIX<keys-1>. Default: ${DEFAULT-VALUE}.")
   String prefix;
 
-  /** Latencies above this are recorded as this: a call cannot outlast it by much anyway. */
-  private static final long MAX_MICROS = TimeUnit.MINUTES.toMicros(10);
+  @Option(
+      names = "--warmup",
+      paramLabel = "DURATION",
+      defaultValue = "3s",
+      description =
+          "How long to run first, unmeasured, so that the measured calls find kv's code compiled"
+              + " and its connections open; 0s for none. Default: ${DEFAULT-VALUE}.")
+  Duration warmup;
+
+  @Option(
+      names = "--connections",
+      paramLabel = "N",
+      description =
+          "Connections the calls spread over, each with a network thread of its own. Default:"
+              + " the number of processors.")
+  Integer connections;
 
   @Override
   public Integer call() throws Exception {
     check();
-    KvStore store = kv.store();
+    List<KvStore> stores = new ArrayList<>(List.of(kv.store()));
+    try {
+      while (stores.size() < connections) {
+        stores.add(kv.newStore());
+      }
+      return measure(stores);
+    } finally {
+      stores.subList(1, stores.size()).forEach(KvStore::close);
+    }
+  }
+
+  private int measure(List<KvStore> stores) throws Exception {
     String value = "v".repeat(valueSize);
     if (workload != Workload.set) {
-      Run fill = new Run(store, keys, i -> store.set(key(i), value));
-      fill.await(null);
-      if (fill.done.get() > 0 && fill.succeeded() == 0) {
-        throw fill.firstFailure();
-      }
+      endIfAllFailed(
+          new BenchRun(stores, concurrency, keys, null, (store, i) -> store.set(key(i), value))
+              .run(null));
     }
-    IntFunction<CompletableFuture<?>> operation =
-        i -> {
+    BenchRun.Operation operation =
+        (store, i) -> {
           ThreadLocalRandom random = ThreadLocalRandom.current();
           String key = key(random.nextInt(keys));
           boolean read =
@@ -144,139 +158,59 @@ final class BenchCommand implements Callable<Integer> {
                   || workload == Workload.mix && random.nextDouble() < readShare;
           return read ? store.get(key, consistency) : store.set(key, value);
         };
-    Run run = new Run(store, ops == null ? Long.MAX_VALUE : ops, operation);
-    run.deadline = ops == null ? System.nanoTime() + duration.toNanos() : Long.MAX_VALUE;
-    PrintWriter err = spec.commandLine().getErr();
-    run.await(System.console() != null ? err : null);
-    if (run.done.get() > 0 && run.succeeded() == 0) {
-      throw run.firstFailure();
+    PrintWriter progress = System.console() != null ? spec.commandLine().getErr() : null;
+    if (!warmup.isZero()) {
+      endIfAllFailed(
+          new BenchRun(stores, concurrency, Long.MAX_VALUE, warmup, operation).run(progress));
     }
+    BenchRun run =
+        new BenchRun(
+            stores,
+            concurrency,
+            ops == null ? Long.MAX_VALUE : ops,
+            ops == null ? duration : null,
+            operation);
+    endIfAllFailed(run.run(progress));
     report(run);
     return ExitCodes.OK;
   }
 
+  /** Ends the command when every call of {@code run} failed: there is nothing to measure. */
+  private static void endIfAllFailed(BenchRun run) {
+    KvException failed = run.allFailed();
+    if (failed != null) {
+      throw failed;
+    }
+  }
+
   private void check() {
-    if (concurrency < 1 || keys < 1 || valueSize < 0 || ops != null && ops < 1) {
+    if (connections == null) {
+      connections = Threads.processors();
+    }
+    if (concurrency < 1 || keys < 1 || valueSize < 0 || connections < 1 || ops != null && ops < 1) {
       throw new CommandLine.ParameterException(
           spec.commandLine(),
-          "--concurrency, --keys and --ops must be at least 1, and --value-size at least 0");
+          "--concurrency, --connections, --keys and --ops must be at least 1, and --value-size at"
+              + " least 0");
     }
     if (readShare < 0 || readShare > 1) {
       throw new CommandLine.ParameterException(
           spec.commandLine(), "--read-share is a fraction between 0 and 1, not " + readShare);
     }
-    if (duration.isZero() || duration.isNegative()) {
-      throw new CommandLine.ParameterException(spec.commandLine(), "--duration must be positive");
+    if (duration.isZero() || duration.isNegative() || warmup.isNegative()) {
+      throw new CommandLine.ParameterException(
+          spec.commandLine(), "--duration must be positive, and --warmup at least 0s");
     }
   }
 
-  private String key(int index) {
+  private String key(long index) {
     return prefix + index;
   }
 
-  /** Calls kept {@link #concurrency} in flight until a count or a deadline is reached. */
-  private final class Run {
-    final KvStore store;
-    final long count;
-    final IntFunction<CompletableFuture<?>> operation;
-    long deadline = Long.MAX_VALUE;
-    final Recorder latencies = new Recorder(MAX_MICROS, 3);
-    final Histogram total = new Histogram(MAX_MICROS, 3);
-    final Map<KvException.Code, LongAdder> errors = new ConcurrentHashMap<>();
-    final AtomicLong done = new AtomicLong();
-    volatile KvException firstFailure;
-    long startNanos;
-    long endNanos;
-
-    Run(KvStore store, long count, IntFunction<CompletableFuture<?>> operation) {
-      this.store = store;
-      this.count = count;
-      this.operation = operation;
-    }
-
-    void await(PrintWriter progress) throws InterruptedException {
-      Semaphore inFlight = new Semaphore(concurrency);
-      ScheduledExecutorService ticker =
-          Executors.newSingleThreadScheduledExecutor(Threads.daemon("kv-bench-progress"));
-      startNanos = System.nanoTime();
-      if (progress != null) {
-        AtomicLong last = new AtomicLong();
-        ticker.scheduleAtFixedRate(
-            () -> {
-              long now = done.get();
-              progress.printf(
-                  "\r%,d calls  %,d/s  %,d errors   ",
-                  now, now - last.getAndSet(now), errorCount());
-              progress.flush();
-            },
-            1,
-            1,
-            TimeUnit.SECONDS);
-      }
-      try {
-        for (long i = 0; i < count && System.nanoTime() < deadline; i++) {
-          inFlight.acquire();
-          long sent = System.nanoTime();
-          operation
-              .apply((int) (i % Integer.MAX_VALUE))
-              .whenComplete(
-                  (result, error) -> {
-                    if (error == null) {
-                      latencies.recordValue(
-                          Math.min(MAX_MICROS, (System.nanoTime() - sent) / 1_000));
-                    } else {
-                      fail(error);
-                    }
-                    done.incrementAndGet();
-                    inFlight.release();
-                  });
-        }
-        inFlight.acquire(concurrency);
-      } finally {
-        endNanos = System.nanoTime();
-        ticker.shutdownNow();
-        if (progress != null) {
-          progress.print("\r" + " ".repeat(60) + "\r");
-          progress.flush();
-        }
-      }
-      total.add(latencies.getIntervalHistogram());
-    }
-
-    private void fail(Throwable error) {
-      Throwable cause = GrpcErrors.unwrap(error);
-      KvException failure =
-          cause instanceof KvException known
-              ? known
-              : new KvException(KvException.Code.INTERNAL, String.valueOf(cause), cause);
-      if (firstFailure == null) {
-        firstFailure = failure;
-      }
-      errors.computeIfAbsent(failure.code(), code -> new LongAdder()).increment();
-    }
-
-    long errorCount() {
-      return errors.values().stream().mapToLong(LongAdder::sum).sum();
-    }
-
-    long succeeded() {
-      return done.get() - errorCount();
-    }
-
-    KvException firstFailure() {
-      return new KvException(
-          firstFailure.code(), "every call failed; the first: " + firstFailure.getMessage());
-    }
-
-    double seconds() {
-      return (endNanos - startNanos) / 1e9;
-    }
-  }
-
-  private void report(Run run) {
-    Histogram latency = run.total;
+  private void report(BenchRun run) {
+    Histogram latency = run.latency;
     Map<String, Long> errors = new TreeMap<>();
-    run.errors.forEach((code, count) -> errors.put(code.name(), count.sum()));
+    run.errors().forEach((code, count) -> errors.put(code.name(), count.sum()));
     // Of the calls answered without error: a target failing fast must not look faster.
     double rate = run.succeeded() / run.seconds();
     PrintWriter out = spec.commandLine().getOut();
@@ -287,7 +221,9 @@ final class BenchCommand implements Callable<Integer> {
       result.addProperty("concurrency", concurrency);
       result.addProperty("keys", keys);
       result.addProperty("valueSize", valueSize);
-      result.addProperty("calls", run.done.get());
+      result.addProperty("connections", connections);
+      result.addProperty("warmupSeconds", warmup.toMillis() / 1e3);
+      result.addProperty("calls", run.calls());
       result.addProperty("seconds", run.seconds());
       result.addProperty("callsPerSecond", rate);
       JsonObject micros = new JsonObject();
@@ -300,6 +236,9 @@ final class BenchCommand implements Callable<Integer> {
       JsonObject failed = new JsonObject();
       errors.forEach(failed::addProperty);
       result.add("errors", failed);
+      if (run.cpuMicrosPerCall() >= 0) {
+        result.addProperty("cpuMicrosPerCall", run.cpuMicrosPerCall());
+      }
       Output.print(out, result);
       return;
     }
@@ -310,7 +249,14 @@ final class BenchCommand implements Callable<Integer> {
         concurrency,
         keys,
         valueSize);
-    out.printf("calls      %,d in %.1f s: %,.0f/s%n", run.done.get(), run.seconds(), rate);
+    out.printf(
+        "calls      %,d in %.1f s: %,.0f/s, over %d connection%s, after a %s warmup%n",
+        run.calls(),
+        run.seconds(),
+        rate,
+        connections,
+        connections == 1 ? "" : "s",
+        warmup.toString().substring(2).toLowerCase(Locale.ROOT));
     StringBuilder line = new StringBuilder("latency   ");
     for (Map.Entry<String, Double> percentile : PERCENTILES.entrySet()) {
       line.append(' ')
@@ -322,6 +268,9 @@ final class BenchCommand implements Callable<Integer> {
     out.println(line);
     out.println(
         "errors     " + (errors.isEmpty() ? "none" : errors.toString().replaceAll("[{}]", "")));
+    if (run.cpuMicrosPerCall() >= 0) {
+      out.printf("cpu        %.1f us per call, kv's own%n", run.cpuMicrosPerCall());
+    }
   }
 
   private static final Map<String, Double> PERCENTILES = new LinkedHashMap<>();

@@ -163,10 +163,15 @@ final class KvCommand implements Runnable, AutoCloseable {
               spec, "--server and " + etcdOption + " exclude each other: choose one");
         }
       }
-      boolean direct = renamed.endpoints(etcd) != null && !CommandLines.given(spec, "--server");
-      store = CommandLines.usage(spec, direct ? this::etcdStore : this::remoteStore);
+      store = newStore();
     }
     return store;
+  }
+
+  /** Another store like {@link #store}, on a connection of its own, for the caller to close. */
+  KvStore newStore() {
+    boolean direct = renamed.endpoints(etcd) != null && !CommandLines.given(spec, "--server");
+    return CommandLines.usage(spec, direct ? this::etcdStore : this::remoteStore);
   }
 
   private KvStore etcdStore() {

@@ -655,12 +655,29 @@ class CliTest {
 
   @Test
   void bench_getWorkload_writesItsKeysFirst_andReportsEveryCallAsJson() {
-    CommandRun run = kv("-o", "json", "bench", "--ops", "300", "-c", "4", "--keys", "20");
+    CommandRun run =
+        kv(
+            "-o",
+            "json",
+            "bench",
+            "--ops",
+            "300",
+            "-c",
+            "4",
+            "--keys",
+            "20",
+            "--warmup",
+            "200ms",
+            "--connections",
+            "2");
 
     assertThat(run.exitCode()).as(run.err()).isZero();
     JsonObject result = JsonParser.parseString(run.out()).getAsJsonObject();
     assertThat(result.get("workload").getAsString()).isEqualTo("get");
+    // The warmup's calls are not counted.
     assertThat(result.get("calls").getAsLong()).isEqualTo(300);
+    assertThat(result.get("connections").getAsInt()).isEqualTo(2);
+    assertThat(result.get("cpuMicrosPerCall").getAsDouble()).isPositive();
     assertThat(result.getAsJsonObject("errors").size()).isZero();
     double seconds = result.get("seconds").getAsDouble();
     assertThat(result.get("callsPerSecond").getAsDouble())
@@ -682,7 +699,7 @@ class CliTest {
 
     assertThat(run.exitCode()).as(run.err()).isZero();
     assertThat(run.out().lines())
-        .hasSize(4)
+        .hasSize(5)
         .satisfies(
             lines -> {
               assertThat(lines.get(0))
@@ -690,6 +707,7 @@ class CliTest {
               assertThat(lines.get(1)).startsWith("calls      ").contains("/s");
               assertThat(lines.get(2)).startsWith("latency    p50 ").contains("p99.9", "max");
               assertThat(lines.get(3)).isEqualTo("errors     none");
+              assertThat(lines.get(4)).matches("cpu        [0-9.]+ us per call, kv's own");
             });
     assertThat(store.blocking().list(ListQuery.prefix("bench/")).entries())
         .isNotEmpty()

@@ -5,10 +5,10 @@ import io.grpc.netty.NettyChannelBuilder;
 import java.util.concurrent.ExecutorService;
 
 /**
- * The threads a store's channel runs its callbacks (and blocking work such as name resolution) on:
- * a bounded pool of its own, rather than gRPC's default one, which starts a thread for each
- * callback that finds the others busy, without end. Its threads end once idle: it needs no shutting
- * down.
+ * The threads a store's channel runs callbacks that may block (and blocking work such as name
+ * resolution) on: a bounded pool of its own, rather than gRPC's default one, which starts a thread
+ * for each callback that finds the others busy, without end. Its threads end once idle: it needs no
+ * shutting down.
  */
 public final class ChannelThreads {
 
@@ -17,9 +17,14 @@ public final class ChannelThreads {
 
   private ChannelThreads() {}
 
-  /** {@code channel}, with a pool of threads named {@code name}. */
+  /** {@code channel}, with a pool of threads named {@code name} for all its callbacks. */
   public static NettyChannelBuilder of(NettyChannelBuilder channel, String name) {
-    ExecutorService pool = Threads.pool(name, THREADS);
+    ExecutorService pool = pool(name);
     return channel.executor(pool).offloadExecutor(pool);
+  }
+
+  /** A pool of {@link #THREADS} threads named {@code name}. */
+  public static ExecutorService pool(String name) {
+    return Threads.pool(name, THREADS);
   }
 }

@@ -163,7 +163,9 @@ public final class StoreConnection implements AutoCloseable {
 
   /**
    * Ends every watch with {@link KvException.Code#UNAVAILABLE}, then shuts down the channel if this
-   * connection owns it.
+   * connection owns it: the calls under way get up to {@code closeGrace}, and are then cancelled.
+   * Returns once the channel has terminated, its connections closed, or after twice {@code
+   * closeGrace} at most.
    */
   @Override
   public void close() {
@@ -174,7 +176,9 @@ public final class StoreConnection implements AutoCloseable {
     owned.shutdown();
     try {
       if (!owned.awaitTermination(closeGrace.toMillis(), TimeUnit.MILLISECONDS)) {
-        owned.shutdownNow();
+        // Cancelled calls end at once, but their connections close on the network thread: a
+        // store that ends its network thread next must let them finish first.
+        owned.shutdownNow().awaitTermination(closeGrace.toMillis(), TimeUnit.MILLISECONDS);
       }
     } catch (InterruptedException e) {
       owned.shutdownNow();

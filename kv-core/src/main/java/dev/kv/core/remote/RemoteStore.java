@@ -21,6 +21,7 @@ import dev.kv.core.config.Durations;
 import dev.kv.core.config.HostPort;
 import dev.kv.core.grpc.ApiMessages;
 import dev.kv.core.grpc.ChannelThreads;
+import dev.kv.core.grpc.NetworkThread;
 import dev.kv.core.grpc.StoreConnection;
 import dev.kv.core.tls.ClientTls;
 import io.grpc.CallCredentials;
@@ -36,13 +37,17 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
  * A store served by a {@code kv-server} over gRPC: the client side of the {@code kv.KV} service.
  *
  * <p>All calls share one long-lived channel, and each carries a deadline so that an unreachable
- * server becomes an error rather than a hang.
+ * server becomes an error rather than a hang. A store that {@link #builder} makes has a network
+ * thread of its own, and completes the futures of its calls there unless given an executor (see
+ * {@link Builder#executor}).
  *
  * <pre>{@code
  * try (KvStore store = RemoteStore.connect(HostPort.parse("127.0.0.1:9986"), Duration.ofSeconds(5))) {
@@ -57,13 +62,26 @@ public final class RemoteStore extends AbstractKvStore {
   private static final int MAX_RESPONSE_BYTES = 64 << 20;
 
   private final KVGrpc.KVStub kv;
+  private final KVGrpc.KVStub watches;
   private final HealthGrpc.HealthStub health;
   private final StoreConnection connection;
+  private final NetworkThread network;
 
-  private RemoteStore(Channel channel, StoreConnection connection, CallCredentials credentials) {
+  /**
+   * @param listenerThreads where watch listeners run, which may block for a while; null for the
+   *     channel's executor
+   */
+  private RemoteStore(
+      Channel channel,
+      StoreConnection connection,
+      CallCredentials credentials,
+      Executor listenerThreads,
+      NetworkThread network) {
     super("the client of " + connection.peer());
+    this.network = network;
     KVGrpc.KVStub kv = KVGrpc.newStub(channel);
     this.kv = credentials == null ? kv : kv.withCallCredentials(credentials);
+    this.watches = listenerThreads == null ? this.kv : this.kv.withExecutor(listenerThreads);
     this.health = HealthGrpc.newStub(channel);
     this.connection = connection;
   }
@@ -94,7 +112,7 @@ public final class RemoteStore extends AbstractKvStore {
     Objects.requireNonNull(channel, "channel");
     StoreConnection connection =
         StoreConnection.over(channel, peer(serverName), Durations.requireTimeout(timeout));
-    return new RemoteStore(channel, connection, null);
+    return new RemoteStore(channel, connection, null, null, null);
   }
 
   /** How messages name the server. */
@@ -192,7 +210,7 @@ public final class RemoteStore extends AbstractKvStore {
 
   @Override
   public Watch watch(WatchQuery query, WatchListener listener) {
-    return connection.watch(new RemoteWatch(query, listener, kv, connection));
+    return connection.watch(new RemoteWatch(query, listener, watches, connection));
   }
 
   /** Asks the server's standard health service whether {@code kv.KV} is serving. */
@@ -215,6 +233,9 @@ public final class RemoteStore extends AbstractKvStore {
   @Override
   public void close() {
     connection.close();
+    if (network != null) {
+      network.close(CLOSE_GRACE);
+    }
   }
 
   /** How to reach a kv-server. */
@@ -223,6 +244,7 @@ public final class RemoteStore extends AbstractKvStore {
     private Duration timeout = Duration.ofSeconds(5);
     private ClientTls tls;
     private String token;
+    private Executor executor;
 
     private Builder() {}
 
@@ -260,19 +282,40 @@ public final class RemoteStore extends AbstractKvStore {
     }
 
     /**
+     * Completes the futures of calls on {@code executor}, and so runs there the stages that callers
+     * add to them without an executor of their own ({@code thenApply}, {@code whenComplete}, ...).
+     * Give one when such stages may block, for example to wait for another call or a lock.
+     *
+     * <p>Default: none. A future completes on the network thread that received the answer, with no
+     * hand-over to another thread, which costs the least: its stages must then not block, or every
+     * other call of the store waits for them. Watch listeners run on threads of the store's own
+     * either way.
+     */
+    public Builder executor(Executor executor) {
+      this.executor = Objects.requireNonNull(executor, "executor");
+      return this;
+    }
+
+    /**
      * Opens the channel; the connection is made on the first call, and again whenever it is lost.
      *
      * @throws IllegalArgumentException when a TLS file cannot be read or used
      */
     public RemoteStore build() {
       Objects.requireNonNull(server, "server");
-      ManagedChannel channel =
-          ChannelThreads.of(
+      ExecutorService threads = ChannelThreads.pool("kv-remote");
+      NetworkThread network = new NetworkThread("kv-remote-network");
+      NettyChannelBuilder builder =
+          network
+              .serve(
                   NettyChannelBuilder.forAddress(
                       server.host(),
                       server.port(),
-                      tls == null ? InsecureChannelCredentials.create() : tls.credentials()),
-                  "kv-remote")
+                      tls == null ? InsecureChannelCredentials.create() : tls.credentials()))
+              .offloadExecutor(threads);
+      // Completing a future does not block: on the network thread, unless the caller's stages may.
+      ManagedChannel channel =
+          (executor == null ? builder.directExecutor() : builder.executor(executor))
               // Notices a server that vanished under a watch; kv-server accepts pings every 10s.
               .keepAliveTime(30, TimeUnit.SECONDS)
               .keepAliveTimeout(10, TimeUnit.SECONDS)
@@ -283,7 +326,8 @@ public final class RemoteStore extends AbstractKvStore {
               .build();
       StoreConnection connection =
           StoreConnection.owning(channel, peer(server.toString()), timeout, CLOSE_GRACE, null);
-      return new RemoteStore(channel, connection, token == null ? null : new BearerToken(token));
+      return new RemoteStore(
+          channel, connection, token == null ? null : new BearerToken(token), threads, network);
     }
   }
 }

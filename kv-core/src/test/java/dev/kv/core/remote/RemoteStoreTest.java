@@ -32,13 +32,17 @@ import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
+import io.netty.util.concurrent.FastThreadLocalThread;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.awaitility.Awaitility;
@@ -214,6 +218,60 @@ class RemoteStoreTest {
       Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> delivered.get() == watches);
     } finally {
       release.countDown();
+      network.shutdownNow();
+    }
+  }
+
+  @Test
+  void calls_completeOnTheNetworkThread_byDefault() throws Exception {
+    Thread completing = threadCompletingAGet(RemoteStore.builder());
+
+    // A Netty event loop's thread: no hand-over to a pool before the future completes.
+    assertThat(completing).isInstanceOf(FastThreadLocalThread.class);
+  }
+
+  @Test
+  void calls_completeOnTheExecutorGiven_forCallersWhoseStagesBlock() throws Exception {
+    ExecutorService embedder = Executors.newSingleThreadExecutor(task -> new Thread(task, "app"));
+    try {
+      Thread completing = threadCompletingAGet(RemoteStore.builder().executor(embedder));
+
+      assertThat(completing.getName()).isEqualTo("app");
+    } finally {
+      embedder.shutdownNow();
+    }
+  }
+
+  /** The thread that runs a stage added to a get's future before its answer comes. */
+  private static Thread threadCompletingAGet(RemoteStore.Builder builder) throws Exception {
+    CountDownLatch added = new CountDownLatch(1);
+    Server network =
+        NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+            .addService(
+                new KVGrpc.KVImplBase() {
+                  @Override
+                  public void get(GetRequest request, StreamObserver<GetResponse> responses) {
+                    try {
+                      added.await(20, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                      Thread.currentThread().interrupt();
+                    }
+                    responses.onNext(GetResponse.newBuilder().setValue("v").build());
+                    responses.onCompleted();
+                  }
+                })
+            .build()
+            .start();
+    try (RemoteStore store =
+        builder
+            .server(new HostPort("127.0.0.1", network.getPort()))
+            .timeout(Duration.ofSeconds(30))
+            .build()) {
+      CompletableFuture<Thread> completing =
+          store.get("k").thenApply(answer -> Thread.currentThread());
+      added.countDown();
+      return completing.get(30, TimeUnit.SECONDS);
+    } finally {
       network.shutdownNow();
     }
   }
