@@ -61,12 +61,16 @@ public final class EtcdStore extends AbstractKvStore {
 
   private static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(5);
 
+  /** etcd's own default of --max-txn-ops. */
+  private static final int DEFAULT_MAX_TXN_OPS = 128;
+
   private final StoreConnection connection;
   private final EtcdErrors errors;
   private final KVGrpc.KVStub kv;
   private final LeaseGrpc.LeaseStub lease;
   private final WatchGrpc.WatchStub watch;
   private final ReadBatcher reads;
+  private final WriteBatcher writes;
   private final EtcdHealth health;
 
   private EtcdStore(Builder builder) {
@@ -90,7 +94,13 @@ public final class EtcdStore extends AbstractKvStore {
         new ReadBatcher(
             request ->
                 connection.call(kv, KVGrpc.KVStub::range, () -> request, Function.identity()),
-            request -> connection.call(kv, KVGrpc.KVStub::txn, () -> request, Function.identity()));
+            request -> connection.call(kv, KVGrpc.KVStub::txn, () -> request, Function.identity()),
+            builder.maxTxnOps);
+    this.writes =
+        new WriteBatcher(
+            request -> connection.call(kv, KVGrpc.KVStub::put, () -> request, Function.identity()),
+            request -> connection.call(kv, KVGrpc.KVStub::txn, () -> request, Function.identity()),
+            builder.maxTxnOps);
   }
 
   private static String clientOf(Builder builder) {
@@ -118,16 +128,17 @@ public final class EtcdStore extends AbstractKvStore {
         EtcdMessages::firstEntry);
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Sets that arrive while another is on its way go together, as one Txn applied at one
+   * revision: see {@link WriteBatcher}. One with a time to live holds its own lease, so joins them
+   * as well.
+   */
   @Override
   protected CompletableFuture<Long> doSet(String key, String value, long ttlSeconds) {
     return withLease(
-        ttlSeconds,
-        lease ->
-            connection.call(
-                kv,
-                KVGrpc.KVStub::put,
-                () -> EtcdMessages.put(key, value, lease).build(),
-                response -> response.getHeader().getRevision()));
+        ttlSeconds, lease -> writes.write(EtcdMessages.put(key, value, lease).build()));
   }
 
   @Override
@@ -259,6 +270,7 @@ public final class EtcdStore extends AbstractKvStore {
     private EtcdEndpoints endpoints;
     private String authority;
     private Duration timeout = DEFAULT_TIMEOUT;
+    private int maxTxnOps = DEFAULT_MAX_TXN_OPS;
     private boolean directExecutor;
     private ClientTls tls;
     private String user;
@@ -285,6 +297,18 @@ public final class EtcdStore extends AbstractKvStore {
     /** How long each call may take, retries included. Default: 5 seconds. */
     public Builder timeout(Duration timeout) {
       this.timeout = Durations.requireTimeout(timeout);
+      return this;
+    }
+
+    /**
+     * The most operations the members take in one Txn, their {@code --max-txn-ops}: concurrent
+     * reads and writes go to etcd in Txns of at most this many. Default: 128, etcd's own.
+     */
+    public Builder maxTxnOps(int maxTxnOps) {
+      if (maxTxnOps < 1) {
+        throw new IllegalArgumentException("etcd's --max-txn-ops is at least 1, not " + maxTxnOps);
+      }
+      this.maxTxnOps = maxTxnOps;
       return this;
     }
 

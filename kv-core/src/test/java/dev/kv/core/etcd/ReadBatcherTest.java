@@ -18,6 +18,9 @@ import org.junit.jupiter.api.Test;
 /** The batching of linearizable reads, against calls this test answers by hand. */
 class ReadBatcherTest {
 
+  /** etcd's default limit of operations in one Txn (--max-txn-ops). */
+  private static final int MAX_KEYS = 128;
+
   private final List<RangeRequest> ranges = new ArrayList<>();
   private final List<CompletableFuture<RangeResponse>> rangeAnswers = new ArrayList<>();
   private final List<TxnRequest> txns = new ArrayList<>();
@@ -36,7 +39,8 @@ class ReadBatcherTest {
             CompletableFuture<TxnResponse> answer = new CompletableFuture<>();
             txnAnswers.add(answer);
             return answer;
-          });
+          },
+          MAX_KEYS);
 
   @Test
   void readAlone_isOneRange() {
@@ -93,20 +97,20 @@ class ReadBatcherTest {
   void manyKeys_splitIntoTxnsOfAtMostTheLimit() {
     batcher.read(key("first"));
     List<CompletableFuture<RangeResponse>> reads = new ArrayList<>();
-    for (int i = 0; i < ReadBatcher.MAX_KEYS + 10; i++) {
+    for (int i = 0; i < MAX_KEYS + 10; i++) {
       reads.add(batcher.read(key("k" + i)));
     }
 
     rangeAnswers.get(0).complete(found("first", "x"));
     assertThat(txns)
         .singleElement()
-        .satisfies(txn -> assertThat(txn.getSuccessCount()).isEqualTo(ReadBatcher.MAX_KEYS));
-    txnAnswers.get(0).complete(answers(ReadBatcher.MAX_KEYS));
+        .satisfies(txn -> assertThat(txn.getSuccessCount()).isEqualTo(MAX_KEYS));
+    txnAnswers.get(0).complete(answers(MAX_KEYS));
 
     assertThat(txns).hasSize(2);
     assertThat(txns.get(1).getSuccessCount()).isEqualTo(10);
-    assertThat(reads.subList(0, ReadBatcher.MAX_KEYS)).allMatch(CompletableFuture::isDone);
-    assertThat(reads.get(ReadBatcher.MAX_KEYS)).isNotDone();
+    assertThat(reads.subList(0, MAX_KEYS)).allMatch(CompletableFuture::isDone);
+    assertThat(reads.get(MAX_KEYS)).isNotDone();
   }
 
   private static ByteString key(String key) {
