@@ -12,7 +12,10 @@ import java.util.concurrent.CompletableFuture;
  * Implementations are thread-safe. Keys are ordered by {@link Keys#ORDER}, etcd's order.
  *
  * <p>Every write advances the store's revision, a number that only grows; each entry carries the
- * revisions that created and last changed it.
+ * revisions that created and last changed it. A store may apply concurrent writes of distinct keys
+ * together, at one revision, as the etcd store does: each of them is answered with that revision,
+ * revisions still only grow, and a watch delivers the changes of one revision in order, before
+ * those of the next.
  *
  * <p>For code that prefers to wait, {@link #blocking()} gives a synchronous view of the same store.
  */

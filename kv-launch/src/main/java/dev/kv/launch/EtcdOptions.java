@@ -109,6 +109,18 @@ public final class EtcdOptions {
       })
   Duration timeout;
 
+  @Option(
+      names = "--etcd-max-txn-ops",
+      paramLabel = "N",
+      scope = ScopeType.INHERIT,
+      defaultValue = "${env:KV_ETCD_MAX_TXN_OPS:-128}",
+      description = {
+        "The members' --max-txn-ops: concurrent reads and writes go to etcd together, in "
+            + "transactions of at most this many operations.",
+        "Env: KV_ETCD_MAX_TXN_OPS. Default: ${DEFAULT-VALUE}, etcd's own."
+      })
+  int maxTxnOps;
+
   /** The members to reach; null when neither the option nor its variable is given. */
   public EtcdEndpoints endpoints() {
     return endpoints;
@@ -165,7 +177,11 @@ public final class EtcdOptions {
    */
   public EtcdStore.Builder storeBuilder() {
     EtcdStore.Builder builder =
-        EtcdStore.builder().endpoints(endpoints).authority(authority).timeout(timeout);
+        EtcdStore.builder()
+            .endpoints(endpoints)
+            .authority(authority)
+            .timeout(timeout)
+            .maxTxnOps(maxTxnOps);
     if (caCert != null || cert != null || key != null) {
       builder.tls(new ClientTls(caCert, cert, key));
     }
