@@ -20,33 +20,17 @@ class WriteBatcherTest {
 
   private static final int MAX_OPS = 4;
 
-  private final List<PutRequest> puts = new ArrayList<>();
-  private final List<CompletableFuture<PutResponse>> putAnswers = new ArrayList<>();
-  private final List<TxnRequest> txns = new ArrayList<>();
-  private final List<CompletableFuture<TxnResponse>> txnAnswers = new ArrayList<>();
+  private final CallsAnsweredByHand<PutRequest, PutResponse> puts = new CallsAnsweredByHand<>();
+  private final CallsAnsweredByHand<TxnRequest, TxnResponse> txns = new CallsAnsweredByHand<>();
 
-  private final WriteBatcher batcher =
-      new WriteBatcher(
-          request -> {
-            puts.add(request);
-            CompletableFuture<PutResponse> answer = new CompletableFuture<>();
-            putAnswers.add(answer);
-            return answer;
-          },
-          request -> {
-            txns.add(request);
-            CompletableFuture<TxnResponse> answer = new CompletableFuture<>();
-            txnAnswers.add(answer);
-            return answer;
-          },
-          MAX_OPS);
+  private final WriteBatcher batcher = new WriteBatcher(puts, txns, MAX_OPS);
 
   @Test
   void writeAlone_isOnePutAtOnce() {
     CompletableFuture<Long> write = batcher.write(put("a", "1"));
 
-    assertThat(puts).containsExactly(put("a", "1"));
-    putAnswers.get(0).complete(putAt(7));
+    assertThat(puts.requests).containsExactly(put("a", "1"));
+    puts.answers.get(0).complete(putAt(7));
     assertThat(write.join()).isEqualTo(7);
   }
 
@@ -55,17 +39,17 @@ class WriteBatcherTest {
     CompletableFuture<Long> first = batcher.write(put("a", "1"));
     CompletableFuture<Long> b = batcher.write(put("b", "2"));
     CompletableFuture<Long> c = batcher.write(put("c", "3"));
-    assertThat(txns).as("nothing leaves before the write out is answered").isEmpty();
+    assertThat(txns.requests).as("nothing leaves before the write out is answered").isEmpty();
 
-    putAnswers.get(0).complete(putAt(7));
+    puts.answers.get(0).complete(putAt(7));
 
     assertThat(first.join()).isEqualTo(7);
-    assertThat(txns).singleElement();
-    assertThat(txns.get(0).getCompareCount()).isZero();
-    assertThat(txns.get(0).getSuccessList())
+    assertThat(txns.requests).singleElement();
+    assertThat(txns.requests.get(0).getCompareCount()).isZero();
+    assertThat(txns.requests.get(0).getSuccessList())
         .extracting(op -> op.getRequestPut())
         .containsExactly(put("b", "2"), put("c", "3"));
-    txnAnswers.get(0).complete(txnAt(8, 2));
+    txns.answers.get(0).complete(txnAt(8, 2));
     assertThat(b.join()).isEqualTo(8);
     assertThat(c.join()).isEqualTo(8);
   }
@@ -78,16 +62,16 @@ class WriteBatcherTest {
     CompletableFuture<Long> a2 = batcher.write(put("a", "2"));
     CompletableFuture<Long> c = batcher.write(put("c", "1"));
 
-    putAnswers.get(0).complete(putAt(7));
-    assertThat(txns).singleElement();
-    assertThat(txns.get(0).getSuccessList())
+    puts.answers.get(0).complete(putAt(7));
+    assertThat(txns.requests).singleElement();
+    assertThat(txns.requests.get(0).getSuccessList())
         .extracting(op -> op.getRequestPut())
         .containsExactly(put("a", "1"), put("b", "1"), put("c", "1"));
-    txnAnswers.get(0).complete(txnAt(8, 3));
+    txns.answers.get(0).complete(txnAt(8, 3));
 
-    assertThat(puts).as("the second write of a, alone").hasSize(2);
-    assertThat(puts.get(1)).isEqualTo(put("a", "2"));
-    putAnswers.get(1).complete(putAt(9));
+    assertThat(puts.requests).as("the second write of a, alone").hasSize(2);
+    assertThat(puts.requests.get(1)).isEqualTo(put("a", "2"));
+    puts.answers.get(1).complete(putAt(9));
     assertThat(List.of(a1.join(), b.join(), c.join(), a2.join())).containsExactly(8L, 8L, 8L, 9L);
   }
 
@@ -99,13 +83,13 @@ class WriteBatcherTest {
       writes.add(batcher.write(put("k" + i, "v")));
     }
 
-    putAnswers.get(0).complete(putAt(7));
-    assertThat(txns).singleElement();
-    assertThat(txns.get(0).getSuccessCount()).isEqualTo(MAX_OPS);
-    txnAnswers.get(0).complete(txnAt(8, MAX_OPS));
+    puts.answers.get(0).complete(putAt(7));
+    assertThat(txns.requests).singleElement();
+    assertThat(txns.requests.get(0).getSuccessCount()).isEqualTo(MAX_OPS);
+    txns.answers.get(0).complete(txnAt(8, MAX_OPS));
 
-    assertThat(txns).hasSize(2);
-    assertThat(txns.get(1).getSuccessCount()).isEqualTo(2);
+    assertThat(txns.requests).hasSize(2);
+    assertThat(txns.requests.get(1).getSuccessCount()).isEqualTo(2);
     assertThat(writes.subList(0, MAX_OPS)).allMatch(CompletableFuture::isDone);
     assertThat(writes.get(MAX_OPS)).isNotDone();
   }
@@ -117,10 +101,12 @@ class WriteBatcherTest {
     batcher.write(put("a", half));
     batcher.write(put("b", half));
 
-    putAnswers.get(0).complete(putAt(7));
+    puts.answers.get(0).complete(putAt(7));
 
-    assertThat(txns).as("two halves and their keys are over the limit: a alone").isEmpty();
-    assertThat(puts).extracting(PutRequest::getKey).containsExactly(utf8("first"), utf8("a"));
+    assertThat(txns.requests).as("two halves and their keys are over the limit: a alone").isEmpty();
+    assertThat(puts.requests)
+        .extracting(PutRequest::getKey)
+        .containsExactly(utf8("first"), utf8("a"));
   }
 
   @Test
@@ -129,21 +115,21 @@ class WriteBatcherTest {
     CompletableFuture<Long> allowed = batcher.write(put("alice/a", "1"));
     CompletableFuture<Long> denied = batcher.write(put("bob/b", "2"));
     CompletableFuture<Long> later = batcher.write(put("alice/a", "2"));
-    putAnswers.get(0).complete(putAt(7));
+    puts.answers.get(0).complete(putAt(7));
 
-    txnAnswers.get(0).completeExceptionally(denied());
+    txns.answers.get(0).completeExceptionally(denied());
 
-    assertThat(puts)
+    assertThat(puts.requests)
         .extracting(PutRequest::getKey)
         .containsExactly(utf8("first"), utf8("alice/a"), utf8("bob/b"));
-    putAnswers.get(1).complete(putAt(8));
-    assertThat(puts).as("the next write waits for those alone").hasSize(3);
-    putAnswers.get(2).completeExceptionally(denied());
+    puts.answers.get(1).complete(putAt(8));
+    assertThat(puts.requests).as("the next write waits for those alone").hasSize(3);
+    puts.answers.get(2).completeExceptionally(denied());
     assertThat(allowed.join()).isEqualTo(8);
     assertThat(denied).isCompletedExceptionally();
-    assertThat(puts).hasSize(4);
-    assertThat(puts.get(3)).isEqualTo(put("alice/a", "2"));
-    putAnswers.get(3).complete(putAt(9));
+    assertThat(puts.requests).hasSize(4);
+    assertThat(puts.requests.get(3)).isEqualTo(put("alice/a", "2"));
+    puts.answers.get(3).complete(putAt(9));
     assertThat(later.join()).isEqualTo(9);
   }
 
@@ -152,14 +138,14 @@ class WriteBatcherTest {
     batcher.write(put("first", "x"));
     CompletableFuture<Long> b = batcher.write(put("b", "1"));
     CompletableFuture<Long> c = batcher.write(put("c", "1"));
-    putAnswers.get(0).complete(putAt(7));
+    puts.answers.get(0).complete(putAt(7));
 
-    txnAnswers
+    txns.answers
         .get(0)
         .completeExceptionally(new KvException(KvException.Code.DEADLINE_EXCEEDED, "late"));
 
-    assertThat(puts).hasSize(1);
-    assertThat(txns).hasSize(1);
+    assertThat(puts.requests).hasSize(1);
+    assertThat(txns.requests).hasSize(1);
     assertThat(b).isCompletedExceptionally();
     assertThat(c).isCompletedExceptionally();
   }
