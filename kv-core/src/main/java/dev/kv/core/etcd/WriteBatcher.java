@@ -17,8 +17,12 @@ import java.util.function.Function;
 /**
  * Unconditional writes (Puts) go to etcd at once while no write is on its way; otherwise they wait
  * for it to come back, then go together: one Txn of their Puts, which etcd applies at one revision,
- * the revision each of them is answered with. Writes to one key leave in the order they came, in
- * separate Txns, so the last one written is the last one kept.
+ * the revision each of them is answered with.
+ *
+ * <p>A write of a key that is already waiting or on its way goes alone at once, as its own Put: it
+ * is concurrent with that write, so either may be applied first, and a key written by every caller
+ * costs no more than a Put per write. A Txn therefore never holds one key twice (etcd refuses such
+ * a Txn), and a write answered before another of its key starts was applied at a lower revision.
  *
  * <p>A Txn that etcd refused as a whole, before applying any of it (too large, a key the user may
  * not write), is followed by each write alone, so that each gets its own answer. A Txn that failed
@@ -36,6 +40,9 @@ final class WriteBatcher {
   private final Object lock = new Object();
   private List<Write> waiting = new ArrayList<>();
   private boolean inFlight;
+
+  /** The keys of the writes waiting and of those on their way: at most one write of each. */
+  private final Set<ByteString> keys = new HashSet<>();
 
   /**
    * @param put one Put call, for a write alone
@@ -57,6 +64,9 @@ final class WriteBatcher {
   CompletableFuture<Long> write(PutRequest request) {
     Write write = new Write(request, new CompletableFuture<>());
     synchronized (lock) {
+      if (!keys.add(request.getKey())) {
+        return answerAlone(write);
+      }
       if (inFlight) {
         waiting.add(write);
         return write.answer;
@@ -73,7 +83,7 @@ final class WriteBatcher {
       sendAlone(write)
           .whenComplete(
               (response, error) -> {
-                sendIfAny(next());
+                sendIfAny(next(writes));
                 complete(write, response, error);
               });
       return;
@@ -86,14 +96,14 @@ final class WriteBatcher {
         .whenComplete(
             (response, error) -> {
               if (error != null && refusedWhole(ReadBatcher.cause(error))) {
-                // Each alone, before the next Txn: a later write of one of these keys stays later.
+                // Each alone; their keys stay on their way until all are answered.
                 CompletableFuture.allOf(
                         writes.stream().map(this::answerAlone).toArray(CompletableFuture[]::new))
-                    .whenComplete((done, failure) -> sendIfAny(next()));
+                    .whenComplete((done, failure) -> sendIfAny(next(writes)));
                 return;
               }
               // The next batch leaves first: answering these may take a while.
-              sendIfAny(next());
+              sendIfAny(next(writes));
               for (Write write : writes) {
                 complete(
                     write, response == null ? null : response.getHeader().getRevision(), error);
@@ -126,32 +136,30 @@ final class WriteBatcher {
   }
 
   /**
-   * The writes that arrived meanwhile, in order, up to a Txn's worth: at most one per key, as a
-   * later write of a key waits for the earlier; none frees the place in flight.
+   * The writes that arrived while {@code done} was on its way, in order, up to a Txn's worth (of
+   * distinct keys, as a key waits at most once); none frees the place in flight.
    */
-  private List<Write> next() {
+  private List<Write> next(List<Write> done) {
     synchronized (lock) {
+      for (Write write : done) {
+        keys.remove(write.request.getKey());
+      }
       if (waiting.isEmpty()) {
         inFlight = false;
         return List.of();
       }
-      Set<ByteString> keys = new HashSet<>();
-      List<Write> next = new ArrayList<>();
-      List<Write> later = new ArrayList<>();
+      int count = 0;
       int bytes = 0;
       for (Write write : waiting) {
         int size = write.request.getSerializedSize();
-        boolean firstOfKey = keys.add(write.request.getKey());
-        boolean fits =
-            next.size() < maxOps && (next.isEmpty() || bytes + size <= MAX_REQUEST_BYTES);
-        if (firstOfKey && fits) {
-          next.add(write);
-          bytes += size;
-        } else {
-          later.add(write);
+        if (count == maxOps || (count > 0 && bytes + size > MAX_REQUEST_BYTES)) {
+          break;
         }
+        count++;
+        bytes += size;
       }
-      waiting = later;
+      List<Write> next = List.copyOf(waiting.subList(0, count));
+      waiting = new ArrayList<>(waiting.subList(count, waiting.size()));
       return next;
     }
   }

@@ -56,22 +56,75 @@ class EtcdWriteBatchingTest {
     }
   }
 
+  /**
+   * One key every caller writes at once, beside keys each written by a chain of sets, each set
+   * starting when the one before it is answered.
+   */
   @Test
-  void concurrentSetsOfOneKey_keepTheLastWritten() throws Exception {
+  void setAnsweredBeforeAnotherOfItsKeyStarts_hasTheLowerRevision_eachAppliedOnce()
+      throws Exception {
     try (KvStore store = storeAs("root", "root-secret")) {
-      List<CompletableFuture<Long>> writes = new ArrayList<>();
+      long before = store.set("mark", "before").get();
+      List<CompletableFuture<Long>> hot = new ArrayList<>();
+      List<CompletableFuture<List<Long>>> chains = new ArrayList<>();
       for (int i = 0; i < WRITES; i++) {
-        writes.add(store.set("one", "v" + i));
-        writes.add(store.set("other/" + i, "x"));
+        hot.add(store.set("hot", "v" + i));
+        if (i % 8 == 0) {
+          chains.add(chain(store, "chain/" + i, 16));
+        }
       }
-      long last = 0;
+
+      HashSet<Long> revisions = new HashSet<>();
+      for (int i = 0; i < chains.size(); i++) {
+        List<Long> chain = chains.get(i).get();
+        assertThat(chain).as("a chain's revisions").isSorted().doesNotHaveDuplicates();
+        assertThat(store.get("chain/" + (8 * i)).get())
+            .hasValueSatisfying(entry -> assertThat(entry.value()).isEqualTo("v15"));
+        revisions.addAll(chain);
+      }
+      long lastHot = 0;
+      int lastHotIndex = 0;
       for (int i = 0; i < WRITES; i++) {
-        long revision = writes.get(2 * i).get();
-        assertThat(revision).as("writes of one key, in order").isGreaterThan(last);
-        last = revision;
+        long revision = hot.get(i).get();
+        revisions.add(revision);
+        if (revision > lastHot) {
+          lastHot = revision;
+          lastHotIndex = i;
+        }
       }
-      assertThat(store.blocking().get("one")).contains("v" + (WRITES - 1));
+      String kept = "v" + lastHotIndex;
+      long keptRevision = lastHot;
+      assertThat(store.get("hot").get())
+          .as("the hot key holds the write applied last")
+          .hasValueSatisfying(
+              entry -> {
+                assertThat(entry.value()).isEqualTo(kept);
+                assertThat(entry.modRevision()).isEqualTo(keptRevision);
+              });
+      long after = store.set("mark", "after").get();
+      assertThat(after - before - 1)
+          .as("revisions taken between the marks: no write applied twice")
+          .isEqualTo(revisions.size());
     }
+  }
+
+  /** Sets {@code key} to v0, v1, ..., each set once the one before is answered: their revisions. */
+  private static CompletableFuture<List<Long>> chain(KvStore store, String key, int length) {
+    CompletableFuture<List<Long>> chain = CompletableFuture.completedFuture(new ArrayList<>());
+    for (int i = 0; i < length; i++) {
+      String value = "v" + i;
+      chain =
+          chain.thenCompose(
+              revisions ->
+                  store
+                      .set(key, value)
+                      .thenApply(
+                          revision -> {
+                            revisions.add(revision);
+                            return revisions;
+                          }));
+    }
+    return chain;
   }
 
   @Test

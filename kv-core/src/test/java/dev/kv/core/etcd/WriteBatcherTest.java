@@ -11,7 +11,10 @@ import dev.kv.etcd.api.etcdserverpb.ResponseOp;
 import dev.kv.etcd.api.etcdserverpb.TxnRequest;
 import dev.kv.etcd.api.etcdserverpb.TxnResponse;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 
@@ -55,24 +58,36 @@ class WriteBatcherTest {
   }
 
   @Test
-  void writesToOneKey_leaveInOrder_inSeparateTxns() {
-    batcher.write(put("a", "0"));
-    CompletableFuture<Long> a1 = batcher.write(put("a", "1"));
-    CompletableFuture<Long> b = batcher.write(put("b", "1"));
-    CompletableFuture<Long> a2 = batcher.write(put("a", "2"));
-    CompletableFuture<Long> c = batcher.write(put("c", "1"));
+  void writeOfTheKeyOnItsWay_goesAloneAtOnce() {
+    CompletableFuture<Long> first = batcher.write(put("a", "1"));
+    CompletableFuture<Long> second = batcher.write(put("a", "2"));
 
-    puts.answers.get(0).complete(putAt(7));
+    assertThat(puts.requests)
+        .as("a key every caller writes waits for no round trip")
+        .containsExactly(put("a", "1"), put("a", "2"));
+    puts.answers.get(1).complete(putAt(7));
+    assertThat(second.join()).isEqualTo(7);
+    assertThat(first).isNotDone();
+  }
+
+  @Test
+  void writeOfAWaitingKey_goesAloneAtOnce_theWaitingOneStaysInTheNextTxn() {
+    batcher.write(put("first", "x"));
+    CompletableFuture<Long> b1 = batcher.write(put("b", "1"));
+    CompletableFuture<Long> c = batcher.write(put("c", "1"));
+    CompletableFuture<Long> b2 = batcher.write(put("b", "2"));
+
+    assertThat(puts.requests).containsExactly(put("first", "x"), put("b", "2"));
+    puts.answers.get(1).complete(putAt(7));
+    assertThat(b2.join()).isEqualTo(7);
+
+    puts.answers.get(0).complete(putAt(8));
     assertThat(txns.requests).singleElement();
     assertThat(txns.requests.get(0).getSuccessList())
         .extracting(op -> op.getRequestPut())
-        .containsExactly(put("a", "1"), put("b", "1"), put("c", "1"));
-    txns.answers.get(0).complete(txnAt(8, 3));
-
-    assertThat(puts.requests).as("the second write of a, alone").hasSize(2);
-    assertThat(puts.requests.get(1)).isEqualTo(put("a", "2"));
-    puts.answers.get(1).complete(putAt(9));
-    assertThat(List.of(a1.join(), b.join(), c.join(), a2.join())).containsExactly(8L, 8L, 8L, 9L);
+        .containsExactly(put("b", "1"), put("c", "1"));
+    txns.answers.get(0).complete(txnAt(9, 2));
+    assertThat(List.of(b1.join(), c.join())).containsExactly(9L, 9L);
   }
 
   @Test
@@ -114,10 +129,10 @@ class WriteBatcherTest {
     batcher.write(put("first", "x"));
     CompletableFuture<Long> allowed = batcher.write(put("alice/a", "1"));
     CompletableFuture<Long> denied = batcher.write(put("bob/b", "2"));
-    CompletableFuture<Long> later = batcher.write(put("alice/a", "2"));
     puts.answers.get(0).complete(putAt(7));
 
     txns.answers.get(0).completeExceptionally(denied());
+    CompletableFuture<Long> later = batcher.write(put("carol/c", "3"));
 
     assertThat(puts.requests)
         .extracting(PutRequest::getKey)
@@ -128,9 +143,10 @@ class WriteBatcherTest {
     assertThat(allowed.join()).isEqualTo(8);
     assertThat(denied).isCompletedExceptionally();
     assertThat(puts.requests).hasSize(4);
-    assertThat(puts.requests.get(3)).isEqualTo(put("alice/a", "2"));
+    assertThat(puts.requests.get(3)).isEqualTo(put("carol/c", "3"));
     puts.answers.get(3).complete(putAt(9));
     assertThat(later.join()).isEqualTo(9);
+    assertThat(txns.requests).hasSize(1);
   }
 
   @Test
@@ -148,6 +164,72 @@ class WriteBatcherTest {
     assertThat(txns.requests).hasSize(1);
     assertThat(b).isCompletedExceptionally();
     assertThat(c).isCompletedExceptionally();
+  }
+
+  /**
+   * Writes of a few keys arrive between answers given in a random order, some Txns refused as a
+   * whole, some failed after they may have been applied: no Txn holds one key twice, and every
+   * write is answered, applied exactly once unless it failed, never sent again once it may have
+   * been applied.
+   */
+  @Test
+  void anyInterleaving_noTxnHoldsAKeyTwice_everyWriteAppliedOnce() {
+    for (int seed = 0; seed < 200; seed++) {
+      Random random = new Random(seed);
+      CallsAnsweredByHand<PutRequest, PutResponse> puts = new CallsAnsweredByHand<>();
+      CallsAnsweredByHand<TxnRequest, TxnResponse> txns = new CallsAnsweredByHand<>();
+      WriteBatcher batcher = new WriteBatcher(puts, txns, MAX_OPS);
+      Map<ByteString, Integer> applied = new HashMap<>();
+      List<CompletableFuture<Long>> writes = new ArrayList<>();
+      long revision = 0;
+      while (true) {
+        List<CompletableFuture<?>> open = new ArrayList<>();
+        open.addAll(puts.answers.stream().filter(answer -> !answer.isDone()).toList());
+        open.addAll(txns.answers.stream().filter(answer -> !answer.isDone()).toList());
+        if (writes.size() < 40 && (open.isEmpty() || random.nextBoolean())) {
+          String key = "k" + random.nextInt(3);
+          writes.add(batcher.write(put(key, "w" + writes.size())));
+          continue;
+        }
+        if (open.isEmpty()) {
+          break;
+        }
+        CompletableFuture<?> answer = open.get(random.nextInt(open.size()));
+        int call = puts.answers.indexOf(answer);
+        if (call >= 0) {
+          applied.merge(puts.requests.get(call).getValue(), 1, Integer::sum);
+          puts.answers.get(call).complete(putAt(++revision));
+          continue;
+        }
+        TxnRequest txn = txns.requests.get(txns.answers.indexOf(answer));
+        assertThat(txn.getSuccessList())
+            .as("seed %d: the keys of one Txn", seed)
+            .extracting(op -> op.getRequestPut().getKey())
+            .doesNotHaveDuplicates();
+        int outcome = random.nextInt(4);
+        if (outcome == 0) {
+          txns.answers.get(txns.answers.indexOf(answer)).completeExceptionally(denied());
+          continue;
+        }
+        txn.getSuccessList()
+            .forEach(op -> applied.merge(op.getRequestPut().getValue(), 1, Integer::sum));
+        if (outcome == 1) {
+          txns.answers
+              .get(txns.answers.indexOf(answer))
+              .completeExceptionally(new KvException(KvException.Code.UNAVAILABLE, "gone"));
+        } else {
+          txns.answers
+              .get(txns.answers.indexOf(answer))
+              .complete(txnAt(++revision, txn.getSuccessCount()));
+        }
+      }
+      assertThat(writes)
+          .as("seed %d: every write answered", seed)
+          .allMatch(CompletableFuture::isDone);
+      for (int i = 0; i < writes.size(); i++) {
+        assertThat(applied.get(utf8("w" + i))).as("seed %d: w%d applied", seed, i).isEqualTo(1);
+      }
+    }
   }
 
   private static KvException denied() {
