@@ -116,7 +116,7 @@ public final class EtcdOptions {
       defaultValue = "${env:KV_ETCD_MAX_TXN_OPS:-128}",
       description = {
         "The members' --max-txn-ops: concurrent reads and writes go to etcd together, in "
-            + "transactions of at most this many operations.",
+            + "transactions of at most this many operations; 1 sends each as its own call.",
         "Env: KV_ETCD_MAX_TXN_OPS. Default: ${DEFAULT-VALUE}, etcd's own."
       })
   int maxTxnOps;

@@ -302,7 +302,8 @@ public final class EtcdStore extends AbstractKvStore {
 
     /**
      * The most operations the members take in one Txn, their {@code --max-txn-ops}: concurrent
-     * reads and writes go to etcd in Txns of at most this many. Default: 128, etcd's own.
+     * reads and writes go to etcd in Txns of at most this many. Default: 128, etcd's own; 1 sends
+     * each read and write as its own Range or Put, as etcd's own clients do.
      */
     public Builder maxTxnOps(int maxTxnOps) {
       if (maxTxnOps < 1) {

@@ -59,6 +59,10 @@ final class ReadBatcher {
 
   /** Reads {@code key} linearizably, alone or with the reads that arrive meanwhile. */
   CompletableFuture<RangeResponse> read(ByteString key) {
+    if (maxKeys == 1) {
+      // One operation per Txn: a read would wait for nothing to go with.
+      return rangeAlone(key);
+    }
     Read read = new Read(key, new CompletableFuture<>());
     synchronized (lock) {
       if (inFlight == MAX_IN_FLIGHT) {
@@ -74,7 +78,7 @@ final class ReadBatcher {
   private void send(List<Read> reads) {
     if (reads.size() == 1) {
       Read read = reads.get(0);
-      detached(() -> range.apply(RangeRequest.newBuilder().setKey(read.key).build()))
+      rangeAlone(read.key)
           .whenComplete(
               (response, error) -> {
                 sendIfAny(next());
@@ -101,7 +105,7 @@ final class ReadBatcher {
               for (Read read : reads) {
                 if (error != null) {
                   // Each alone, with the retries a Range has.
-                  detached(() -> range.apply(RangeRequest.newBuilder().setKey(read.key).build()))
+                  rangeAlone(read.key)
                       .whenComplete((single, failure) -> complete(read, single, failure));
                 } else {
                   ResponseOp op = response.getResponses(index.get(read.key));
@@ -109,6 +113,10 @@ final class ReadBatcher {
                 }
               }
             });
+  }
+
+  private CompletableFuture<RangeResponse> rangeAlone(ByteString key) {
+    return detached(() -> range.apply(RangeRequest.newBuilder().setKey(key).build()));
   }
 
   /** The reads that arrived meanwhile, up to a Txn's worth; none frees a place in flight. */

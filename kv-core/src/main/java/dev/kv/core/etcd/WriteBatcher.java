@@ -63,6 +63,10 @@ final class WriteBatcher {
   /** Applies {@code request}, alone or with the writes that arrive meanwhile: its revision. */
   CompletableFuture<Long> write(PutRequest request) {
     Write write = new Write(request, new CompletableFuture<>());
+    if (maxOps == 1) {
+      // One operation per Txn: each write a plain Put, none waiting for another.
+      return answerAlone(write);
+    }
     synchronized (lock) {
       if (!keys.add(request.getKey())) {
         return answerAlone(write);

@@ -37,6 +37,19 @@ class ReadBatcherTest {
   }
 
   @Test
+  void oneOpPerTxn_everyReadIsARangeAtOnce() {
+    ReadBatcher unbatched = new ReadBatcher(ranges, txns, 1);
+
+    unbatched.read(key("a"));
+    unbatched.read(key("b"));
+
+    assertThat(ranges.requests)
+        .extracting(RangeRequest::getKey)
+        .containsExactly(key("a"), key("b"));
+    assertThat(txns.requests).isEmpty();
+  }
+
+  @Test
   void readsThatArriveWhileOneIsOut_leaveTogetherAfterIt_oneRangePerDistinctKey() {
     CompletableFuture<RangeResponse> first = batcher.read(key("a"));
     CompletableFuture<RangeResponse> b1 = batcher.read(key("b"));

@@ -38,6 +38,17 @@ class WriteBatcherTest {
   }
 
   @Test
+  void oneOpPerTxn_everyWriteIsAPutAtOnce() {
+    WriteBatcher unbatched = new WriteBatcher(puts, txns, 1);
+
+    unbatched.write(put("a", "1"));
+    unbatched.write(put("b", "1"));
+
+    assertThat(puts.requests).containsExactly(put("a", "1"), put("b", "1"));
+    assertThat(txns.requests).isEmpty();
+  }
+
+  @Test
   void writesThatArriveWhileOneIsOut_leaveAfterItAsOneTxn_eachAnsweredWithItsRevision() {
     CompletableFuture<Long> first = batcher.write(put("a", "1"));
     CompletableFuture<Long> b = batcher.write(put("b", "2"));
