@@ -2,6 +2,7 @@ package dev.kv.launch;
 
 import dev.kv.core.etcd.EtcdEndpoints;
 import dev.kv.core.etcd.EtcdStore;
+import dev.kv.core.etcd.EtcdStoreBuilder;
 import dev.kv.core.tls.ClientTls;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -175,8 +176,8 @@ public final class EtcdOptions {
    * @throws IllegalArgumentException when the options cannot be used, such as a user without a
    *     password
    */
-  public EtcdStore.Builder storeBuilder() {
-    EtcdStore.Builder builder =
+  public EtcdStoreBuilder storeBuilder() {
+    EtcdStoreBuilder builder =
         EtcdStore.builder()
             .endpoints(endpoints)
             .authority(authority)
