@@ -15,7 +15,7 @@ import java.util.concurrent.CompletableFuture;
  * revisions that created and last changed it. A store may apply concurrent writes of distinct keys
  * together, at one revision, as the etcd store does: each of them is answered with that revision,
  * revisions still only grow, and a watch delivers the changes of one revision in order, before
- * those of the next.
+ * those of the next. A write answered before another starts always has the lower revision.
  *
  * <p>For code that prefers to wait, {@link #blocking()} gives a synchronous view of the same store.
  */
