@@ -69,7 +69,7 @@ public final class EtcdStore extends AbstractKvStore {
     super(clientOf(builder));
     String peer = "etcd at " + builder.endpoints;
     ManagedChannel channel =
-        EtcdChannel.open(builder.endpoints, builder.authority, builder.tls, builder.directExecutor);
+        EtcdChannel.open(builder.endpoints, builder.authority, builder.tls, builder.executor);
     EtcdToken token =
         builder.user == null
             ? null
