@@ -9,6 +9,7 @@
 # python3, and the built jars (./mvnw -q package -DskipTests; built here if missing).
 #
 # Settings: DURATION (per measurement, default 10s), CONCURRENCY (calls in flight, default 64),
+# SPREAD_ROUNDS (alternating rounds of Sets spread over keys, default 3),
 # JAVA_OPTS (added to kv-server's, as bin/kv-server takes it), BENCH_OUT. kv-server runs
 # through bin/kv-server, with the JVM options users get; kv bench with the JVM's defaults.
 set -euo pipefail
@@ -59,6 +60,7 @@ etcd --data-dir "$work/etcd" --listen-client-urls "http://127.0.0.1:$etcd_port" 
   --advertise-client-urls "http://127.0.0.1:$etcd_port" \
   --listen-peer-urls "http://127.0.0.1:$peer_port" > "$work/etcd.log" 2>&1 &
 pids+=($!)
+etcd_pid=$!
 wait_for "$etcd_port"
 etcd grpc-proxy start --endpoints="127.0.0.1:$etcd_port" \
   --listen-addr="127.0.0.1:$proxy_port" > "$work/grpc-proxy.log" 2>&1 &
@@ -98,9 +100,9 @@ declare -A url=(
 # gRPC request bodies for h2load: a 5-byte frame header, then the message. The key is
 # bench/1 (which kv bench writes first); the value 100 bytes, as kv bench's.
 value=$(printf 'v%.0s' $(seq 100))
-python3 - "$work" "$value" <<'PY'
+python3 - "$work" "$value" "$concurrency" <<'PY'
 import sys
-work, value = sys.argv[1], sys.argv[2].encode()
+work, value, concurrency = sys.argv[1], sys.argv[2].encode(), int(sys.argv[3])
 key = b"bench/1"
 def field(number, data): return bytes([number << 3 | 2, len(data)]) + data
 def frame(message): return b"\0" + len(message).to_bytes(4, "big") + message
@@ -110,6 +112,8 @@ bodies = {
     "kv-serializable": field(1, key) + bytes([2 << 3, 1]),    # GetRequest.consistency
     "set": field(1, key) + field(2, value),                # PutRequest / SetRequest
 }
+for i in range(1, concurrency + 1):  # Sets spread over keys, one body per h2load process
+    bodies[f"set-{i}"] = field(1, b"bench/%d" % i) + field(2, value)
 for name, message in bodies.items():
     open(f"{work}/{name}.bin", "wb").write(frame(message))
 PY
@@ -120,8 +124,11 @@ measure() { # target op: get | serializable | set
   local target=$1 op=$2 file=${1//\//-}-$2 workload=$2 consistency=linearizable
   [[ $op == serializable ]] && { workload=get; consistency=serializable; }
   echo "bench: $target $op" >&2
+  # etcd's own Put: kv's etcd adapter would send concurrent Sets as Txns, as kv-server does.
+  local plain=
+  [[ $op == set && ($target == etcd || $target == grpc-proxy) ]] && plain="--etcd-max-txn-ops 1"
   # shellcheck disable=SC2086
-  java -jar kv-cli/target/kv.jar ${reach[$target]} -o json bench --workload "$workload" \
+  java -jar kv-cli/target/kv.jar ${reach[$target]} $plain -o json bench --workload "$workload" \
     --consistency "$consistency" --concurrency "$concurrency" --duration "$duration" \
     > "$results/$file.kv.json"
   local service path body
@@ -142,6 +149,32 @@ for target in "${targets[@]}"; do
   for op in get serializable set; do measure "$target" "$op"; done
 done
 
+# Sets spread over as many keys as calls in flight, which h2load sends as one process per key
+# (each 1 connection x 1 stream): etcd's Put against kv-server's Set on etcd, in alternating
+# rounds, with the CPU each process spent per call (utime + stime from /proc/PID/stat).
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+spread_rounds=${SPREAD_ROUNDS:-3}
+measure_spread() { # target round
+  local target=$1 round=$2 service=kv.KV path=Set pid=${server_pid[etcd]} runs=() i
+  [[ $target == etcd ]] && { service=etcdserverpb.KV; path=Put; pid=; }
+  echo "bench: $target set over $concurrency keys, round $round" >&2
+  local before_etcd before_server
+  before_etcd=$(ticks "$etcd_pid"); before_server=$([[ -n $pid ]] && ticks "$pid" || echo 0)
+  for i in $(seq "$concurrency"); do
+    h2load -c 1 -m 1 -D "$seconds" \
+      -H 'content-type: application/grpc' -H 'te: trailers' -d "$work/set-$i.bin" \
+      "${url[$target]}/$service/$path" > "$results/spread-$i.h2load.txt" &
+    runs+=($!)
+  done
+  wait "${runs[@]}"
+  echo "$(ticks "$etcd_pid") $before_etcd $([[ -n $pid ]] && ticks "$pid" || echo 0) $before_server" \
+    > "$results/${target//\//-}-spread-$round.ticks"
+  cat "$results"/spread-*.h2load.txt > "$results/${target//\//-}-spread-$round.h2load.txt"
+}
+for round in $(seq "$spread_rounds"); do
+  for target in etcd kv-server/etcd; do measure_spread "$target" "$round"; done
+done
+
 # Latency at moderate load: what kv-server adds on top of etcd, with 4 calls in flight.
 for target in etcd kv-server/etcd; do
   for op in get set; do
@@ -157,9 +190,10 @@ for name in etcd embedded memory; do
   awk '/VmHWM/ {print $2}' "/proc/${server_pid[$name]}/status" > "$results/rss-$name.txt"
 done
 
-python3 - "$results" "$out" "$duration" "$concurrency" "$java_opts" <<'PY'
-import json, os, platform, re, subprocess, sys, datetime
-results, out, duration, concurrency, java_opts = sys.argv[1:]
+python3 - "$results" "$out" "$duration" "$concurrency" "$java_opts" "$spread_rounds" \
+  "$(getconf CLK_TCK)" <<'PY'
+import json, os, platform, re, statistics, subprocess, sys, datetime
+results, out, duration, concurrency, java_opts, spread_rounds, hz = sys.argv[1:]
 targets = ["etcd", "grpc-proxy", "kv-server/etcd", "kv-server/embedded", "kv-server/memory"]
 ops = [("get", "Get, linearizable"), ("serializable", "Get, serializable"), ("set", "Set")]
 def kv(target, op):
@@ -192,6 +226,9 @@ lines = [
     "  concurrent linearizable reads as one Txn, and it is one JVM sharing the machine with the",
     "  servers, so its rate caps every kv-server row; h2load's columns show what each server",
     "  itself sustains.",
+    "- The Set rows' etcd baseline is etcd's own Put: `kv bench` reaches etcd with",
+    "  `--etcd-max-txn-ops 1`, one call per Set, while kv-server sends concurrent Sets of distinct",
+    "  keys as one Txn.",
     "",
 ]
 for op, title in ops:
@@ -212,6 +249,30 @@ for op, title in ops:
                      f"{lat['p50']/1000:.2f} | {lat['p99']/1000:.2f} | {lat['p99.9']/1000:.2f} | "
                      f"{errors}{' ' + str(r['errors']) if errors else ''} | {h2load} |")
     lines.append("")
+def spread(target):
+    rounds = []
+    for r in range(1, int(spread_rounds) + 1):
+        name = f"{results}/{target.replace('/', '-')}-spread-{r}"
+        text = open(f"{name}.h2load.txt").read()
+        rate = sum(map(float, re.findall(r"finished in [\d.]+\w*, ([\d.]+) req/s", text)))
+        done = sum(int(n) for n in re.findall(r"requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded", text))
+        failed = sum(int(a) + int(b) for a, b in re.findall(r"(\d+) failed, (\d+) errored", text))
+        etcd_after, etcd_before, server_after, server_before = map(int, open(f"{name}.ticks").read().split())
+        per_call = lambda ticks: ticks / float(hz) / max(done, 1) * 1e6
+        rounds.append((rate, per_call(etcd_after - etcd_before), per_call(server_after - server_before), failed))
+    return [statistics.median(column) for column in zip(*rounds)]
+put, served = spread("etcd"), spread("kv-server/etcd")
+lines += [f"## Set over {concurrency} keys", "",
+          f"h2load as {concurrency} processes, each one key over 1 connection with 1 call in flight;",
+          f"medians of {spread_rounds} alternating rounds: etcd's own Put against kv-server's Set on",
+          "etcd, which sends concurrent Sets of distinct keys as one Txn (a Set of a key already on",
+          "its way goes alone, so the one-key Set rows above measure Puts). CPU per call from",
+          "/proc/PID/stat (user + system).", "",
+          "| target | h2load req/s | × etcd | etcd CPU µs/call | kv-server CPU µs/call | failed |",
+          "| --- | ---: | ---: | ---: | ---: | ---: |",
+          f"| etcd (Put) | {put[0]:,.0f} | 1.00 | {put[1]:.0f} | | {put[3]:.0f} |",
+          f"| kv-server/etcd (Set) | {served[0]:,.0f} | {served[0]/put[0]:.2f} | {served[1]:.0f} | {served[2]:.0f} | {served[3]:.0f} |",
+          ""]
 lines += ["## Latency at moderate load", "",
           "`kv bench` with 4 calls in flight: what kv-server adds on top of etcd.", "",
           "| call | etcd p50 ms | etcd p99 ms | kv-server/etcd p50 ms | kv-server/etcd p99 ms | p99 added ms |",

@@ -17,7 +17,10 @@ import java.util.concurrent.CompletableFuture;
  * the store on them. A future may complete on the caller's thread or on one of the store's.
  *
  * <p>Every write advances the store's revision, a number that only grows; each entry carries the
- * revisions that created and last changed it.
+ * revisions that created and last changed it. A store may apply concurrent writes of distinct keys
+ * together, at one revision, as the etcd store does: each of them is answered with that revision,
+ * revisions still only grow, and a watch delivers the changes of one revision in order, before
+ * those of the next. A write answered before another starts always has the lower revision.
  *
  * <p>For code that prefers to wait, {@link #blocking()} gives a synchronous view of the same store.
  */

@@ -2,6 +2,7 @@ package dev.kv.launch;
 
 import dev.kv.core.etcd.EtcdEndpoints;
 import dev.kv.core.etcd.EtcdStore;
+import dev.kv.core.etcd.EtcdStoreBuilder;
 import dev.kv.core.tls.ClientTls;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -109,6 +110,18 @@ public final class EtcdOptions {
       })
   Duration timeout;
 
+  @Option(
+      names = "--etcd-max-txn-ops",
+      paramLabel = "N",
+      scope = ScopeType.INHERIT,
+      defaultValue = "${env:KV_ETCD_MAX_TXN_OPS:-128}",
+      description = {
+        "The members' --max-txn-ops: concurrent reads and writes go to etcd together, in "
+            + "transactions of at most this many operations; 1 sends each as its own call.",
+        "Env: KV_ETCD_MAX_TXN_OPS. Default: ${DEFAULT-VALUE}, etcd's own."
+      })
+  int maxTxnOps;
+
   /** The members to reach; null when neither the option nor its variable is given. */
   public EtcdEndpoints endpoints() {
     return endpoints;
@@ -163,9 +176,13 @@ public final class EtcdOptions {
    * @throws IllegalArgumentException when the options cannot be used, such as a user without a
    *     password
    */
-  public EtcdStore.Builder storeBuilder() {
-    EtcdStore.Builder builder =
-        EtcdStore.builder().endpoints(endpoints).authority(authority).timeout(timeout);
+  public EtcdStoreBuilder storeBuilder() {
+    EtcdStoreBuilder builder =
+        EtcdStore.builder()
+            .endpoints(endpoints)
+            .authority(authority)
+            .timeout(timeout)
+            .maxTxnOps(maxTxnOps);
     if (caCert != null || cert != null || key != null) {
       builder.tls(new ClientTls(caCert, cert, key));
     }

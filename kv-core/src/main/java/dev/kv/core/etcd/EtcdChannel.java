@@ -8,6 +8,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 
 /** The one channel that reaches every member of a cluster, configured for etcd. */
@@ -20,19 +21,21 @@ final class EtcdChannel {
    *
    * @param authority the {@code :authority} every call carries, or null for each member's own
    * @param tls for {@code https://} endpoints; null for the system's trusted CAs
-   * @param directExecutor whether callbacks run on gRPC's network threads
+   * @param executor where callbacks run; null for gRPC's network threads
    * @throws IllegalArgumentException for TLS files with {@code http://} endpoints
    */
   @SuppressWarnings("deprecation") // nameResolverFactory: the resolver is this channel's own
   static ManagedChannel open(
-      EtcdEndpoints endpoints, String authority, ClientTls tls, boolean directExecutor) {
+      EtcdEndpoints endpoints, String authority, ClientTls tls, Executor executor) {
     NettyChannelBuilder channel =
         ChannelThreads.of(
             NettyChannelBuilder.forTarget(
                 EndpointsNameResolver.SCHEME + ":///", credentials(endpoints, tls)),
             "kv-etcd");
-    if (directExecutor) {
+    if (executor == null) {
       channel.directExecutor();
+    } else {
+      channel.executor(executor);
     }
     String callsCarry = authority != null ? authority : endpoints.members().get(0).toString();
     return channel

@@ -12,9 +12,7 @@ import dev.kv.core.Swap;
 import dev.kv.core.Watch;
 import dev.kv.core.WatchListener;
 import dev.kv.core.WatchQuery;
-import dev.kv.core.config.Durations;
 import dev.kv.core.grpc.StoreConnection;
-import dev.kv.core.tls.ClientTls;
 import dev.kv.etcd.api.etcdserverpb.AuthGrpc;
 import dev.kv.etcd.api.etcdserverpb.DeleteRangeRequest;
 import dev.kv.etcd.api.etcdserverpb.KVGrpc;
@@ -27,7 +25,6 @@ import dev.kv.etcd.api.etcdserverpb.RequestOp;
 import dev.kv.etcd.api.etcdserverpb.WatchGrpc;
 import io.grpc.ManagedChannel;
 import io.grpc.stub.AbstractStub;
-import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -59,21 +56,20 @@ import java.util.function.Supplier;
  */
 public final class EtcdStore extends AbstractKvStore {
 
-  private static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(5);
-
   private final StoreConnection connection;
   private final EtcdErrors errors;
   private final KVGrpc.KVStub kv;
   private final LeaseGrpc.LeaseStub lease;
   private final WatchGrpc.WatchStub watch;
   private final ReadBatcher reads;
+  private final WriteBatcher writes;
   private final EtcdHealth health;
 
-  private EtcdStore(Builder builder) {
+  EtcdStore(EtcdStoreBuilder builder) {
     super(clientOf(builder));
     String peer = "etcd at " + builder.endpoints;
     ManagedChannel channel =
-        EtcdChannel.open(builder.endpoints, builder.authority, builder.tls, builder.directExecutor);
+        EtcdChannel.open(builder.endpoints, builder.authority, builder.tls, builder.executor);
     EtcdToken token =
         builder.user == null
             ? null
@@ -90,10 +86,16 @@ public final class EtcdStore extends AbstractKvStore {
         new ReadBatcher(
             request ->
                 connection.call(kv, KVGrpc.KVStub::range, () -> request, Function.identity()),
-            request -> connection.call(kv, KVGrpc.KVStub::txn, () -> request, Function.identity()));
+            request -> connection.call(kv, KVGrpc.KVStub::txn, () -> request, Function.identity()),
+            builder.maxTxnOps);
+    this.writes =
+        new WriteBatcher(
+            request -> connection.call(kv, KVGrpc.KVStub::put, () -> request, Function.identity()),
+            request -> connection.call(kv, KVGrpc.KVStub::txn, () -> request, Function.identity()),
+            builder.maxTxnOps);
   }
 
-  private static String clientOf(Builder builder) {
+  private static String clientOf(EtcdStoreBuilder builder) {
     return "the client of etcd at " + Objects.requireNonNull(builder.endpoints, "endpoints");
   }
 
@@ -102,8 +104,8 @@ public final class EtcdStore extends AbstractKvStore {
     return token == null ? stub : stub.withCallCredentials(token);
   }
 
-  public static Builder builder() {
-    return new Builder();
+  public static EtcdStoreBuilder builder() {
+    return new EtcdStoreBuilder();
   }
 
   @Override
@@ -118,16 +120,17 @@ public final class EtcdStore extends AbstractKvStore {
         EtcdMessages::firstEntry);
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Sets that arrive while another is on its way go together, as one Txn applied at one
+   * revision: see {@link WriteBatcher}. One with a time to live holds its own lease, so joins them
+   * as well.
+   */
   @Override
   protected CompletableFuture<Long> doSet(String key, String value, long ttlSeconds) {
     return withLease(
-        ttlSeconds,
-        lease ->
-            connection.call(
-                kv,
-                KVGrpc.KVStub::put,
-                () -> EtcdMessages.put(key, value, lease).build(),
-                response -> response.getHeader().getRevision()));
+        ttlSeconds, lease -> writes.write(EtcdMessages.put(key, value, lease).build()));
   }
 
   @Override
@@ -252,78 +255,5 @@ public final class EtcdStore extends AbstractKvStore {
   @Override
   public void close() {
     connection.close();
-  }
-
-  /** How to reach the cluster. */
-  public static final class Builder {
-    private EtcdEndpoints endpoints;
-    private String authority;
-    private Duration timeout = DEFAULT_TIMEOUT;
-    private boolean directExecutor;
-    private ClientTls tls;
-    private String user;
-    private String password;
-
-    private Builder() {}
-
-    /** The members' client URLs. Required. */
-    public Builder endpoints(EtcdEndpoints endpoints) {
-      this.endpoints = Objects.requireNonNull(endpoints, "endpoints");
-      return this;
-    }
-
-    /**
-     * The {@code :authority} every call carries, for an L7 proxy that routes on it (such as an
-     * Envoy listener that sends authority {@code etcd} to the cluster). By default, the first
-     * endpoint's {@code host:port}.
-     */
-    public Builder authority(String authority) {
-      this.authority = authority == null || authority.isBlank() ? null : authority;
-      return this;
-    }
-
-    /** How long each call may take, retries included. Default: 5 seconds. */
-    public Builder timeout(Duration timeout) {
-      this.timeout = Durations.requireTimeout(timeout);
-      return this;
-    }
-
-    /**
-     * Completes the store's futures on gRPC's network threads rather than on a pool: a third less
-     * CPU per call (measured through kv-server), for callers whose callbacks never block, as
-     * kv-server's. A callback that blocks would stall every call.
-     */
-    public Builder directExecutor() {
-      this.directExecutor = true;
-      return this;
-    }
-
-    /**
-     * The CA that signs the members' certificates, and this client's certificate when they ask for
-     * one ({@code --client-cert-auth}). For {@code https://} endpoints only; without it, they are
-     * checked against the system's trusted CAs.
-     */
-    public Builder tls(ClientTls tls) {
-      this.tls = tls;
-      return this;
-    }
-
-    /**
-     * Signs in as {@code user}, for a cluster with authentication enabled: every call carries the
-     * token etcd gives for the password, renewed when it expires.
-     */
-    public Builder user(String user, String password) {
-      if (user == null || user.isEmpty() || password == null) {
-        throw new IllegalArgumentException("an etcd user needs a name and a password");
-      }
-      this.user = user;
-      this.password = password;
-      return this;
-    }
-
-    /** Opens the channel; members are connected to on the first call. */
-    public EtcdStore build() {
-      return new EtcdStore(this);
-    }
   }
 }

@@ -18,33 +18,35 @@ import org.junit.jupiter.api.Test;
 /** The batching of linearizable reads, against calls this test answers by hand. */
 class ReadBatcherTest {
 
-  private final List<RangeRequest> ranges = new ArrayList<>();
-  private final List<CompletableFuture<RangeResponse>> rangeAnswers = new ArrayList<>();
-  private final List<TxnRequest> txns = new ArrayList<>();
-  private final List<CompletableFuture<TxnResponse>> txnAnswers = new ArrayList<>();
+  /** etcd's default limit of operations in one Txn (--max-txn-ops). */
+  private static final int MAX_KEYS = 128;
 
-  private final ReadBatcher batcher =
-      new ReadBatcher(
-          request -> {
-            ranges.add(request);
-            CompletableFuture<RangeResponse> answer = new CompletableFuture<>();
-            rangeAnswers.add(answer);
-            return answer;
-          },
-          request -> {
-            txns.add(request);
-            CompletableFuture<TxnResponse> answer = new CompletableFuture<>();
-            txnAnswers.add(answer);
-            return answer;
-          });
+  private final CallsAnsweredByHand<RangeRequest, RangeResponse> ranges =
+      new CallsAnsweredByHand<>();
+  private final CallsAnsweredByHand<TxnRequest, TxnResponse> txns = new CallsAnsweredByHand<>();
+
+  private final ReadBatcher batcher = new ReadBatcher(ranges, txns, MAX_KEYS);
 
   @Test
   void readAlone_isOneRange() {
     CompletableFuture<RangeResponse> read = batcher.read(key("a"));
 
-    assertThat(ranges).extracting(RangeRequest::getKey).containsExactly(key("a"));
-    rangeAnswers.get(0).complete(found("a", "1"));
+    assertThat(ranges.requests).extracting(RangeRequest::getKey).containsExactly(key("a"));
+    ranges.answers.get(0).complete(found("a", "1"));
     assertThat(read.join()).isEqualTo(found("a", "1"));
+  }
+
+  @Test
+  void oneOpPerTxn_everyReadIsARangeAtOnce() {
+    ReadBatcher unbatched = new ReadBatcher(ranges, txns, 1);
+
+    unbatched.read(key("a"));
+    unbatched.read(key("b"));
+
+    assertThat(ranges.requests)
+        .extracting(RangeRequest::getKey)
+        .containsExactly(key("a"), key("b"));
+    assertThat(txns.requests).isEmpty();
   }
 
   @Test
@@ -53,17 +55,17 @@ class ReadBatcherTest {
     CompletableFuture<RangeResponse> b1 = batcher.read(key("b"));
     CompletableFuture<RangeResponse> c = batcher.read(key("c"));
     CompletableFuture<RangeResponse> b2 = batcher.read(key("b"));
-    assertThat(txns).as("nothing leaves before the read out is answered").isEmpty();
+    assertThat(txns.requests).as("nothing leaves before the read out is answered").isEmpty();
 
-    rangeAnswers.get(0).complete(found("a", "1"));
+    ranges.answers.get(0).complete(found("a", "1"));
 
     assertThat(first.join()).isEqualTo(found("a", "1"));
-    assertThat(txns).singleElement();
-    assertThat(txns.get(0).getCompareCount()).isZero();
-    assertThat(txns.get(0).getSuccessList())
+    assertThat(txns.requests).singleElement();
+    assertThat(txns.requests.get(0).getCompareCount()).isZero();
+    assertThat(txns.requests.get(0).getSuccessList())
         .extracting(op -> op.getRequestRange().getKey())
         .containsExactly(key("b"), key("c"));
-    txnAnswers.get(0).complete(answers(found("b", "2"), found("c", "3")));
+    txns.answers.get(0).complete(answers(found("b", "2"), found("c", "3")));
     assertThat(b1.join()).isEqualTo(found("b", "2"));
     assertThat(b2.join()).isEqualTo(found("b", "2"));
     assertThat(c.join()).isEqualTo(found("c", "3"));
@@ -74,15 +76,18 @@ class ReadBatcherTest {
     batcher.read(key("a"));
     CompletableFuture<RangeResponse> b = batcher.read(key("b"));
     CompletableFuture<RangeResponse> c = batcher.read(key("c"));
-    rangeAnswers.get(0).complete(found("a", "1"));
+    ranges.answers.get(0).complete(found("a", "1"));
 
-    txnAnswers.get(0).completeExceptionally(new KvException(KvException.Code.UNAVAILABLE, "gone"));
+    txns.answers
+        .get(0)
+        .completeExceptionally(new KvException(KvException.Code.UNAVAILABLE, "gone"));
 
-    assertThat(ranges)
+    assertThat(ranges.requests)
         .extracting(RangeRequest::getKey)
         .containsExactly(key("a"), key("b"), key("c"));
-    rangeAnswers.get(1).complete(found("b", "2"));
-    rangeAnswers
+    ranges.answers.get(1).complete(found("b", "2"));
+    ranges
+        .answers
         .get(2)
         .completeExceptionally(new KvException(KvException.Code.UNAVAILABLE, "still"));
     assertThat(b.join()).isEqualTo(found("b", "2"));
@@ -93,20 +98,20 @@ class ReadBatcherTest {
   void manyKeys_splitIntoTxnsOfAtMostTheLimit() {
     batcher.read(key("first"));
     List<CompletableFuture<RangeResponse>> reads = new ArrayList<>();
-    for (int i = 0; i < ReadBatcher.MAX_KEYS + 10; i++) {
+    for (int i = 0; i < MAX_KEYS + 10; i++) {
       reads.add(batcher.read(key("k" + i)));
     }
 
-    rangeAnswers.get(0).complete(found("first", "x"));
-    assertThat(txns)
+    ranges.answers.get(0).complete(found("first", "x"));
+    assertThat(txns.requests)
         .singleElement()
-        .satisfies(txn -> assertThat(txn.getSuccessCount()).isEqualTo(ReadBatcher.MAX_KEYS));
-    txnAnswers.get(0).complete(answers(ReadBatcher.MAX_KEYS));
+        .satisfies(txn -> assertThat(txn.getSuccessCount()).isEqualTo(MAX_KEYS));
+    txns.answers.get(0).complete(answers(MAX_KEYS));
 
-    assertThat(txns).hasSize(2);
-    assertThat(txns.get(1).getSuccessCount()).isEqualTo(10);
-    assertThat(reads.subList(0, ReadBatcher.MAX_KEYS)).allMatch(CompletableFuture::isDone);
-    assertThat(reads.get(ReadBatcher.MAX_KEYS)).isNotDone();
+    assertThat(txns.requests).hasSize(2);
+    assertThat(txns.requests.get(1).getSuccessCount()).isEqualTo(10);
+    assertThat(reads.subList(0, MAX_KEYS)).allMatch(CompletableFuture::isDone);
+    assertThat(reads.get(MAX_KEYS)).isNotDone();
   }
 
   private static ByteString key(String key) {

@@ -43,7 +43,7 @@ class SecureEtcdStoreTest extends KvStoreContract {
         certificates.caCert(), certificates.clientCert(), certificates.clientKey());
   }
 
-  private static EtcdStore.Builder secureStore() {
+  private static EtcdStoreBuilder secureStore() {
     return EtcdStore.builder()
         .endpoints(etcd.endpoints())
         .timeout(Duration.ofSeconds(30))
