@@ -90,9 +90,7 @@ final class StoreOptions {
           throw CommandLines.usageError(
               spec, "--read-cache takes a number of keys, 0 or more, not " + readCache);
         }
-        // The service's callbacks never block (see KvServer.Builder).
-        KvStore etcdStore =
-            CommandLines.usage(spec, () -> etcd.storeBuilder().directExecutor().build());
+        KvStore etcdStore = CommandLines.usage(spec, () -> etcd.storeBuilder().build());
         yield readCache == 0 ? etcdStore : ReadCache.over(etcdStore, readCache);
       }
     };

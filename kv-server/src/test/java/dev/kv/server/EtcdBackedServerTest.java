@@ -281,12 +281,7 @@ class EtcdBackedServerTest {
     static Running on(EtcdCluster etcd, Duration etcdTimeout, UnaryOperator<KvStore> serve)
         throws Exception {
       KvStore store =
-          serve.apply(
-              EtcdStore.builder()
-                  .endpoints(etcd.endpoints())
-                  .timeout(etcdTimeout)
-                  .directExecutor()
-                  .build());
+          serve.apply(EtcdStore.builder().endpoints(etcd.endpoints()).timeout(etcdTimeout).build());
       KvServer server =
           new KvServer(
               NettyServerBuilder.forAddress(new HostPort("127.0.0.1", 0).toSocketAddress()),

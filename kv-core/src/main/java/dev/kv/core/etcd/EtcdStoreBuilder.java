@@ -75,12 +75,6 @@ public final class EtcdStoreBuilder {
     return this;
   }
 
-  /** Completes the store's futures on gRPC's network threads: the default. */
-  public EtcdStoreBuilder directExecutor() {
-    this.executor = null;
-    return this;
-  }
-
   /**
    * The CA that signs the members' certificates, and this client's certificate when they ask for
    * one ({@code --client-cert-auth}). For {@code https://} endpoints only; without it, they are
