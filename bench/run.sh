@@ -65,6 +65,7 @@ wait_for "$etcd_port"
 etcd grpc-proxy start --endpoints="127.0.0.1:$etcd_port" \
   --listen-addr="127.0.0.1:$proxy_port" > "$work/grpc-proxy.log" 2>&1 &
 pids+=($!)
+proxy_pid=$!
 wait_for "$proxy_port"
 
 declare -A server_pid
@@ -88,6 +89,13 @@ declare -A reach=(
   [kv-server/etcd]="--server 127.0.0.1:$kv_etcd"
   [kv-server/embedded]="--server 127.0.0.1:$kv_embedded"
   [kv-server/memory]="--server 127.0.0.1:$kv_memory"
+)
+declare -A serving_pid=(
+  [etcd]=$etcd_pid
+  [grpc-proxy]=$proxy_pid
+  [kv-server/etcd]=${server_pid[etcd]}
+  [kv-server/embedded]=${server_pid[embedded]}
+  [kv-server/memory]=${server_pid[memory]}
 )
 declare -A url=(
   [etcd]="http://127.0.0.1:$etcd_port"
@@ -120,6 +128,8 @@ PY
 
 results="$work/results"
 mkdir -p "$results"
+# Processor time a process has spent (utime + stime from /proc/PID/stat), in clock ticks.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 measure() { # target op: get | serializable | set
   local target=$1 op=$2 file=${1//\//-}-$2 workload=$2 consistency=linearizable
   [[ $op == serializable ]] && { workload=get; consistency=serializable; }
@@ -141,9 +151,16 @@ measure() { # target op: get | serializable | set
     path=$([[ $op == set ]] && echo Set || echo Get)
     body=$([[ $op == serializable ]] && echo kv-serializable || echo "$op")
   fi
+  # The server's CPU is counted from the end of h2load's warm-up second, as its calls are.
+  local pid=${serving_pid[$target]} before load
   h2load -c 4 -m $((concurrency / 4)) -D "$seconds" --warm-up-time=1 \
     -H 'content-type: application/grpc' -H 'te: trailers' -d "$work/$body.bin" \
-    "${url[$target]}/$service/$path" > "$results/$file.h2load.txt"
+    "${url[$target]}/$service/$path" > "$results/$file.h2load.txt" &
+  load=$!
+  sleep 1
+  before=$(ticks "$pid")
+  wait "$load"
+  echo $(($(ticks "$pid") - before)) > "$results/$file.h2load.ticks"
 }
 for target in "${targets[@]}"; do
   for op in get serializable set; do measure "$target" "$op"; done
@@ -152,7 +169,6 @@ done
 # Sets spread over as many keys as calls in flight, which h2load sends as one process per key
 # (each 1 connection x 1 stream): etcd's Put against kv-server's Set on etcd, in alternating
 # rounds, with the CPU each process spent per call (utime + stime from /proc/PID/stat).
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 spread_rounds=${SPREAD_ROUNDS:-3}
 measure_spread() { # target round
   local target=$1 round=$2 service=kv.KV path=Set pid=${server_pid[etcd]} runs=() i
@@ -199,10 +215,16 @@ ops = [("get", "Get, linearizable"), ("serializable", "Get, serializable"), ("se
 def kv(target, op):
     return json.load(open(f"{results}/{target.replace('/', '-')}-{op}.kv.json"))
 def h2(target, op):
-    text = open(f"{results}/{target.replace('/', '-')}-{op}.h2load.txt").read()
+    name = f"{results}/{target.replace('/', '-')}-{op}.h2load"
+    text = open(f"{name}.txt").read()
     rate = float(re.search(r"finished in [\d.]+\w*, ([\d.]+) req/s", text).group(1))
     failed = re.search(r"requests: .* (\d+) failed, (\d+) errored", text)
     return rate, int(failed.group(1)) + int(failed.group(2))
+def h2_cpu(target, op):
+    """The serving process's CPU per call under h2load, after its warm-up second."""
+    name = f"{results}/{target.replace('/', '-')}-{op}.h2load"
+    done = int(re.search(r"requests: .* (\d+) succeeded", open(f"{name}.txt").read()).group(1))
+    return int(open(f"{name}.ticks").read()) / float(hz) / max(done, 1) * 1e6
 def first(cmd):
     try: return subprocess.run(cmd, capture_output=True, text=True).stdout.splitlines()[0]
     except Exception: return "?"
@@ -226,28 +248,32 @@ lines = [
     "  concurrent linearizable reads as one Txn, and it is one JVM sharing the machine with the",
     "  servers, so its rate caps every kv-server row; h2load's columns show what each server",
     "  itself sustains.",
+    "- CPU per call: `kv bench`'s own (the client), and that of the process h2load calls (etcd,",
+    "  grpc-proxy or kv-server; not etcd behind kv-server), from /proc/PID/stat.",
     "- The Set rows' etcd baseline is etcd's own Put: `kv bench` reaches etcd with",
     "  `--etcd-max-txn-ops 1`, one call per Set, while kv-server sends concurrent Sets of distinct",
     "  keys as one Txn.",
     "",
 ]
+goals_at = len(lines)
 for op, title in ops:
     base_kv = kv("etcd", op)["callsPerSecond"]
     base_h2 = h2("etcd", op)[0]
     lines += [f"## {title}", "",
-              "| target | kv bench calls/s | × etcd | p50 ms | p99 ms | p99.9 ms | errors | h2load req/s | × etcd |",
-              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+              "| target | kv bench calls/s | × etcd | p50 ms | p99 ms | p99.9 ms | errors | kv bench CPU µs/call | h2load req/s | × etcd | server CPU µs/call |",
+              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for target in targets:
         r = kv(target, op)
         rate, failed = h2(target, op)
         lat = r["latencyMicros"]
         errors = sum(r["errors"].values())
         # h2load cannot see gRPC errors: its figures stand only where kv bench saw none.
-        h2load = (f"{rate:,.0f} | {rate/base_h2:.2f}" if errors == 0 and failed == 0
-                  else "n/a (errors) | n/a")
+        h2load = (f"{rate:,.0f} | {rate/base_h2:.2f} | {h2_cpu(target, op):.0f}"
+                  if errors == 0 and failed == 0 else "n/a (errors) | n/a | n/a")
         lines.append(f"| {target} | {r['callsPerSecond']:,.0f} | {r['callsPerSecond']/base_kv:.2f} | "
                      f"{lat['p50']/1000:.2f} | {lat['p99']/1000:.2f} | {lat['p99.9']/1000:.2f} | "
-                     f"{errors}{' ' + str(r['errors']) if errors else ''} | {h2load} |")
+                     f"{errors}{' ' + str(r['errors']) if errors else ''} | "
+                     f"{r.get('cpuMicrosPerCall', -1):.0f} | {h2load} |")
     lines.append("")
 def spread(target):
     rounds = []
@@ -273,6 +299,21 @@ lines += [f"## Set over {concurrency} keys", "",
           f"| etcd (Put) | {put[0]:,.0f} | 1.00 | {put[1]:.0f} | | {put[3]:.0f} |",
           f"| kv-server/etcd (Set) | {served[0]:,.0f} | {served[0]/put[0]:.2f} | {served[1]:.0f} | {served[2]:.0f} | {served[3]:.0f} |",
           ""]
+# The goals the request path is held to, each a ratio of two figures of this run.
+goals = [
+    ("Set through kv-server on etcd, × etcd's own Put: h2load over keys", served[0] / put[0], 1.0),
+    ("the same, `kv bench` over 1,000 keys",
+     kv("kv-server/etcd", "set")["callsPerSecond"] / kv("etcd", "set")["callsPerSecond"], 1.0),
+    ("linearizable Get on the embedded store, × the memory store (h2load)",
+     h2("kv-server/embedded", "get")[0] / h2("kv-server/memory", "get")[0], 0.8),
+    ("linearizable Get on the memory store, × etcd's Range (h2load)",
+     h2("kv-server/memory", "get")[0] / h2("etcd", "get")[0], 6.0),
+    ("`kv bench` against kv-server on memory, × h2load against it (linearizable Get)",
+     kv("kv-server/memory", "get")["callsPerSecond"] / h2("kv-server/memory", "get")[0], 0.4),
+]
+lines[goals_at:goals_at] = ["## Goals", "", "| ratio | this run | goal | met |", "| --- | ---: | ---: | :---: |"] + [
+    f"| {name} | {ratio:.2f} | ≥ {goal:.1f} | {'yes' if ratio >= goal else 'no'} |"
+    for name, ratio, goal in goals] + [""]
 lines += ["## Latency at moderate load", "",
           "`kv bench` with 4 calls in flight: what kv-server adds on top of etcd.", "",
           "| call | etcd p50 ms | etcd p99 ms | kv-server/etcd p50 ms | kv-server/etcd p99 ms | p99 added ms |",
