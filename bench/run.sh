@@ -9,7 +9,9 @@
 # python3, and the built jars (./mvnw -q package -DskipTests; built here if missing).
 #
 # Settings: DURATION (per measurement, default 10s), CONCURRENCY (calls in flight, default 64),
-# SPREAD_ROUNDS (alternating rounds of Sets spread over keys, default 3),
+# SPREAD_ROUNDS (alternating rounds of Sets spread over keys, default 3), WARMUP (h2load's calls
+# of each kind to each kv-server before anything is measured, so that its JIT has compiled the
+# request path, as in a server that has run a while; default 4s),
 # JAVA_OPTS (added to kv-server's, as bin/kv-server takes it), BENCH_OUT. kv-server runs
 # through bin/kv-server, with the JVM options users get; kv bench with the JVM's defaults.
 set -euo pipefail
@@ -162,6 +164,15 @@ measure() { # target op: get | serializable | set
   wait "$load"
   echo $(($(ticks "$pid") - before)) > "$results/$file.h2load.ticks"
 }
+warmup=${WARMUP:-4s}
+for target in kv-server/etcd kv-server/embedded kv-server/memory; do
+  echo "bench: warming up $target for $warmup per call" >&2
+  for call in Get/get Get/kv-serializable Set/set; do
+    h2load -c 4 -m $((concurrency / 4)) -D "${warmup%s}" \
+      -H 'content-type: application/grpc' -H 'te: trailers' -d "$work/${call#*/}.bin" \
+      "${url[$target]}/kv.KV/${call%/*}" > /dev/null
+  done
+done
 for target in "${targets[@]}"; do
   for op in get serializable set; do measure "$target" "$op"; done
 done
