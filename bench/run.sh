@@ -167,7 +167,7 @@ measure() { # target op: get | serializable | set
 warmup=${WARMUP:-4s}
 for target in kv-server/etcd kv-server/embedded kv-server/memory; do
   echo "bench: warming up $target for $warmup per call" >&2
-  for call in Get/get Get/kv-serializable Set/set; do
+  for call in Set/set Get/get Get/kv-serializable; do  # the Set writes the key the Gets read
     h2load -c 4 -m $((concurrency / 4)) -D "${warmup%s}" \
       -H 'content-type: application/grpc' -H 'te: trailers' -d "$work/${call#*/}.bin" \
       "${url[$target]}/kv.KV/${call%/*}" > /dev/null
