@@ -12,10 +12,9 @@ import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import io.netty.util.Timeout;
 import io.netty.util.Timer;
+import io.netty.util.TimerTask;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 
 /**
@@ -39,6 +38,9 @@ final class CallLimits implements ServerInterceptor {
   /** Null when watches count as calls. */
   private final Share watches;
 
+  private final Status pastDefaultDeadline;
+  private final Status pastMaxCallDuration;
+
   private CallLimits(
       Limits limits,
       Timer timer,
@@ -50,6 +52,17 @@ final class CallLimits implements ServerInterceptor {
     this.shares = shares;
     this.callShare = callShare;
     this.watches = watches;
+    // Made once: the limits do not change, and a status is made for every call.
+    this.pastDefaultDeadline =
+        Status.DEADLINE_EXCEEDED.withDescription(
+            "the call took longer than kv-server's default deadline of "
+                + Durations.format(limits.defaultDeadline())
+                + " (the client set none)");
+    this.pastMaxCallDuration =
+        Status.DEADLINE_EXCEEDED.withDescription(
+            "the call took longer than kv-server lets any call run, "
+                + Durations.format(limits.maxCallDuration())
+                + ", although the client's deadline was later");
   }
 
   /**
@@ -89,89 +102,83 @@ final class CallLimits implements ServerInterceptor {
       call.close(Status.RESOURCE_EXHAUSTED.withDescription(refusal), new Metadata());
       return new ServerCall.Listener<>() {};
     }
-    AtomicBoolean released = new AtomicBoolean();
-    AtomicReference<Timeout> deadline = new AtomicReference<>();
-    Runnable release =
-        () -> {
-          if (released.compareAndSet(false, true)) {
-            share.giveBack(1);
-            Timeout pending = deadline.get();
-            if (pending != null) {
-              pending.cancel();
-            }
-          }
-        };
-    // The slot is free once the server ends the call: what the client has yet to read of it is
-    // bounded (see WatchStream), and must not hold the slot while the client does not read.
-    ClosingOnce<ReqT, RespT> once = new ClosingOnce<>(call, release);
-    Ending ending = watch ? null : ending(Context.current().getDeadline());
-    if (ending != null) {
-      deadline.set(
-          timer.newTimeout(
-              expired -> once.closeIfOpen(ending.status()),
-              ending.after().toNanos(),
-              TimeUnit.NANOSECONDS));
-      if (released.get()) {
-        deadline.get().cancel();
-      }
+    LimitedCall<ReqT, RespT> limited = new LimitedCall<>(call, share);
+    if (!watch) {
+      endInTime(limited, Context.current().getDeadline());
     }
-    ServerCall.Listener<ReqT> listener = next.startCall(once, headers);
+    ServerCall.Listener<ReqT> listener = next.startCall(limited, headers);
     return new SimpleForwardingServerCallListener<>(listener) {
       @Override
       public void onComplete() {
-        release.run();
+        limited.release();
         super.onComplete();
       }
 
       @Override
       public void onCancel() {
-        release.run();
+        limited.release();
         super.onCancel();
       }
     };
   }
 
-  /** When the server ends a call that is still running, and with what. */
-  private record Ending(Duration after, Status status) {}
-
-  /** The server's ending of a call with this deadline of its own, or null if that comes first. */
-  private Ending ending(Deadline own) {
-    if (own == null) {
-      return new Ending(
-          limits.defaultDeadline(),
-          Status.DEADLINE_EXCEEDED.withDescription(
-              "the call took longer than kv-server's default deadline of "
-                  + Durations.format(limits.defaultDeadline())
-                  + " (the client set none)"));
+  /**
+   * Has the server end {@code call} after the default deadline if its own {@code deadline} is null,
+   * or after the longest duration if its own is later.
+   */
+  private void endInTime(LimitedCall<?, ?> call, Deadline deadline) {
+    if (deadline == null) {
+      call.endAfter(timer, limits.defaultDeadline(), pastDefaultDeadline);
+    } else if (deadline.timeRemaining(TimeUnit.NANOSECONDS) > limits.maxCallDuration().toNanos()) {
+      call.endAfter(timer, limits.maxCallDuration(), pastMaxCallDuration);
     }
-    if (own.timeRemaining(TimeUnit.NANOSECONDS) > limits.maxCallDuration().toNanos()) {
-      return new Ending(
-          limits.maxCallDuration(),
-          Status.DEADLINE_EXCEEDED.withDescription(
-              "the call took longer than kv-server lets any call run, "
-                  + Durations.format(limits.maxCallDuration())
-                  + ", although the client's deadline was later"));
-    }
-    return null;
   }
 
   /**
-   * A call that the service and the deadline may both try to end: only the first one does, and
-   * frees the call's slot.
+   * A call that the service and the deadline may both try to end: only the first one does. Its slot
+   * is free once the server ends it: what the client has yet to read of it is bounded (see {@link
+   * WatchStream}), and must not hold the slot while the client does not read.
    */
-  private static final class ClosingOnce<ReqT, RespT> extends CloseOnceCall<ReqT, RespT> {
-    private final Runnable onClose;
+  private static final class LimitedCall<ReqT, RespT> extends CloseOnceCall<ReqT, RespT>
+      implements TimerTask {
+    private final Share share;
+    private boolean released;
+    private Timeout deadline;
+    private Status ending;
 
-    ClosingOnce(ServerCall<ReqT, RespT> call, Runnable onClose) {
+    LimitedCall(ServerCall<ReqT, RespT> call, Share share) {
       super(call);
-      this.onClose = onClose;
+      this.share = share;
+    }
+
+    synchronized void endAfter(Timer timer, Duration after, Status status) {
+      if (!released) {
+        ending = status;
+        deadline = timer.newTimeout(this, after.toNanos(), TimeUnit.NANOSECONDS);
+      }
+    }
+
+    @Override
+    public synchronized void run(Timeout expired) {
+      closeIfOpen(ending);
     }
 
     @Override
     public synchronized void close(Status status, Metadata trailers) {
       if (!isClosed()) {
         super.close(status, trailers);
-        onClose.run();
+        release();
+      }
+    }
+
+    /** Gives back the call's slot, once, and lets go of its deadline. */
+    synchronized void release() {
+      if (!released) {
+        released = true;
+        share.giveBack(1);
+        if (deadline != null) {
+          deadline.cancel();
+        }
       }
     }
   }

@@ -134,7 +134,11 @@ final class ConnectionLimits implements ServerInterceptor {
   @Override
   public <ReqT, RespT> ServerCall.Listener<ReqT> interceptCall(
       ServerCall<ReqT, RespT> call, Metadata headers, ServerCallHandler<ReqT, RespT> next) {
-    SocketAddress client = call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
+    // Mostly empty: every connection but the newest has made its first call.
+    SocketAddress client =
+        awaitingFirstCall.isEmpty()
+            ? null
+            : call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
     if (client != null) {
       Timeout deadline = awaitingFirstCall.remove(client);
       if (deadline != null) {

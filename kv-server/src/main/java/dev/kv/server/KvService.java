@@ -269,21 +269,27 @@ final class KvService implements KVGrpc.AsyncService, BindableService {
     } catch (RuntimeException e) {
       answer = CompletableFuture.failedFuture(e);
     }
-    if (responses instanceof ServerCallStreamObserver<T> serverResponses) {
+    if (!answer.isDone() && responses instanceof ServerCallStreamObserver<T> serverResponses) {
       CompletableFuture<S> pending = answer;
       serverResponses.setOnCancelHandler(() -> pending.cancel(false));
     }
-    answer
-        .thenApply(toResponse)
-        .whenComplete(
-            (response, error) -> {
-              if (error == null) {
-                responses.onNext(response);
-                responses.onCompleted();
-              } else {
-                responses.onError(statusOf(error).asRuntimeException());
-              }
-            });
+    answer.whenComplete(
+        (result, error) -> {
+          T response = null;
+          if (error == null) {
+            try {
+              response = toResponse.apply(result);
+            } catch (RuntimeException e) {
+              error = e;
+            }
+          }
+          if (error == null) {
+            responses.onNext(response);
+            responses.onCompleted();
+          } else {
+            responses.onError(statusOf(error).asRuntimeException());
+          }
+        });
   }
 
   private static Status statusOf(Throwable error) {
