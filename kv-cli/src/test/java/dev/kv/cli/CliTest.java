@@ -677,6 +677,8 @@ class CliTest {
     // The warmup's calls are not counted.
     assertThat(result.get("calls").getAsLong()).isEqualTo(300);
     assertThat(result.get("connections").getAsInt()).isEqualTo(2);
+    // The warmup actually run: at least --warmup, longer while the compiler is still busy.
+    assertThat(result.get("warmupSeconds").getAsDouble()).isGreaterThanOrEqualTo(0.2);
     assertThat(result.get("cpuMicrosPerCall").getAsDouble()).isPositive();
     assertThat(result.getAsJsonObject("errors").size()).isZero();
     double seconds = result.get("seconds").getAsDouble();
