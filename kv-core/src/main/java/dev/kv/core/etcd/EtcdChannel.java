@@ -31,12 +31,8 @@ final class EtcdChannel {
         ChannelThreads.of(
             NettyChannelBuilder.forTarget(
                 EndpointsNameResolver.SCHEME + ":///", credentials(endpoints, tls)),
-            "kv-etcd");
-    if (executor == null) {
-      channel.directExecutor();
-    } else {
-      channel.executor(executor);
-    }
+            ChannelThreads.pool("kv-etcd"),
+            executor);
     String callsCarry = authority != null ? authority : endpoints.members().get(0).toString();
     return channel
         .nameResolverFactory(

@@ -2,13 +2,15 @@ package dev.kv.core.grpc;
 
 import dev.kv.core.local.Threads;
 import io.grpc.netty.NettyChannelBuilder;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 
 /**
- * The threads a store's channel runs callbacks that may block (and blocking work such as name
- * resolution) on: a bounded pool of its own, rather than gRPC's default one, which starts a thread
- * for each callback that finds the others busy, without end. Its threads end once idle: it needs no
- * shutting down.
+ * The threads a store's channel runs its work on. Callbacks only complete futures, which does not
+ * block: they run on the network threads, unless an embedder whose stages block gives an executor.
+ * Blocking work (name resolution), and a remote store's watch listeners, run on a bounded pool of
+ * the store's own, rather than gRPC's default one, which starts a thread for each task that finds
+ * the others busy, without end. The pool's threads end once idle: it needs no shutting down.
  */
 public final class ChannelThreads {
 
@@ -17,10 +19,14 @@ public final class ChannelThreads {
 
   private ChannelThreads() {}
 
-  /** {@code channel}, with a pool of threads named {@code name} for all its callbacks. */
-  public static NettyChannelBuilder of(NettyChannelBuilder channel, String name) {
-    ExecutorService pool = pool(name);
-    return channel.executor(pool).offloadExecutor(pool);
+  /**
+   * {@code channel}, with {@code pool} for its blocking work, and its callbacks on {@code
+   * callbacks}, or on its network threads when that is null.
+   */
+  public static NettyChannelBuilder of(
+      NettyChannelBuilder channel, ExecutorService pool, Executor callbacks) {
+    channel.offloadExecutor(pool);
+    return callbacks == null ? channel.directExecutor() : channel.executor(callbacks);
   }
 
   /** A pool of {@link #THREADS} threads named {@code name}. */

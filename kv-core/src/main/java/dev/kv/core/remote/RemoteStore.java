@@ -305,17 +305,15 @@ public final class RemoteStore extends AbstractKvStore {
       Objects.requireNonNull(server, "server");
       ExecutorService threads = ChannelThreads.pool("kv-remote");
       NetworkThread network = new NetworkThread("kv-remote-network");
-      NettyChannelBuilder builder =
-          network
-              .serve(
-                  NettyChannelBuilder.forAddress(
-                      server.host(),
-                      server.port(),
-                      tls == null ? InsecureChannelCredentials.create() : tls.credentials()))
-              .offloadExecutor(threads);
-      // Completing a future does not block: on the network thread, unless the caller's stages may.
       ManagedChannel channel =
-          (executor == null ? builder.directExecutor() : builder.executor(executor))
+          ChannelThreads.of(
+                  network.serve(
+                      NettyChannelBuilder.forAddress(
+                          server.host(),
+                          server.port(),
+                          tls == null ? InsecureChannelCredentials.create() : tls.credentials())),
+                  threads,
+                  executor)
               // Notices a server that vanished under a watch; kv-server accepts pings every 10s.
               .keepAliveTime(30, TimeUnit.SECONDS)
               .keepAliveTimeout(10, TimeUnit.SECONDS)
