@@ -130,6 +130,12 @@ PY
 
 results="$work/results"
 mkdir -p "$results"
+# h2load sending a prepared gRPC request: grpc BODY URL [h2load options...]
+grpc() {
+  local body=$1 url=$2
+  shift 2
+  h2load "$@" -H 'content-type: application/grpc' -H 'te: trailers' -d "$work/$body.bin" "$url"
+}
 # Processor time a process has spent (utime + stime from /proc/PID/stat), in clock ticks.
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 measure() { # target op: get | serializable | set
@@ -155,9 +161,8 @@ measure() { # target op: get | serializable | set
   fi
   # The server's CPU is counted from the end of h2load's warm-up second, as its calls are.
   local pid=${serving_pid[$target]} before load
-  h2load -c 4 -m $((concurrency / 4)) -D "$seconds" --warm-up-time=1 \
-    -H 'content-type: application/grpc' -H 'te: trailers' -d "$work/$body.bin" \
-    "${url[$target]}/$service/$path" > "$results/$file.h2load.txt" &
+  grpc "$body" "${url[$target]}/$service/$path" -c 4 -m $((concurrency / 4)) -D "$seconds" \
+    --warm-up-time=1 > "$results/$file.h2load.txt" &
   load=$!
   sleep 1
   before=$(ticks "$pid")
@@ -168,9 +173,8 @@ warmup=${WARMUP:-4s}
 for target in kv-server/etcd kv-server/embedded kv-server/memory; do
   echo "bench: warming up $target for $warmup per call" >&2
   for call in Set/set Get/get Get/kv-serializable; do  # the Set writes the key the Gets read
-    h2load -c 4 -m $((concurrency / 4)) -D "${warmup%s}" \
-      -H 'content-type: application/grpc' -H 'te: trailers' -d "$work/${call#*/}.bin" \
-      "${url[$target]}/kv.KV/${call%/*}" > /dev/null
+    grpc "${call#*/}" "${url[$target]}/kv.KV/${call%/*}" -c 4 -m $((concurrency / 4)) \
+      -D "${warmup%s}" > /dev/null
   done
 done
 for target in "${targets[@]}"; do
@@ -188,9 +192,8 @@ measure_spread() { # target round
   local before_etcd before_server
   before_etcd=$(ticks "$etcd_pid"); before_server=$([[ -n $pid ]] && ticks "$pid" || echo 0)
   for i in $(seq "$concurrency"); do
-    h2load -c 1 -m 1 -D "$seconds" \
-      -H 'content-type: application/grpc' -H 'te: trailers' -d "$work/set-$i.bin" \
-      "${url[$target]}/$service/$path" > "$results/spread-$i.h2load.txt" &
+    grpc "set-$i" "${url[$target]}/$service/$path" -c 1 -m 1 -D "$seconds" \
+      > "$results/spread-$i.h2load.txt" &
     runs+=($!)
   done
   wait "${runs[@]}"
