@@ -10,6 +10,8 @@ module dev.kv.api {
   requires transitive io.grpc.stub;
   // The future stub returns Guava's ListenableFuture.
   requires transitive com.google.common;
+  // google/api/annotations.proto, imported for the HTTP routes; no name in its manifest.
+  requires proto.google.common.protos;
 
   exports dev.kv.api;
 }
