@@ -17,11 +17,16 @@ import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors;
+import io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy;
+import io.envoyproxy.envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder;
+import io.envoyproxy.envoy.extensions.filters.http.grpc_web.v3.GrpcWeb;
 import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate;
 import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
+import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.grpc.MethodDescriptor;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,6 +54,10 @@ class EnvoyConfigTest {
       JsonFormat.TypeRegistry.newBuilder()
           .add(HttpConnectionManager.getDescriptor())
           .add(Router.getDescriptor())
+          .add(Cors.getDescriptor())
+          .add(CorsPolicy.getDescriptor())
+          .add(GrpcWeb.getDescriptor())
+          .add(GrpcJsonTranscoder.getDescriptor())
           .add(HttpProtocolOptions.getDescriptor())
           .add(PreviousHostsPredicate.getDescriptor())
           .build();
@@ -62,6 +71,11 @@ class EnvoyConfigTest {
   private static final int ADMIN_PORT = 9910;
   private static final int ETCD_PORT = 9911;
   private static final int KV_PORT = 9912;
+
+  /** The API's descriptor set as the build makes it, and where the Envoy container reads it. */
+  private static final String DESCRIPTOR_BUILT = "../kv-proto/target/descriptor/kv.pb";
+
+  private static final String DESCRIPTOR_IN_CONTAINER = "/etc/envoy/kv.pb";
 
   private static Bootstrap bootstrap;
   private static Map<String, Map<String, Object>> services;
@@ -126,7 +140,14 @@ class EnvoyConfigTest {
               .toList();
 
       assertThat(route.getRoute().getCluster()).as(path).isEqualTo("kv-server");
-      assertThat(route.getMatch().hasGrpc()).as(path + " matches gRPC requests only").isTrue();
+      assertThat(route.getMatch().getHeadersList())
+          .as(path + " matches gRPC and gRPC-Web requests only")
+          .singleElement()
+          .satisfies(
+              header -> {
+                assertThat(header.getName()).isEqualTo("content-type");
+                assertThat(header.getStringMatch().getPrefix()).isEqualTo("application/grpc");
+              });
       if (READS.contains(method.getBareMethodName())) {
         assertThat(retryOn).as(path + " retried").contains("unavailable");
       } else {
@@ -219,6 +240,62 @@ class EnvoyConfigTest {
             "127.0.0.1:" + KV_PORT + ":" + KV_PORT);
   }
 
+  @Test
+  void kvListener_speaksHttp1AndHttp2_andConvertsGrpcWebAndJson_beforeTheRouter() throws Exception {
+    HttpConnectionManager kv = connectionManager(listener("kv"));
+
+    assertThat(kv.getCodecType()).isEqualTo(HttpConnectionManager.CodecType.AUTO);
+    assertThat(kv.getHttpFiltersList())
+        .extracting(HttpFilter::getName)
+        .containsExactly(
+            "envoy.filters.http.cors",
+            "envoy.filters.http.grpc_web",
+            "envoy.filters.http.grpc_json_transcoder",
+            "envoy.filters.http.router");
+  }
+
+  @Test
+  void transcoder_servesKv_fromTheMountedDescriptorSet_withErrorsAsHttpStatuses() throws Exception {
+    GrpcJsonTranscoder transcoder =
+        filter(listener("kv"), "envoy.filters.http.grpc_json_transcoder")
+            .unpack(GrpcJsonTranscoder.class);
+
+    assertThat(transcoder.getServicesList()).containsExactly(KVGrpc.SERVICE_NAME);
+    assertThat(transcoder.getProtoDescriptor()).isEqualTo(DESCRIPTOR_IN_CONTAINER);
+    assertThat(services.get("envoy").get("volumes").toString())
+        .contains("source=" + DESCRIPTOR_BUILT, "target=" + DESCRIPTOR_IN_CONTAINER);
+    assertThat(transcoder.getConvertGrpcStatus()).isTrue();
+    assertThat(transcoder.getRequestValidationOptions().getRejectUnknownMethod()).isTrue();
+    assertThat(transcoder.getRequestValidationOptions().getRejectUnknownQueryParameters()).isTrue();
+  }
+
+  @Test
+  void cors_allowsPagesOfThisMachineOnly() throws Exception {
+    CorsPolicy policy =
+        connectionManager(listener("kv"))
+            .getRouteConfig()
+            .getVirtualHosts(0)
+            .getTypedPerFilterConfigOrThrow("envoy.filters.http.cors")
+            .unpack(CorsPolicy.class);
+
+    assertThat(
+            List.of(
+                "http://localhost:3000",
+                "http://localhost",
+                "https://127.0.0.1:8443",
+                "http://[::1]:8080"))
+        .allMatch(origin -> allowed(policy, origin));
+    assertThat(
+            List.of(
+                "*",
+                "null",
+                "https://example.com",
+                "http://localhost.example.com",
+                "http://localhost:3000.example.com",
+                "http://127.0.0.1.example.com"))
+        .noneMatch(origin -> allowed(policy, origin));
+  }
+
   // The check itself: mistakes that Envoy would refuse fail the parse.
 
   @Test
@@ -280,6 +357,32 @@ class EnvoyConfigTest {
         .getFilters(0)
         .getTypedConfig()
         .unpack(HttpConnectionManager.class);
+  }
+
+  private static Any filter(Listener listener, String name) throws InvalidProtocolBufferException {
+    return connectionManager(listener).getHttpFiltersList().stream()
+        .filter(filter -> filter.getName().equals(name))
+        .findFirst()
+        .orElseThrow(() -> new AssertionError("no filter " + name))
+        .getTypedConfig();
+  }
+
+  /** Whether a browser's Origin passes the policy, matched as Envoy matches it. */
+  private static boolean allowed(CorsPolicy policy, String origin) {
+    return policy.getAllowOriginStringMatchList().stream()
+        .anyMatch(matcher -> matches(matcher, origin));
+  }
+
+  private static boolean matches(StringMatcher matcher, String value) {
+    return switch (matcher.getMatchPatternCase()) {
+      case EXACT -> matcher.getExact().equals(value);
+      case PREFIX -> value.startsWith(matcher.getPrefix());
+      case SUFFIX -> value.endsWith(matcher.getSuffix());
+      case CONTAINS -> value.contains(matcher.getContains());
+      // RE2, as Envoy's, matches the whole value; this pattern means the same to Java.
+      case SAFE_REGEX -> value.matches(matcher.getSafeRegex().getRegex());
+      default -> throw new AssertionError("unexpected origin matcher " + matcher);
+    };
   }
 
   private static List<Route> kvRoutes() throws InvalidProtocolBufferException {
