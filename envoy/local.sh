@@ -19,6 +19,7 @@ Commands:
                    in rotation; then stay in the foreground until Ctrl-C, which stops it all.
   down             Stop everything that 'up' started in --dir.
   status           Each process, its address and whether it runs.
+  config           Print the Envoy config that up runs: envoy.yaml on these addresses.
   start NAME [-- KV-SERVER-OPTIONS]
                    Start one process again: kv-server-N, envoy or etcd-N. A replica takes
                    extra kv-server options after --; they win over the usual ones.
@@ -55,7 +56,7 @@ fail() {
 }
 
 case "${1:-}" in
-  up | down | status) command=$1; shift ;;
+  up | down | status | config) command=$1; shift ;;
   start | stop | kill)
     command=$1
     [ $# -ge 2 ] || fail "$1 needs the name of a process, such as kv-server-1 (see --help)"
@@ -80,14 +81,14 @@ while [ $# -gt 0 ]; do
 done
 [ ${#extra[@]} -eq 0 ] || [ "$command" = start ] || fail "options after -- are for 'start kv-server-N' only"
 
-mkdir -p "$dir"
-dir=$(cd "$dir" && pwd)
+[ "$command" != up ] || mkdir -p "$dir"
 settings="$dir/local.env"
-if [ "$command" != up ]; then
+if [ "$command" != up ] && [ "$command" != config ]; then
   [ -f "$settings" ] || fail "nothing was started in $dir (no $settings)"
   # shellcheck source=/dev/null
   . "$settings"
 fi
+[ "$command" = config ] || dir=$(cd "$dir" && pwd)
 case "$port_base" in '' | *[!0-9]*) fail "--port-base must be a port number, not '$port_base'" ;; esac
 case "$replicas" in '' | *[!0-9]* | 0) fail "--replicas must be 1 or more, not '$replicas'" ;; esac
 case "$members" in '' | *[!0-9]* | 0) fail "--etcd-members must be 1 or more, not '$members'" ;; esac
@@ -332,6 +333,7 @@ case "$command" in
     while true; do sleep 1 & wait $! || true; done ;;
   down) down ;;
   status) status ;;
+  config) render_config ;;
   start)
     known "$name"
     start_one "$name" "${extra[@]}"
