@@ -1,0 +1,91 @@
+package dev.kv.envoy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kv.core.remote.RemoteStore;
+import dev.kv.server.CommandRun;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The original topology with the real Envoy, as {@code envoy/local.sh} runs it: a three-member
+ * etcd, two kv-server replicas that reach it through Envoy's etcd listener, and Envoy's kv listener
+ * in front of them.
+ */
+@Timeout(300)
+class EnvoyDeploymentTest {
+
+  @TempDir static Path dir;
+
+  private static LocalSystem system;
+  private static RemoteStore client;
+
+  @BeforeAll
+  static void up() throws Exception {
+    system = LocalSystem.up(dir, 2, 3);
+    client = RemoteStore.connect(system.kv(), Duration.ofSeconds(10));
+  }
+
+  @AfterAll
+  static void down() throws Exception {
+    if (client != null) {
+      client.close();
+    }
+    if (system != null) {
+      system.close();
+    }
+  }
+
+  @Test
+  void calls_throughEnvoy_areSpreadOverTheReplicas() throws Exception {
+    long[] before = {system.requestsTo(1), system.requestsTo(2)};
+
+    for (int i = 0; i < 20; i++) {
+      client.blocking().set("spread/" + i, "v" + i);
+    }
+    for (int i = 0; i < 20; i++) {
+      assertThat(client.blocking().get("spread/" + i)).contains("v" + i);
+    }
+
+    long toFirst = system.requestsTo(1) - before[0];
+    long toSecond = system.requestsTo(2) - before[1];
+    assertThat(toFirst + toSecond).isGreaterThanOrEqualTo(40);
+    // Round robin: each replica takes about half.
+    assertThat(toFirst).isBetween(10L, 30L);
+    assertThat(toSecond).isBetween(10L, 30L);
+  }
+
+  @Test
+  void kvToEtcd_throughEnvoy_withTheAuthority() throws Exception {
+    String etcd = "http://" + system.etcd();
+
+    assertThat(
+            KvProcess.run(
+                "--etcd-endpoints", etcd, "--etcd-authority", "etcd", "set", "direct", "yes"))
+        .isEqualTo(new CommandRun(0, "", ""));
+    assertThat(KvProcess.run("--etcd-endpoints", etcd, "--etcd-authority", "etcd", "get", "direct"))
+        .isEqualTo(new CommandRun(0, "yes\n", ""));
+    // The replicas keep their data in the same etcd, through the same listener.
+    assertThat(client.blocking().get("direct")).contains("yes");
+  }
+
+  @Test
+  void kvToEtcd_throughEnvoy_withoutTheAuthority_failsWithOneClearLine() throws Exception {
+    String etcd = "http://" + system.etcd();
+
+    assertThat(KvProcess.run("--etcd-endpoints", etcd, "get", "direct"))
+        .isEqualTo(
+            new CommandRun(
+                3,
+                "",
+                "kv: etcd at "
+                    + etcd
+                    + " does not serve this call; if a proxy is in between, check the authority"
+                    + " it routes on\n"));
+  }
+}
