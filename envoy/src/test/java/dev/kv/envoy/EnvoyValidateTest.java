@@ -33,7 +33,8 @@ class EnvoyValidateTest {
         Files.readString(SHIPPED)
             .replaceAll(
                 "proto_descriptor: \\S+",
-                "proto_descriptor: " + LocalSystem.ROOT.resolve("kv-proto/target/kv.pb")));
+                "proto_descriptor: "
+                    + LocalSystem.ROOT.resolve("kv-proto/target/descriptor/kv.pb")));
 
     assertThat(validate(config)).isEqualTo(valid(config));
   }
