@@ -113,6 +113,19 @@ class BrowserProtocolsTest {
   }
 
   @Test
+  void listPage_largerThanEnvoysDefaultBuffer_comesWhole() throws Exception {
+    String value = "x".repeat(500_000);
+    for (int i = 0; i < 4; i++) {
+      send("PUT", "/v1/kv/large/" + i, "{\"value\":\"" + value + "\"}");
+    }
+
+    HttpResponse<String> list = send("GET", "/v1/kv?prefix=large/", null);
+
+    assertThat(list.statusCode()).isEqualTo(200);
+    assertThat(json(list).getAsJsonArray("entries")).hasSize(4);
+  }
+
+  @Test
   void delete_removesTheKey() throws Exception {
     send("PUT", "/v1/kv/doomed", "{\"value\":\"v\"}");
 
