@@ -81,6 +81,11 @@ final class LocalSystem implements AutoCloseable {
     return new HostPort("127.0.0.1", portBase + 9 + n);
   }
 
+  /** etcd member {@code n}, counted from 1, as the script names it ({@code etcd-n}). */
+  HostPort etcdMember(int n) {
+    return new HostPort("127.0.0.1", portBase + 19 + n);
+  }
+
   /** The config that Envoy runs: envoy.yaml as shipped, on this system's addresses. */
   Path envoyConfig() {
     return dir.resolve("envoy.yaml");
@@ -92,6 +97,13 @@ final class LocalSystem implements AutoCloseable {
 
   long pid(String name) throws IOException {
     return Long.parseLong(Files.readString(dir.resolve("pids").resolve(name + ".pid")).strip());
+  }
+
+  /** Whether the process named {@code name} runs now. */
+  boolean running(String name) throws IOException {
+    Path pid = dir.resolve("pids").resolve(name + ".pid");
+    return Files.exists(pid)
+        && ProcessHandle.of(pid(name)).map(ProcessHandle::isAlive).orElse(false);
   }
 
   /** SIGKILL, at once. */
@@ -106,12 +118,7 @@ final class LocalSystem implements AutoCloseable {
 
   /** Starts a process of this system again; a replica with extra kv-server options. */
   void start(String name, String... kvServerOptions) throws Exception {
-    List<String> args = new ArrayList<>(List.of("start", name));
-    if (kvServerOptions.length > 0) {
-      args.add("--");
-      args.addAll(List.of(kvServerOptions));
-    }
-    script(dir, args.toArray(String[]::new));
+    script(dir, List.of("start", name), List.of(kvServerOptions));
   }
 
   /** A page of Envoy's admin interface, such as {@code /clusters} or {@code /stats}. */
@@ -130,22 +137,39 @@ final class LocalSystem implements AutoCloseable {
 
   /** Whether Envoy's health checks have replica {@code n} in rotation. */
   boolean inRotation(int n) throws IOException, InterruptedException {
-    return admin("/clusters")
-        .lines()
-        .anyMatch(("kv-server::" + replica(n) + "::health_flags::healthy")::equals);
+    return healthFlags(n).equals("healthy");
+  }
+
+  /**
+   * Why Envoy has replica {@code n} in rotation or not: {@code healthy}, or flags such as {@code
+   * /failed_active_hc} (its health checks) and {@code /failed_outlier_check} (ejected for failing
+   * calls).
+   */
+  String healthFlags(int n) throws IOException, InterruptedException {
+    return replicaStat(n, "health_flags");
   }
 
   /** How many requests Envoy has sent to replica {@code n}, health checks aside. */
   long requestsTo(int n) throws IOException, InterruptedException {
-    Matcher count =
+    return Long.parseLong(replicaStat(n, "rq_total"));
+  }
+
+  /** How many requests to replica {@code n} are open now, such as watches, health checks aside. */
+  long openRequestsTo(int n) throws IOException, InterruptedException {
+    return Long.parseLong(replicaStat(n, "rq_active"));
+  }
+
+  /** One of the values that Envoy's /clusters gives for replica {@code n}. */
+  private String replicaStat(int n, String stat) throws IOException, InterruptedException {
+    Matcher value =
         Pattern.compile(
-                "^kv-server::" + Pattern.quote(replica(n).toString()) + "::rq_total::(\\d+)$",
+                "^kv-server::" + Pattern.quote(replica(n).toString()) + "::" + stat + "::(.*)$",
                 Pattern.MULTILINE)
             .matcher(admin("/clusters"));
-    if (!count.find()) {
-      throw new IOException("Envoy's /clusters lists no replica " + replica(n));
+    if (!value.find()) {
+      throw new IOException("Envoy's /clusters lists no " + stat + " of replica " + replica(n));
     }
-    return Long.parseLong(count.group(1));
+    return value.group(1);
   }
 
   @Override
@@ -154,9 +178,19 @@ final class LocalSystem implements AutoCloseable {
   }
 
   private static void script(Path dir, String... args) throws Exception {
+    script(dir, List.of(args), List.of());
+  }
+
+  /** Runs the script; the kv-server options go last, after {@code --}, as it takes them. */
+  private static void script(Path dir, List<String> args, List<String> kvServerOptions)
+      throws Exception {
     List<String> command = new ArrayList<>(List.of("bash", SCRIPT.toString()));
-    command.addAll(List.of(args));
+    command.addAll(args);
     command.addAll(List.of("--dir", dir.toString()));
+    if (!kvServerOptions.isEmpty()) {
+      command.add("--");
+      command.addAll(kvServerOptions);
+    }
     Path output = Files.createTempFile("local-sh", ".out");
     try {
       Process process =
