@@ -52,6 +52,7 @@ public final class KvServer {
   private static final Runnable NOTHING = () -> {};
 
   private final Server server;
+  private final KvService service;
   private final Duration healthCheckInterval;
   private final StoreHealth health;
   private final ScheduledExecutorService timer;
@@ -91,7 +92,8 @@ public final class KvServer {
     this.healthCheckInterval = healthCheckInterval;
     this.reloadInterval = reloadInterval;
     this.timer = Executors.newSingleThreadScheduledExecutor(Threads.daemon("kv-server-timer"));
-    ServerServiceDefinition kv = CallFailureInterceptor.guard(new KvService(store, limits));
+    this.service = new KvService(store, limits);
+    ServerServiceDefinition kv = CallFailureInterceptor.guard(service);
     FairShares shares = new FairShares(limits);
     CallLimits callLimits = CallLimits.forService(limits, DEADLINES, shares);
     // The last interceptor runs first: a call without a valid token takes no slot.
@@ -189,8 +191,9 @@ public final class KvServer {
 
   /**
    * Stops gracefully: health checks answer {@code NOT_SERVING} first so that load balancers move
-   * away, new calls are refused, and calls in flight get up to {@code grace} to finish before they
-   * are cancelled. Returns once the server has stopped.
+   * away, new calls are refused, open watches end with {@code UNAVAILABLE} (their clients resume
+   * them elsewhere), and other calls in flight get up to {@code grace} to finish before they are
+   * cancelled. Returns once the server has stopped.
    */
   public void stop(Duration grace) throws InterruptedException {
     stop(Duration.ZERO, grace);
@@ -208,6 +211,8 @@ public final class KvServer {
       health.stopServing();
       Thread.sleep(drain.toMillis());
       server.shutdown();
+      // Watches never finish by themselves: ended now, they resume on another server.
+      service.endWatches();
     }
     if (!server.awaitTermination(grace.toNanos(), TimeUnit.NANOSECONDS)) {
       server.shutdownNow();

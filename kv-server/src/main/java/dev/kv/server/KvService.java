@@ -59,6 +59,15 @@ final class KvService implements KVGrpc.AsyncService, BindableService {
     this.limits = limits;
   }
 
+  /**
+   * Ends every open watch with UNAVAILABLE, for a server that stops: their clients resume them
+   * elsewhere at once, from the revision they had reached, rather than wait out the grace period.
+   */
+  void endWatches() {
+    watchBudget.closeAll(
+        Status.UNAVAILABLE.withDescription("kv-server is stopping; resume the watch elsewhere"));
+  }
+
   /** Refuses a key or a value larger than the limits, before the store sees it. */
   private void requireSize(String what, ByteString bytes, int limit) {
     if (bytes.size() > limit) {

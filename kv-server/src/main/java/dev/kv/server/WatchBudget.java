@@ -1,5 +1,6 @@
 package dev.kv.server;
 
+import io.grpc.Status;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -68,6 +69,11 @@ final class WatchBudget {
     Connection connection = connections.computeIfAbsent(address, Connection::new);
     connection.streams++;
     return connection;
+  }
+
+  /** Ends every watch with {@code status}, each after what it has already sent. */
+  void closeAll(Status status) {
+    streams.forEach(stream -> stream.close(status));
   }
 
   /** {@code stream} ended and has given back what it had: it no longer counts. */

@@ -12,11 +12,14 @@ import static org.mockito.Mockito.when;
 
 import dev.kv.api.GetResponse;
 import dev.kv.api.KVGrpc;
+import dev.kv.api.WatchRequest;
+import dev.kv.api.WatchResponse;
 import dev.kv.core.KeyValue;
 import dev.kv.core.KvStore;
 import dev.kv.core.config.HostPort;
 import dev.kv.core.memory.MemoryStore;
 import io.grpc.ManagedChannel;
+import io.grpc.Status;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
@@ -129,6 +132,40 @@ class KvServerTest {
     // The cancellation reaches the store on the call's own thread, just after the stop.
     await().atMost(30, TimeUnit.SECONDS).until(neverAnswered::isCancelled);
     assertThat(inFlight).failsWithin(Duration.ofSeconds(30));
+  }
+
+  @Test
+  void stop_endsOpenWatchesWithUnavailable_withoutWaitingForTheGrace() throws Exception {
+    start(new MemoryStore());
+    CompletableFuture<Throwable> ended = new CompletableFuture<>();
+    CompletableFuture<Void> created = new CompletableFuture<>();
+    KVGrpc.newStub(channel)
+        .watch(
+            WatchRequest.newBuilder().setKey("w").build(),
+            new StreamObserver<>() {
+              @Override
+              public void onNext(WatchResponse response) {
+                created.complete(null);
+              }
+
+              @Override
+              public void onError(Throwable error) {
+                ended.complete(error);
+              }
+
+              @Override
+              public void onCompleted() {
+                ended.complete(null);
+              }
+            });
+    created.get(30, TimeUnit.SECONDS);
+
+    long start = System.nanoTime();
+    server.stop(Duration.ofSeconds(30));
+
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
+    assertThat(Status.fromThrowable(ended.get(30, TimeUnit.SECONDS)).getCode())
+        .isEqualTo(Status.Code.UNAVAILABLE);
   }
 
   @Test

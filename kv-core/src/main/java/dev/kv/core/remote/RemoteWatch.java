@@ -59,13 +59,15 @@ final class RemoteWatch extends ResumingWatch<WatchRequest> {
   }
 
   /**
-   * Whether a stream that ended with {@code code} is opened again: one the connection broke, and
-   * one the server ended because this client fell behind reading it. A watch the server refused
-   * from the start (at its limit of watches) ends with the error.
+   * Whether a stream that ended with {@code code} is opened again: one the connection broke, one
+   * the server ended because this client fell behind reading it, and one reset on its way once
+   * started (a proxy such as Envoy resets the streams of a server it lost, which gRPC reports as
+   * INTERNAL). A watch the server refused from the start ends with the error.
    */
   private boolean resumable(Status.Code code) {
     return code == Status.Code.UNAVAILABLE
         || code == Status.Code.CANCELLED
-        || (code == Status.Code.RESOURCE_EXHAUSTED && started().isDone());
+        || ((code == Status.Code.RESOURCE_EXHAUSTED || code == Status.Code.INTERNAL)
+            && started().isDone());
   }
 }

@@ -49,6 +49,8 @@ import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** The remote adapter facing a peer that misbehaves, which a real kv-server never does. */
 @Timeout(30)
@@ -129,8 +131,12 @@ class RemoteStoreTest {
             });
   }
 
-  @Test
-  void watchEndedByTheServerForFallingBehind_resumesAfterTheLastChangeItGot() throws Exception {
+  /** Ended by the server for falling behind, or reset on its way by a proxy that lost it. */
+  @ParameterizedTest
+  @EnumSource(
+      value = Status.Code.class,
+      names = {"RESOURCE_EXHAUSTED", "INTERNAL"})
+  void watchEndedOnceStarted_resumesAfterTheLastChangeItGot(Status.Code code) throws Exception {
     List<Long> startRevisions = new CopyOnWriteArrayList<>();
     serve(
         new KVGrpc.KVImplBase() {
@@ -142,10 +148,8 @@ class RemoteStoreTest {
               responses.onNext(event(5));
               responses.onNext(event(6));
               responses.onError(
-                  Status.RESOURCE_EXHAUSTED
-                      .withDescription(
-                          "the client reads this watch too slowly: it fell more than 4MiB behind;"
-                              + " it was ended, watch again from revision 7")
+                  Status.fromCode(code)
+                      .withDescription("ended at revision 6")
                       .asRuntimeException());
             } else {
               responses.onNext(created(request.getStartRevision()));
