@@ -7,14 +7,14 @@
 #
 # Needs what envoy/local.sh needs, h2load (nghttp2-client) and python3.
 # Settings: DURATION (per measurement, default 10s), CONCURRENCY (calls in flight, default 64),
-# ROUNDS (default 2), PORT_BASE (default 39100).
+# ROUNDS (default 2), PORT_BASE (default 29100).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 duration=${DURATION:-10s}
 concurrency=${CONCURRENCY:-64}
 rounds=${ROUNDS:-2}
-port_base=${PORT_BASE:-39100}
+port_base=${PORT_BASE:-29100}
 for tool in h2load python3 java; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is missing" >&2; exit 2; }
 done

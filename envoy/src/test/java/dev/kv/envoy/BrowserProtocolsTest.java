@@ -18,17 +18,14 @@ import java.net.http.HttpRequest.BodyPublishers;
 import java.net.http.HttpResponse;
 import java.net.http.HttpResponse.BodyHandlers;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Iterator;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * What curl and browsers get from Envoy's kv listener, with envoy.yaml as shipped in front of two
@@ -40,26 +37,12 @@ class BrowserProtocolsTest {
 
   private static final String LOCAL_PAGE = "http://localhost:3000";
 
-  @TempDir static Path dir;
-
-  private static LocalSystem system;
+  @RegisterExtension static final RunningSystem running = new RunningSystem(2, 1);
   private static final HttpClient http =
       HttpClient.newBuilder()
           .version(HttpClient.Version.HTTP_1_1)
           .connectTimeout(Duration.ofSeconds(10))
           .build();
-
-  @BeforeAll
-  static void up() throws Exception {
-    system = LocalSystem.up(dir, 2, 1);
-  }
-
-  @AfterAll
-  static void down() throws Exception {
-    if (system != null) {
-      system.close();
-    }
-  }
 
   @Test
   void put_thenGet_overHttp1_answersTheValueAsJson() throws Exception {
@@ -193,7 +176,7 @@ class BrowserProtocolsTest {
   @Test
   void readsThroughTheTranscoder_takeTheGetRoute_triedAgainOnAnotherReplica() throws Exception {
     send("PUT", "/v1/kv/retried", "{\"value\":\"v\"}");
-    system.kill("kv-server-2");
+    running.system().kill("kv-server-2");
     try {
       // Until its health checks fail, Envoy still picks the dead replica every other call; the
       // Get route's retry policy sends those to the other one.
@@ -201,7 +184,7 @@ class BrowserProtocolsTest {
         assertThat(send("GET", "/v1/kv/retried", null).statusCode()).as("call " + i).isEqualTo(200);
       }
     } finally {
-      system.start("kv-server-2");
+      running.system().start("kv-server-2");
     }
   }
 
@@ -293,7 +276,7 @@ class BrowserProtocolsTest {
   }
 
   private static URI uri(String path) {
-    return URI.create("http://" + system.kv() + path);
+    return URI.create("http://" + running.system().kv() + path);
   }
 
   private static JsonObject json(HttpResponse<String> response) {

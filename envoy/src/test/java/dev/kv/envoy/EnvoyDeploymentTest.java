@@ -2,15 +2,10 @@ package dev.kv.envoy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.kv.core.remote.RemoteStore;
 import dev.kv.server.CommandRun;
-import java.nio.file.Path;
-import java.time.Duration;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The original topology with the real Envoy, as {@code envoy/local.sh} runs it: a three-member
@@ -20,40 +15,21 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(300)
 class EnvoyDeploymentTest {
 
-  @TempDir static Path dir;
-
-  private static LocalSystem system;
-  private static RemoteStore client;
-
-  @BeforeAll
-  static void up() throws Exception {
-    system = LocalSystem.up(dir, 2, 3);
-    client = RemoteStore.connect(system.kv(), Duration.ofSeconds(10));
-  }
-
-  @AfterAll
-  static void down() throws Exception {
-    if (client != null) {
-      client.close();
-    }
-    if (system != null) {
-      system.close();
-    }
-  }
+  @RegisterExtension static final RunningSystem running = new RunningSystem(2, 3);
 
   @Test
   void calls_throughEnvoy_areSpreadOverTheReplicas() throws Exception {
-    long[] before = {system.requestsTo(1), system.requestsTo(2)};
+    long[] before = {running.system().requestsTo(1), running.system().requestsTo(2)};
 
     for (int i = 0; i < 20; i++) {
-      client.blocking().set("spread/" + i, "v" + i);
+      running.client().blocking().set("spread/" + i, "v" + i);
     }
     for (int i = 0; i < 20; i++) {
-      assertThat(client.blocking().get("spread/" + i)).contains("v" + i);
+      assertThat(running.client().blocking().get("spread/" + i)).contains("v" + i);
     }
 
-    long toFirst = system.requestsTo(1) - before[0];
-    long toSecond = system.requestsTo(2) - before[1];
+    long toFirst = running.system().requestsTo(1) - before[0];
+    long toSecond = running.system().requestsTo(2) - before[1];
     assertThat(toFirst + toSecond).isGreaterThanOrEqualTo(40);
     // Round robin: each replica takes about half.
     assertThat(toFirst).isBetween(10L, 30L);
@@ -62,7 +38,7 @@ class EnvoyDeploymentTest {
 
   @Test
   void kvToEtcd_throughEnvoy_withTheAuthority() throws Exception {
-    String etcd = "http://" + system.etcd();
+    String etcd = "http://" + running.system().etcd();
 
     assertThat(
             KvProcess.run(
@@ -71,12 +47,12 @@ class EnvoyDeploymentTest {
     assertThat(KvProcess.run("--etcd-endpoints", etcd, "--etcd-authority", "etcd", "get", "direct"))
         .isEqualTo(new CommandRun(0, "yes\n", ""));
     // The replicas keep their data in the same etcd, through the same listener.
-    assertThat(client.blocking().get("direct")).contains("yes");
+    assertThat(running.client().blocking().get("direct")).contains("yes");
   }
 
   @Test
   void kvToEtcd_throughEnvoy_withoutTheAuthority_failsWithOneClearLine() throws Exception {
-    String etcd = "http://" + system.etcd();
+    String etcd = "http://" + running.system().etcd();
 
     assertThat(KvProcess.run("--etcd-endpoints", etcd, "get", "direct"))
         .isEqualTo(

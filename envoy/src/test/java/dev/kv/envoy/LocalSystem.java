@@ -59,7 +59,8 @@ final class LocalSystem implements AutoCloseable {
         return new LocalSystem(dir, base);
       } catch (ScriptFailure e) {
         // Another process took one of the ports between the check and the start.
-        if (attempt == 3 || !e.output.contains("is taken")) {
+        if (attempt == 3
+            || !(e.output.contains("is taken") || e.output.contains("address already in use"))) {
           throw e;
         }
       }
@@ -210,11 +211,14 @@ final class LocalSystem implements AutoCloseable {
     }
   }
 
-  /** A base above which every port the script needs is free now. */
+  /**
+   * A base above which every port the script needs is free now: below Linux's ephemeral ports
+   * (32768 and up), which any outgoing connection may take meanwhile.
+   */
   private static int freePortBase() throws IOException {
     InetAddress loopback = InetAddress.getByName("127.0.0.1");
     for (int attempt = 0; attempt < 50; attempt++) {
-      int base = 20_000 + 100 * ThreadLocalRandom.current().nextInt(300);
+      int base = 10_000 + 100 * ThreadLocalRandom.current().nextInt(220);
       if (allFree(loopback, base)) {
         return base;
       }
