@@ -63,7 +63,7 @@ class EnvoyConfigTest {
           .build();
 
   /** The kv.KV methods that change nothing, and so may be tried again on another replica. */
-  private static final Set<String> READS = Set.of("Get", "List");
+  private static final Set<String> READS = Set.of("Get", "List", "Status");
 
   /** Retry conditions under which a call cannot have reached a replica: safe for writes. */
   private static final Set<String> NEVER_SENT = Set.of("connect-failure", "refused-stream");

@@ -78,6 +78,11 @@ public final class BlockingKvStore {
     return await(store.list(query));
   }
 
+  /** What the store says of itself: see {@link KvStore#status()}. */
+  public StoreStatus status() {
+    return await(store.status());
+  }
+
   private static <T> T await(CompletableFuture<T> future) {
     try {
       return future.get();

@@ -127,6 +127,15 @@ public interface KvStore extends AutoCloseable {
    */
   CompletableFuture<Void> checkHealth();
 
+  /**
+   * What the store says of itself, for an operator: its kind and current revision, and what it
+   * knows more (etcd's members, a read cache, the kv-server in between). On etcd, a member that
+   * does not answer is listed with its error rather than failing the call.
+   */
+  default CompletableFuture<StoreStatus> status() {
+    return StoreStatus.read(toString(), this);
+  }
+
   /** A synchronous view of this store, for callers that prefer to wait for each answer. */
   default BlockingKvStore blocking() {
     return new BlockingKvStore(this);

@@ -92,7 +92,7 @@ public final class KvServer {
     this.healthCheckInterval = healthCheckInterval;
     this.reloadInterval = reloadInterval;
     this.timer = Executors.newSingleThreadScheduledExecutor(Threads.daemon("kv-server-timer"));
-    this.service = new KvService(store, limits);
+    this.service = new KvService(store, limits, health::serving);
     ServerServiceDefinition kv = CallFailureInterceptor.guard(service);
     FairShares shares = new FairShares(limits);
     CallLimits callLimits = CallLimits.forService(limits, DEADLINES, shares);

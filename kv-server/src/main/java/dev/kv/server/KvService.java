@@ -10,11 +10,15 @@ import dev.kv.api.ListRequest;
 import dev.kv.api.ListResponse;
 import dev.kv.api.SetRequest;
 import dev.kv.api.SetResponse;
+import dev.kv.api.StatusRequest;
+import dev.kv.api.StatusResponse;
 import dev.kv.api.WatchRequest;
 import dev.kv.api.WatchResponse;
 import dev.kv.core.KeyValue;
 import dev.kv.core.KvException;
 import dev.kv.core.KvStore;
+import dev.kv.core.KvVersion;
+import dev.kv.core.StoreStatus;
 import dev.kv.core.Swap;
 import dev.kv.core.Watch;
 import dev.kv.core.WatchEvent;
@@ -22,6 +26,7 @@ import dev.kv.core.WatchListener;
 import dev.kv.core.WatchQuery;
 import dev.kv.core.grpc.ApiMessages;
 import dev.kv.core.grpc.GrpcErrors;
+import dev.kv.core.grpc.StatusMessages;
 import dev.kv.launch.Sizes;
 import io.grpc.BindableService;
 import io.grpc.Grpc;
@@ -35,6 +40,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.logging.Level;
@@ -53,10 +59,16 @@ final class KvService implements KVGrpc.AsyncService, BindableService {
   private final Limits limits;
   private final WatchBudget watchBudget = new WatchBudget();
   private final EncodedEvents encodedEvents = new EncodedEvents();
+  private final BooleanSupplier serving;
+  private final long startedNanos = System.nanoTime();
 
-  KvService(KvStore store, Limits limits) {
+  /**
+   * @param serving whether the server takes calls now, as its health service says
+   */
+  KvService(KvStore store, Limits limits, BooleanSupplier serving) {
     this.store = store;
     this.limits = limits;
+    this.serving = serving;
   }
 
   /**
@@ -203,6 +215,20 @@ final class KvService implements KVGrpc.AsyncService, BindableService {
           return store.list(ApiMessages.query(request));
         },
         ApiMessages::response,
+        responses);
+  }
+
+  @Override
+  public void status(StatusRequest request, StreamObserver<StatusResponse> responses) {
+    reply(
+        store::status,
+        status ->
+            StatusMessages.response(
+                status,
+                new StoreStatus.Server(
+                    KvVersion.get(),
+                    serving.getAsBoolean(),
+                    Duration.ofNanos(System.nanoTime() - startedNanos))),
         responses);
   }
 

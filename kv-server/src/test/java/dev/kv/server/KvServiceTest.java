@@ -47,7 +47,7 @@ class KvServiceTest {
     server =
         InProcessServerBuilder.forName(name)
             .directExecutor()
-            .addService(new KvService(store, Limits.DEFAULTS))
+            .addService(new KvService(store, Limits.DEFAULTS, () -> true))
             .build()
             .start();
     channel = InProcessChannelBuilder.forName(name).directExecutor().build();

@@ -7,6 +7,7 @@ import dev.kv.core.KvStore;
 import dev.kv.core.ListQuery;
 import dev.kv.core.Page;
 import dev.kv.core.ReadConsistency;
+import dev.kv.core.StoreStatus;
 import dev.kv.core.Swap;
 import dev.kv.core.Watch;
 import dev.kv.core.WatchEvent;
@@ -52,6 +53,7 @@ public final class ReadCache implements KvStore {
   private final AtomicInteger generation = new AtomicInteger();
 
   private final LongAdder hits = new LongAdder();
+  private final LongAdder misses = new LongAdder();
 
   private volatile boolean closed;
   private volatile Watch watch;
@@ -171,6 +173,7 @@ public final class ReadCache implements KvStore {
       hits.increment();
       return CompletableFuture.completedFuture(known.entry());
     }
+    misses.increment();
     Slot token = slot != null ? slot : reserve(key);
     return store
         .get(key, ReadConsistency.LINEARIZABLE)
@@ -285,6 +288,17 @@ public final class ReadCache implements KvStore {
     return store.checkHealth();
   }
 
+  /** The store's status, with this cache's size, capacity, hits and misses. */
+  @Override
+  public CompletableFuture<StoreStatus> status() {
+    return store
+        .status()
+        .thenApply(
+            status ->
+                status.withCache(
+                    new StoreStatus.Cache(size(), capacity, hits(), misses(), isLive())));
+  }
+
   /** Whether the cache answers serializable reads now: its watch runs. */
   public boolean isLive() {
     return live;
@@ -293,6 +307,14 @@ public final class ReadCache implements KvStore {
   /** How many reads the cache answered from memory, without the store, since it was made. */
   public long hits() {
     return hits.sum();
+  }
+
+  /**
+   * How many serializable reads the cache sent to the store while it answered reads, since it was
+   * made: the keys it did not hold.
+   */
+  public long misses() {
+    return misses.sum();
   }
 
   /** How many keys the cache holds now. */

@@ -8,6 +8,7 @@ import dev.kv.core.KvException;
 import dev.kv.core.ListQuery;
 import dev.kv.core.Page;
 import dev.kv.core.ReadConsistency;
+import dev.kv.core.StoreStatus;
 import dev.kv.core.Swap;
 import dev.kv.core.Watch;
 import dev.kv.core.WatchListener;
@@ -235,6 +236,11 @@ public final class EmbeddedStore extends AbstractKvStore {
    * Healthy while reads answer and the last write did not fail; after a failed write, the check
    * itself writes (forced to disk), so that health comes back once the disk takes writes again.
    */
+  @Override
+  public CompletableFuture<StoreStatus> status() {
+    return StoreStatus.read("embedded", this);
+  }
+
   @Override
   public CompletableFuture<Void> checkHealth() {
     if (writer.failing()) {

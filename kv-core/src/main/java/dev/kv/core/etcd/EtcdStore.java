@@ -8,6 +8,7 @@ import dev.kv.core.KvException;
 import dev.kv.core.ListQuery;
 import dev.kv.core.Page;
 import dev.kv.core.ReadConsistency;
+import dev.kv.core.StoreStatus;
 import dev.kv.core.Swap;
 import dev.kv.core.Watch;
 import dev.kv.core.WatchListener;
@@ -64,6 +65,7 @@ public final class EtcdStore extends AbstractKvStore {
   private final ReadBatcher reads;
   private final WriteBatcher writes;
   private final EtcdHealth health;
+  private final EtcdMembers members;
 
   EtcdStore(EtcdStoreBuilder builder) {
     super(clientOf(builder));
@@ -81,6 +83,7 @@ public final class EtcdStore extends AbstractKvStore {
     this.kv = signed(KVGrpc.newStub(channel), token);
     this.lease = signed(LeaseGrpc.newStub(channel), token);
     this.watch = EtcdWatch.requiringLeader(signed(WatchGrpc.newStub(channel), token));
+    this.members = new EtcdMembers(builder, token);
     this.health = new EtcdHealth(connection, kv, signed(MaintenanceGrpc.newStub(channel), token));
     this.reads =
         new ReadBatcher(
@@ -100,7 +103,7 @@ public final class EtcdStore extends AbstractKvStore {
   }
 
   /** {@code stub}, its calls carrying the user's token when there is one. */
-  private static <S extends AbstractStub<S>> S signed(S stub, EtcdToken token) {
+  static <S extends AbstractStub<S>> S signed(S stub, EtcdToken token) {
     return token == null ? stub : stub.withCallCredentials(token);
   }
 
@@ -249,6 +252,15 @@ public final class EtcdStore extends AbstractKvStore {
   @Override
   public CompletableFuture<Void> checkHealth() {
     return health.check();
+  }
+
+  /**
+   * Each member's own status, asked of it alone, as {@code etcdctl endpoint status} does; the
+   * revision is the newest any member answered with.
+   */
+  @Override
+  public CompletableFuture<StoreStatus> status() {
+    return members.status();
   }
 
   /** Ends every watch, then closes the channel, waiting up to the timeout for calls under way. */

@@ -7,6 +7,7 @@ import dev.kv.core.Keys;
 import dev.kv.core.ListQuery;
 import dev.kv.core.Page;
 import dev.kv.core.ReadConsistency;
+import dev.kv.core.StoreStatus;
 import dev.kv.core.Swap;
 import dev.kv.core.Watch;
 import dev.kv.core.WatchEvent;
@@ -225,6 +226,11 @@ public final class MemoryStore extends AbstractKvStore {
   private void record(WatchEvent event) {
     history.add(event);
     watches.publish(event);
+  }
+
+  @Override
+  public CompletableFuture<StoreStatus> status() {
+    return CompletableFuture.completedFuture(new StoreStatus("memory", revision));
   }
 
   @Override

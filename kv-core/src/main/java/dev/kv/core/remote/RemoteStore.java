@@ -6,6 +6,7 @@ import dev.kv.api.GetResponse;
 import dev.kv.api.KVGrpc;
 import dev.kv.api.SetRequest;
 import dev.kv.api.SetResponse;
+import dev.kv.api.StatusRequest;
 import dev.kv.core.AbstractKvStore;
 import dev.kv.core.Deleted;
 import dev.kv.core.KeyValue;
@@ -13,6 +14,7 @@ import dev.kv.core.KvException;
 import dev.kv.core.ListQuery;
 import dev.kv.core.Page;
 import dev.kv.core.ReadConsistency;
+import dev.kv.core.StoreStatus;
 import dev.kv.core.Swap;
 import dev.kv.core.Watch;
 import dev.kv.core.WatchListener;
@@ -22,6 +24,7 @@ import dev.kv.core.config.HostPort;
 import dev.kv.core.grpc.ApiMessages;
 import dev.kv.core.grpc.ChannelThreads;
 import dev.kv.core.grpc.NetworkThread;
+import dev.kv.core.grpc.StatusMessages;
 import dev.kv.core.grpc.StoreConnection;
 import dev.kv.core.tls.ClientTls;
 import io.grpc.CallCredentials;
@@ -227,6 +230,32 @@ public final class RemoteStore extends AbstractKvStore {
           }
           return null;
         });
+  }
+
+  /**
+   * The server's store, as the server's status call answers, with the server's own version, health
+   * and uptime. A server older than the call fails it with {@link KvException.Code#INTERNAL},
+   * saying so.
+   */
+  @Override
+  public CompletableFuture<StoreStatus> status() {
+    return connection
+        .call(
+            kv,
+            KVGrpc.KVStub::status,
+            StatusRequest::getDefaultInstance,
+            StatusMessages::status,
+            Status.Code.UNIMPLEMENTED,
+            null)
+        .thenApply(
+            status -> {
+              if (status == null) {
+                throw new KvException(
+                    KvException.Code.INTERNAL,
+                    connection.peer() + " does not answer status; upgrade it");
+              }
+              return status;
+            });
   }
 
   /** Closes the connection this store made; a channel given to {@link #over} stays open. */

@@ -1,0 +1,91 @@
+package dev.kv.core.etcd;
+
+import dev.kv.core.KvException;
+import dev.kv.core.StoreStatus;
+import dev.kv.core.config.HostPort;
+import dev.kv.core.grpc.GrpcErrors;
+import dev.kv.core.grpc.StoreConnection;
+import dev.kv.etcd.api.etcdserverpb.MaintenanceGrpc;
+import dev.kv.etcd.api.etcdserverpb.StatusRequest;
+import dev.kv.etcd.api.etcdserverpb.StatusResponse;
+import io.grpc.ManagedChannel;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Each member's own Maintenance.Status, as {@code etcdctl endpoint status} asks for it: on a
+ * channel to that member alone, opened for the call, since the store's channel spreads calls over
+ * the members. A member that does not answer is listed with its error.
+ */
+final class EtcdMembers {
+
+  /** One member's answer, with the revision its header carries (0 without one). */
+  private record Answer(StoreStatus.Member member, long revision) {}
+
+  private final EtcdStoreBuilder builder;
+  private final EtcdToken token;
+
+  EtcdMembers(EtcdStoreBuilder builder, EtcdToken token) {
+    this.builder = builder;
+    this.token = token;
+  }
+
+  /** The cluster's status: each member's, and the newest revision any of them answered with. */
+  CompletableFuture<StoreStatus> status() {
+    List<CompletableFuture<Answer>> answers =
+        builder.endpoints.members().stream().map(this::status).toList();
+    return CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new))
+        .thenApply(
+            all -> {
+              List<Answer> answered = answers.stream().map(CompletableFuture::join).toList();
+              return new StoreStatus(
+                  "etcd",
+                  answered.stream().mapToLong(Answer::revision).max().orElse(0),
+                  answered.stream().map(Answer::member).toList(),
+                  Optional.empty(),
+                  Optional.empty());
+            });
+  }
+
+  private CompletableFuture<Answer> status(HostPort address) {
+    EtcdEndpoints alone = new EtcdEndpoints(List.of(address), builder.endpoints.https());
+    String endpoint = alone.toString();
+    ManagedChannel channel;
+    try {
+      channel = EtcdChannel.open(alone, builder.authority, builder.tls, builder.executor);
+    } catch (RuntimeException e) {
+      return CompletableFuture.completedFuture(unreachable(endpoint, e));
+    }
+    StoreConnection connection =
+        StoreConnection.over(channel, "etcd member at " + endpoint, builder.timeout);
+    return connection
+        .call(
+            EtcdStore.signed(MaintenanceGrpc.newStub(channel), token),
+            MaintenanceGrpc.MaintenanceStub::status,
+            StatusRequest::getDefaultInstance,
+            response -> new Answer(member(endpoint, response), response.getHeader().getRevision()))
+        .exceptionally(error -> unreachable(endpoint, error))
+        .whenComplete((answer, error) -> channel.shutdown());
+  }
+
+  private static StoreStatus.Member member(String endpoint, StatusResponse status) {
+    long id = status.getHeader().getMemberId();
+    return new StoreStatus.Member(
+        endpoint,
+        Optional.empty(),
+        id,
+        status.getVersion(),
+        id != 0 && status.getLeader() == id,
+        status.getDbSize(),
+        status.getRaftIndex(),
+        status.getRaftTerm(),
+        status.getIsLearner());
+  }
+
+  private static Answer unreachable(String endpoint, Throwable error) {
+    Throwable cause = GrpcErrors.unwrap(error);
+    String message = cause instanceof KvException ? cause.getMessage() : cause.toString();
+    return new Answer(StoreStatus.Member.unreachable(endpoint, message), 0);
+  }
+}
