@@ -22,6 +22,7 @@ final class Cli {
           DelCommand.class,
           ListCommand.class,
           WatchCommand.class,
+          StatusCommand.class,
           BenchCommand.class,
           CompletionCommand.class,
           HelpCommand.class);

@@ -151,7 +151,7 @@ final class KvCommand implements Runnable, AutoCloseable {
   @Override
   public void run() {
     throw new CommandLine.ParameterException(
-        spec.commandLine(), "missing command: get, set, del, list, watch or bench");
+        spec.commandLine(), "missing command: get, set, del, list, watch, status or bench");
   }
 
   /** The store the commands work on: etcd with --etcd-endpoints, kv-server otherwise. */

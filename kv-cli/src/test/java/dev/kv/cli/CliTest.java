@@ -1,15 +1,19 @@
 package dev.kv.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.kv.core.KvStore;
+import dev.kv.core.KvVersion;
 import dev.kv.core.ListQuery;
 import dev.kv.core.config.HostPort;
 import dev.kv.core.memory.MemoryStore;
 import dev.kv.server.CommandRun;
 import dev.kv.server.KvServer;
+import io.grpc.Server;
+import io.grpc.netty.NettyServerBuilder;
 import java.lang.reflect.Proxy;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -17,6 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -537,7 +542,8 @@ class CliTest {
 
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.err())
-        .isEqualTo("kv: missing command: get, set, del, list, watch or bench (see 'kv --help')\n");
+        .isEqualTo(
+            "kv: missing command: get, set, del, list, watch, status or bench (see 'kv --help')\n");
   }
 
   @Test
@@ -598,7 +604,7 @@ class CliTest {
 
     assertThat(run.exitCode()).isZero();
     assertThat(run.out())
-        .contains("complete -F _complete_kv", "get set del list watch bench completion help")
+        .contains("complete -F _complete_kv", "get set del list watch status bench completion help")
         .contains("--server", "--consistency", "--if-revision", "--start-after", "--ttl");
   }
 
@@ -742,6 +748,72 @@ class CliTest {
     assertThat(kv("bench", "--concurrency", "0").exitCode()).isEqualTo(2);
     assertThat(kv("bench", "--read-share", "1.5", "--workload", "mix").exitCode()).isEqualTo(2);
     assertThat(kv("bench", "--workload", "scan").exitCode()).isEqualTo(2);
+  }
+
+  @Test
+  void status_printsTheServerItsHealthAndItsStore() {
+    kv("set", "a", "1");
+
+    CommandRun run = servingStatus();
+
+    assertThat(run.exitCode()).isZero();
+    assertThat(run.err()).isEmpty();
+    assertThat(run.out())
+        .matches(
+            "server:     kv-server "
+                + Pattern.quote(KvVersion.get() + " at " + server.address())
+                + "\n"
+                + "health:     serving\n"
+                + "uptime:     [0-9dhms]+\n"
+                + "store:      memory\n"
+                + "revision:   2\n");
+  }
+
+  @Test
+  void status_json_isOneObjectForScripts() {
+    kv("set", "a", "1");
+    servingStatus();
+
+    CommandRun run = kv("-o", "json", "status");
+
+    assertThat(run.exitCode()).isZero();
+    assertThat(run.out().lines()).hasSize(1);
+    JsonObject status = JsonParser.parseString(run.out()).getAsJsonObject();
+    JsonObject answering = status.getAsJsonObject("server");
+    assertThat(answering.get("address").getAsString()).isEqualTo(server.address().toString());
+    assertThat(answering.get("version").getAsString()).isEqualTo(KvVersion.get());
+    assertThat(answering.get("serving").getAsBoolean()).isTrue();
+    assertThat(answering.get("uptimeSeconds").getAsLong()).isNotNegative();
+    assertThat(status.get("store").getAsString()).isEqualTo("memory");
+    assertThat(status.get("revision").getAsLong()).isEqualTo(2);
+    assertThat(status.has("members")).isFalse();
+  }
+
+  @Test
+  void status_ofAServerWithoutTheCall_exitsThreeSayingToUpgradeIt() throws Exception {
+    Server old =
+        NettyServerBuilder.forAddress(new HostPort("127.0.0.1", 0).toSocketAddress())
+            .build()
+            .start();
+    try {
+      String address = "127.0.0.1:" + old.getPort();
+
+      CommandRun run = kvWithoutServer("--server", address, "status");
+
+      assertThat(run)
+          .isEqualTo(
+              new CommandRun(
+                  3, "", "kv: kv-server at " + address + " does not answer status; upgrade it\n"));
+    } finally {
+      old.shutdownNow();
+    }
+  }
+
+  /** {@code kv status}, once the server's first health check found its store answering. */
+  private CommandRun servingStatus() {
+    return await()
+        .atMost(WAIT)
+        .until(() -> kv("status"), run -> run.out().contains("health:     serving"));
   }
 
   private CommandRun kv(String... args) {

@@ -1,7 +1,11 @@
 package dev.kv.cli;
 
+import static org.assertj.core.api.Assertions.as;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import dev.kv.core.config.HostPort;
 import dev.kv.core.etcd.EtcdCluster;
 import dev.kv.core.etcd.EtcdStore;
@@ -10,6 +14,7 @@ import dev.kv.server.CommandRun;
 import dev.kv.server.KvServer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import org.assertj.core.api.InstanceOfAssertFactories;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -43,6 +48,89 @@ class EtcdCliTest {
   @BeforeEach
   void emptyStore() {
     etcd.deleteAllKeys();
+  }
+
+  @Test
+  void directStatus_reportsEachMemberAsEtcdctlEndpointStatusDoes() throws Exception {
+    CommandRun text = kv("--etcd-endpoints", etcd.endpoints().toString(), "status");
+    CommandRun json = kv("--etcd-endpoints", etcd.endpoints().toString(), "-o", "json", "status");
+
+    assertThat(text.exitCode()).isZero();
+    assertThat(text.out())
+        .startsWith("store:      etcd\nrevision:   ")
+        .contains("etcd members:\nENDPOINT ", etcd.endpoints().toString());
+    assertMembersAsEtcdctlSays(etcd, JsonParser.parseString(json.out()).getAsJsonObject());
+  }
+
+  @Test
+  void statusThroughTheServer_reportsTheMembersOfItsEtcd() throws Exception {
+    CommandRun json = kv("--server", server.address().toString(), "-o", "json", "status");
+
+    JsonObject status = JsonParser.parseString(json.out()).getAsJsonObject();
+    assertThat(status.get("store").getAsString()).isEqualTo("etcd");
+    assertThat(status.getAsJsonObject("server").get("address").getAsString())
+        .isEqualTo(server.address().toString());
+    assertMembersAsEtcdctlSays(etcd, status);
+  }
+
+  @Test
+  void directStatus_ofThreeMembers_namesOneLeader_andAMemberDown() throws Exception {
+    try (EtcdCluster three = EtcdCluster.ofMembers(3).start()) {
+      String endpoints = three.endpoints().toString();
+      JsonObject status =
+          JsonParser.parseString(kv("--etcd-endpoints", endpoints, "-o", "json", "status").out())
+              .getAsJsonObject();
+
+      assertMembersAsEtcdctlSays(three, status);
+      assertThat(status.getAsJsonArray("members").asList())
+          .filteredOn(member -> member.getAsJsonObject().get("leader").getAsBoolean())
+          .hasSize(1);
+
+      int down = (three.leader() + 1) % 3;
+      three.stop(down);
+      CommandRun text = kv("--etcd-endpoints", endpoints, "status");
+
+      assertThat(text.exitCode()).isZero();
+      assertThat(text.out().lines())
+          .filteredOn(line -> line.startsWith(three.endpoint(down).toString()))
+          .singleElement(as(InstanceOfAssertFactories.STRING))
+          .contains("error: cannot reach etcd member at " + three.endpoint(down));
+    }
+  }
+
+  /** Each member in {@code status} as {@code etcdctl endpoint status} reports it, just after. */
+  private static void assertMembersAsEtcdctlSays(EtcdCluster cluster, JsonObject status)
+      throws Exception {
+    JsonArray reported =
+        JsonParser.parseString(
+                new String(
+                    cluster.etcdctl("endpoint", "status", "-w", "json"), StandardCharsets.UTF_8))
+            .getAsJsonArray();
+    JsonArray members = status.getAsJsonArray("members");
+    assertThat(members).hasSize(reported.size());
+    for (int i = 0; i < members.size(); i++) {
+      JsonObject member = members.get(i).getAsJsonObject();
+      JsonObject etcdctl = reported.get(i).getAsJsonObject();
+      JsonObject memberStatus = etcdctl.getAsJsonObject("Status");
+      long id = memberStatus.getAsJsonObject("header").get("member_id").getAsLong();
+      assertThat(member.get("endpoint").getAsString())
+          .isEqualTo(etcdctl.get("Endpoint").getAsString());
+      assertThat(member.get("id").getAsString()).isEqualTo(Long.toHexString(id));
+      assertThat(member.get("version").getAsString())
+          .isEqualTo(memberStatus.get("version").getAsString());
+      assertThat(member.get("leader").getAsBoolean())
+          .isEqualTo(memberStatus.get("leader").getAsLong() == id);
+      assertThat(member.get("raftTerm").getAsLong())
+          .isEqualTo(memberStatus.get("raftTerm").getAsLong());
+      // Read just before etcdctl's: no larger, and no smaller than a few entries apart.
+      assertThat(member.get("raftIndex").getAsLong())
+          .isBetween(
+              memberStatus.get("raftIndex").getAsLong() - 10,
+              memberStatus.get("raftIndex").getAsLong());
+      assertThat(member.get("dbSizeBytes").getAsLong())
+          .isPositive()
+          .isLessThanOrEqualTo(memberStatus.get("dbSize").getAsLong());
+    }
   }
 
   @Test
