@@ -77,6 +77,16 @@ public abstract class KvStoreContract {
   }
 
   @Test
+  void status_answersItsKindAndTheRevisionOfTheLastWrite() {
+    long written = await(store.set("foo", "bar"));
+
+    StoreStatus status = await(store.status());
+
+    assertThat(status.kind()).isNotBlank();
+    assertThat(status.revision()).isEqualTo(written);
+  }
+
+  @Test
   void set_emptyValue_isStoredAsAValue() {
     await(store.set("empty", ""));
 

@@ -5,13 +5,16 @@ import dev.kv.core.StoreStatus;
 import dev.kv.core.config.HostPort;
 import dev.kv.core.grpc.GrpcErrors;
 import dev.kv.core.grpc.StoreConnection;
+import dev.kv.core.tls.ClientTls;
 import dev.kv.etcd.api.etcdserverpb.MaintenanceGrpc;
 import dev.kv.etcd.api.etcdserverpb.StatusRequest;
 import dev.kv.etcd.api.etcdserverpb.StatusResponse;
 import io.grpc.ManagedChannel;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 
 /**
  * Each member's own Maintenance.Status, as {@code etcdctl endpoint status} asks for it: on a
@@ -23,18 +26,27 @@ final class EtcdMembers {
   /** One member's answer, with the revision its header carries (0 without one). */
   private record Answer(StoreStatus.Member member, long revision) {}
 
-  private final EtcdStoreBuilder builder;
+  private final EtcdEndpoints endpoints;
+  private final String authority;
+  private final ClientTls tls;
+  private final Executor executor;
+  private final Duration timeout;
   private final EtcdToken token;
 
+  /** The members {@code builder} lists, reached as it says; with {@code token} when signed in. */
   EtcdMembers(EtcdStoreBuilder builder, EtcdToken token) {
-    this.builder = builder;
+    this.endpoints = builder.endpoints;
+    this.authority = builder.authority;
+    this.tls = builder.tls;
+    this.executor = builder.executor;
+    this.timeout = builder.timeout;
     this.token = token;
   }
 
   /** The cluster's status: each member's, and the newest revision any of them answered with. */
   CompletableFuture<StoreStatus> status() {
     List<CompletableFuture<Answer>> answers =
-        builder.endpoints.members().stream().map(this::status).toList();
+        endpoints.members().stream().map(this::status).toList();
     return CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new))
         .thenApply(
             all -> {
@@ -49,16 +61,16 @@ final class EtcdMembers {
   }
 
   private CompletableFuture<Answer> status(HostPort address) {
-    EtcdEndpoints alone = new EtcdEndpoints(List.of(address), builder.endpoints.https());
+    EtcdEndpoints alone = new EtcdEndpoints(List.of(address), endpoints.https());
     String endpoint = alone.toString();
     ManagedChannel channel;
     try {
-      channel = EtcdChannel.open(alone, builder.authority, builder.tls, builder.executor);
+      channel = EtcdChannel.open(alone, authority, tls, executor);
     } catch (RuntimeException e) {
       return CompletableFuture.completedFuture(unreachable(endpoint, e));
     }
     StoreConnection connection =
-        StoreConnection.over(channel, "etcd member at " + endpoint, builder.timeout);
+        StoreConnection.over(channel, "etcd member at " + endpoint, timeout);
     return connection
         .call(
             EtcdStore.signed(MaintenanceGrpc.newStub(channel), token),
