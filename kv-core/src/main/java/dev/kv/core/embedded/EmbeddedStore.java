@@ -168,7 +168,7 @@ public final class EmbeddedStore extends AbstractKvStore {
   }
 
   @Override
-  public CompletableFuture<Page> list(ListQuery query) {
+  protected CompletableFuture<Page> doList(ListQuery query) {
     return gate.read(tier -> reader.list(query, tier));
   }
 

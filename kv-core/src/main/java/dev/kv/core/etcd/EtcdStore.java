@@ -223,7 +223,7 @@ public final class EtcdStore extends AbstractKvStore {
    * byte limit of its own: {@link PageReader} reads each page in Ranges that keep it.
    */
   @Override
-  public CompletableFuture<Page> list(ListQuery query) {
+  protected CompletableFuture<Page> doList(ListQuery query) {
     return PageReader.read(
         query,
         EtcdMessages.list(query),

@@ -203,7 +203,7 @@ public final class RemoteStore extends AbstractKvStore {
   }
 
   @Override
-  public CompletableFuture<Page> list(ListQuery query) {
+  protected CompletableFuture<Page> doList(ListQuery query) {
     return connection.call(
         kv, KVGrpc.KVStub::list, () -> ApiMessages.request(query), ApiMessages::page);
   }
