@@ -26,6 +26,8 @@ module dev.kv.core {
   requires io.netty.transport;
   requires io.netty.common;
   requires java.logging;
+  // The stores' builders take a MeterRegistry (metrics(..)): its module comes with kv-core's.
+  requires transitive micrometer.core;
   // Only the embedded store needs it, and it checks that it is there.
   requires static rocksdbjni;
 

@@ -5,6 +5,9 @@ import dev.kv.core.ReadConsistency;
 import dev.kv.core.cache.ReadCache;
 import dev.kv.core.embedded.EmbeddedStore;
 import dev.kv.core.memory.MemoryStore;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,6 +38,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * ./mvnw -q package -DskipTests -pl kv-benchmarks -am
  * java -jar kv-benchmarks/target/benchmarks.jar            # all, a few minutes
  * java -jar kv-benchmarks/target/benchmarks.jar get -p store=memory
+ * java -jar kv-benchmarks/target/benchmarks.jar 'get|set$' -p store=memory   # metrics none and on
  * </pre>
  */
 @State(Scope.Benchmark)
@@ -52,19 +56,30 @@ public class StoreBenchmark {
   @Param({"memory", "embedded", "cached"})
   public String store;
 
+  /** none; prometheus: the store measures its operations in the registry kv-server serves. */
+  @Param({"none", "prometheus"})
+  public String metrics;
+
   private KvStore kv;
   private Path dataDir;
 
   @Setup(Level.Trial)
   public void open() throws IOException {
+    MeterRegistry registry =
+        switch (metrics) {
+          case "none" -> null;
+          case "prometheus" -> new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+          default -> throw new IllegalArgumentException("no registry " + metrics);
+        };
     kv =
         switch (store) {
-          case "memory" -> new MemoryStore();
+          case "memory" -> MemoryStore.builder().metrics(registry).build();
           case "embedded" -> {
             dataDir = Files.createTempDirectory("kv-bench");
-            yield EmbeddedStore.open(dataDir);
+            yield EmbeddedStore.builder().dataDir(dataDir).metrics(registry).build();
           }
-          case "cached" -> ReadCache.over(new MemoryStore(), 10 * KEYS);
+          case "cached" ->
+              ReadCache.over(MemoryStore.builder().metrics(registry).build(), 10 * KEYS, registry);
           default -> throw new IllegalArgumentException("no store " + store);
         };
     for (int i = 0; i < KEYS; i++) {

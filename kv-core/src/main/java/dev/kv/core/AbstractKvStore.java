@@ -1,5 +1,7 @@
 package dev.kv.core;
 
+import dev.kv.core.StoreOperations.Operation;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
@@ -14,27 +16,52 @@ import java.util.function.Supplier;
  * store.
  *
  * <p>Queries ({@link ListQuery}, {@link WatchQuery}) check themselves when they are made.
+ *
+ * <p>Given a registry, it also measures every call, refusals included: the timer {@code
+ * kv.store.operations}, tagged {@code store} (the store's kind), {@code operation} ({@code get},
+ * {@code set}, {@code set_if}, {@code delete_if}, {@code delete}, {@code delete_prefix}, {@code
+ * list}) and {@code code} ({@code OK}, or the {@link KvException.Code} the call failed with). A
+ * missing key is an answer: a {@code get} of it is {@code OK}. Without a registry nothing is
+ * measured.
  */
 public abstract class AbstractKvStore implements KvStore {
 
   private final String name;
 
+  /** Null when the store has no registry. */
+  private final StoreOperations operations;
+
   /**
+   * A store that measures nothing.
+   *
    * @param name what the store is, as a person reads it in an error: {@code the memory store},
    *     {@code the client of etcd at http://127.0.0.1:2379}
    */
   protected AbstractKvStore(String name) {
+    this(name, null, null);
+  }
+
+  /**
+   * A store that measures its calls in {@code metrics}, when given one.
+   *
+   * @param kind the store's kind, as the {@code store} tag says it: {@code memory}, {@code etcd}
+   * @param metrics where to measure; null for nowhere
+   */
+  protected AbstractKvStore(String name, String kind, MeterRegistry metrics) {
     this.name = Objects.requireNonNull(name, "name");
+    this.operations =
+        metrics == null ? null : new StoreOperations(metrics, Objects.requireNonNull(kind, "kind"));
   }
 
   @Override
   public final CompletableFuture<Optional<KeyValue>> get(String key, ReadConsistency consistency) {
-    return checked(() -> Keys.requireValid(key), () -> doGet(key, consistency));
+    return checked(Operation.GET, () -> Keys.requireValid(key), () -> doGet(key, consistency));
   }
 
   @Override
   public final CompletableFuture<Long> set(String key, String value, Duration ttl) {
     return checked(
+        Operation.SET,
         () -> {
           Keys.requireValid(key);
           Keys.requireValue(value);
@@ -47,6 +74,7 @@ public abstract class AbstractKvStore implements KvStore {
   public final CompletableFuture<Swap> setIf(
       String key, String value, long expectedModRevision, Duration ttl) {
     return checked(
+        Operation.SET_IF,
         () -> {
           Keys.requireValid(key);
           Keys.requireValue(value);
@@ -59,6 +87,7 @@ public abstract class AbstractKvStore implements KvStore {
   @Override
   public final CompletableFuture<Swap> deleteIf(String key, long expectedModRevision) {
     return checked(
+        Operation.DELETE_IF,
         () -> {
           Keys.requireValid(key);
           Keys.requireExistingRevision(expectedModRevision);
@@ -68,12 +97,20 @@ public abstract class AbstractKvStore implements KvStore {
 
   @Override
   public final CompletableFuture<Deleted> delete(String key) {
-    return checked(() -> Keys.requireValid(key), () -> doDelete(key));
+    return checked(Operation.DELETE, () -> Keys.requireValid(key), () -> doDelete(key));
   }
 
   @Override
   public final CompletableFuture<Deleted> deletePrefix(String prefix) {
-    return checked(() -> Keys.requireDeletablePrefix(prefix), () -> doDeletePrefix(prefix));
+    return checked(
+        Operation.DELETE_PREFIX,
+        () -> Keys.requireDeletablePrefix(prefix),
+        () -> doDeletePrefix(prefix));
+  }
+
+  @Override
+  public final CompletableFuture<Page> list(ListQuery query) {
+    return checked(Operation.LIST, () -> {}, () -> doList(query));
   }
 
   /** {@link #get(String, ReadConsistency)}, with a valid key. */
@@ -104,6 +141,9 @@ public abstract class AbstractKvStore implements KvStore {
   /** {@link #deletePrefix(String)}, with a prefix that may be deleted (not empty). */
   protected abstract CompletableFuture<Deleted> doDeletePrefix(String prefix);
 
+  /** {@link #list(ListQuery)}; the query checked itself when it was made. */
+  protected abstract CompletableFuture<Page> doList(ListQuery query);
+
   /** What a call to this store, or a watch on it, fails with once it is closed. */
   protected final KvException closedError() {
     return closedError(name);
@@ -119,8 +159,17 @@ public abstract class AbstractKvStore implements KvStore {
     return name;
   }
 
-  /** The call, or the failure of {@code check} without making it. */
-  private static <T> CompletableFuture<T> checked(
+  /** The call, or the failure of {@code check} without making it; measured if asked. */
+  private <T> CompletableFuture<T> checked(
+      Operation operation, Runnable check, Supplier<CompletableFuture<T>> call) {
+    if (operations == null) {
+      return checkedCall(check, call);
+    }
+    long start = System.nanoTime();
+    return operations.measure(operation, start, checkedCall(check, call));
+  }
+
+  private static <T> CompletableFuture<T> checkedCall(
       Runnable check, Supplier<CompletableFuture<T>> call) {
     try {
       check.run();

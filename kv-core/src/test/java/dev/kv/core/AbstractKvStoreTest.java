@@ -109,7 +109,7 @@ class AbstractKvStoreTest {
     }
 
     @Override
-    public CompletableFuture<Page> list(ListQuery query) {
+    protected CompletableFuture<Page> doList(ListQuery query) {
       return record("list");
     }
 

@@ -6,6 +6,7 @@ import dev.kv.core.embedded.EmbeddedStore;
 import dev.kv.core.memory.MemoryStore;
 import dev.kv.launch.CommandLines;
 import dev.kv.launch.EtcdOptions;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.file.Path;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -67,8 +68,18 @@ final class StoreOptions {
       })
   int readCache;
 
-  /** Opens the store the options describe; a mistake in them is a usage error. */
+  /** Opens the store the options describe, measuring nothing. */
   KvStore open() {
+    return open(null);
+  }
+
+  /**
+   * Opens the store the options describe; a mistake in them is a usage error.
+   *
+   * @param metrics where the store measures its operations (and its cache, its etcd calls or its
+   *     disk); null for nowhere
+   */
+  KvStore open(MeterRegistry metrics) {
     if (salvage && store != StoreKind.embedded) {
       throw CommandLines.usageError(
           spec,
@@ -77,8 +88,9 @@ final class StoreOptions {
               + " store has no log of its own to salvage");
     }
     return switch (store) {
-      case embedded -> EmbeddedStore.builder().dataDir(dataDir).salvage(salvage).build();
-      case memory -> new MemoryStore();
+      case embedded ->
+          EmbeddedStore.builder().dataDir(dataDir).salvage(salvage).metrics(metrics).build();
+      case memory -> MemoryStore.builder().metrics(metrics).build();
       case etcd -> {
         if (etcd.endpoints() == null) {
           throw CommandLines.usageError(
@@ -90,8 +102,9 @@ final class StoreOptions {
           throw CommandLines.usageError(
               spec, "--read-cache takes a number of keys, 0 or more, not " + readCache);
         }
-        KvStore etcdStore = CommandLines.usage(spec, () -> etcd.storeBuilder().build());
-        yield readCache == 0 ? etcdStore : ReadCache.over(etcdStore, readCache);
+        KvStore etcdStore =
+            CommandLines.usage(spec, () -> etcd.storeBuilder().metrics(metrics).build());
+        yield readCache == 0 ? etcdStore : ReadCache.over(etcdStore, readCache, metrics);
       }
     };
   }

@@ -13,8 +13,14 @@ import dev.kv.core.Watch;
 import dev.kv.core.WatchEvent;
 import dev.kv.core.WatchListener;
 import dev.kv.core.WatchQuery;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -54,6 +60,12 @@ public final class ReadCache implements KvStore {
 
   private final LongAdder hits = new LongAdder();
   private final LongAdder misses = new LongAdder();
+  private final LongAdder evictions = new LongAdder();
+
+  /** What this cache serves in a registry, and removes from it when closed. */
+  private List<Meter> meters = List.of();
+
+  private MeterRegistry registry;
 
   private volatile boolean closed;
   private volatile Watch watch;
@@ -77,12 +89,48 @@ public final class ReadCache implements KvStore {
 
   /** A cache of up to {@code capacity} keys in front of {@code store}, which it closes with it. */
   public static ReadCache over(KvStore store, int capacity) {
+    return over(store, capacity, null);
+  }
+
+  /**
+   * A cache as {@link #over(KvStore, int)} makes, measured in {@code metrics} unless it is null:
+   * the counters {@code kv.cache.hits} (serializable reads answered from memory), {@code
+   * kv.cache.misses} (those read from the store while the cache is live), {@code
+   * kv.cache.evictions} (keys forgotten to make room), and the gauges {@code kv.cache.size} (keys
+   * held) and {@code kv.cache.live} (1 while the cache answers, else 0). They leave the registry
+   * when it closes.
+   */
+  public static ReadCache over(KvStore store, int capacity, MeterRegistry metrics) {
     if (capacity < 1) {
       throw new IllegalArgumentException("capacity must be at least 1, not " + capacity);
     }
     ReadCache cache = new ReadCache(store, capacity);
+    if (metrics != null) {
+      cache.serveMetrics(metrics);
+    }
     cache.startWatching();
     return cache;
+  }
+
+  private void serveMetrics(MeterRegistry metrics) {
+    registry = metrics;
+    meters =
+        List.of(
+            counter("kv.cache.hits", "Serializable reads answered from memory", hits),
+            counter("kv.cache.misses", "Serializable reads the cache had to ask the store", misses),
+            counter("kv.cache.evictions", "Keys forgotten to make room for others", evictions),
+            Gauge.builder("kv.cache.size", slots, Map::size)
+                .description("Keys the cache holds")
+                .register(metrics),
+            Gauge.builder("kv.cache.live", this, cache -> cache.live ? 1 : 0)
+                .description("1 while the cache answers serializable reads (its watch runs)")
+                .register(metrics));
+  }
+
+  private FunctionCounter counter(String name, String description, LongAdder count) {
+    return FunctionCounter.builder(name, count, LongAdder::sum)
+        .description(description)
+        .register(registry);
   }
 
   private void startWatching() {
@@ -205,8 +253,8 @@ public final class ReadCache implements KvStore {
   private Slot reserve(String key) {
     if (slots.size() >= capacity) {
       Iterator<String> keys = slots.keySet().iterator();
-      if (keys.hasNext()) {
-        slots.remove(keys.next());
+      if (keys.hasNext() && slots.remove(keys.next()) != null) {
+        evictions.increment();
       }
     }
     Reading reading = new Reading();
@@ -331,6 +379,7 @@ public final class ReadCache implements KvStore {
       running.close();
     }
     slots.clear();
+    meters.forEach(meter -> registry.remove(meter));
     store.close();
   }
 }

@@ -89,6 +89,15 @@ final class Database implements AutoCloseable {
         && failed.getStatus().getCode() == Status.Code.Incomplete;
   }
 
+  /** RocksDB's integer {@code property}, summed over the column families. */
+  long propertyOfAll(String property) throws RocksDBException {
+    long sum = 0;
+    for (ColumnFamilyHandle handle : handles) {
+      sum += db.getLongProperty(handle, property);
+    }
+    return sum;
+  }
+
   /** The data directory the database is in, for messages. */
   Path path() {
     return path;

@@ -18,6 +18,7 @@ import dev.kv.core.local.CompareAndSet;
 import dev.kv.core.local.History;
 import dev.kv.core.local.LocalWatches;
 import dev.kv.core.local.Threads;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
@@ -55,16 +56,20 @@ public final class EmbeddedStore extends AbstractKvStore {
   private final LocalWatches watches = new LocalWatches("kv-embedded-watch");
   private final GroupCommit writer;
   private final CallGate gate;
+  private final EmbeddedMetrics metrics;
 
   private final Object closing = new Object();
 
-  private EmbeddedStore(DataDirectory dir, int historyLimit, ExecutorService diskReads)
+  private EmbeddedStore(
+      DataDirectory dir, int historyLimit, ExecutorService diskReads, MeterRegistry registry)
       throws RocksDBException {
-    super("the embedded store");
+    super("the embedded store", "embedded", registry);
     this.dir = dir;
     this.reader = new SnapshotReader(dir.database());
-    this.writer = new GroupCommit(dir.database(), historyLimit, watches);
+    this.metrics = EmbeddedMetrics.of(registry);
+    this.writer = new GroupCommit(dir.database(), historyLimit, watches, metrics);
     this.gate = new CallGate(reader, diskReads, this::closedError);
+    metrics.opened(dir.database());
   }
 
   /** Opens the store in {@code dataDir}, making it if it does not exist; see {@link Builder}. */
@@ -82,6 +87,7 @@ public final class EmbeddedStore extends AbstractKvStore {
     private int historyLimit = 10_000;
     private boolean salvage;
     private ExecutorService diskReads;
+    private MeterRegistry metrics;
 
     private Builder() {}
 
@@ -115,6 +121,18 @@ public final class EmbeddedStore extends AbstractKvStore {
       return this;
     }
 
+    /**
+     * Where to measure the store: its operations (see {@link AbstractKvStore}), its group commits
+     * ({@code kv.embedded.commit.batch.size}, {@code kv.embedded.writes}) and, as gauges read when
+     * the registry is scraped, the data directory's size on disk ({@code kv.embedded.disk.size}),
+     * RocksDB's pending compaction ({@code kv.embedded.pending.compaction}) and whether it holds
+     * writes back ({@code kv.embedded.write.stalls}, 1 or 0). Null, the default, for nowhere.
+     */
+    public Builder metrics(MeterRegistry metrics) {
+      this.metrics = metrics;
+      return this;
+    }
+
     /** For tests: the pool that reads what memory does not hold; the store shuts it down. */
     Builder diskReads(ExecutorService diskReads) {
       this.diskReads = diskReads;
@@ -141,7 +159,7 @@ public final class EmbeddedStore extends AbstractKvStore {
               ? diskReads
               : Threads.pool("kv-embedded-read", Math.max(8, 4 * Threads.processors()));
       try {
-        return new EmbeddedStore(opened, historyLimit, pool);
+        return new EmbeddedStore(opened, historyLimit, pool, metrics);
       } catch (Exception e) { // RocksDBException or unchecked; see RocksDbLibrary
         opened.close();
         pool.shutdown();
@@ -169,7 +187,7 @@ public final class EmbeddedStore extends AbstractKvStore {
   }
 
   @Override
-  public CompletableFuture<Page> list(ListQuery query) {
+  protected CompletableFuture<Page> doList(ListQuery query) {
     return gate.read(tier -> reader.list(query, tier));
   }
 
@@ -277,6 +295,7 @@ public final class EmbeddedStore extends AbstractKvStore {
       }
       writer.close();
       watches.close(closedError());
+      metrics.close();
       dir.close();
     }
   }

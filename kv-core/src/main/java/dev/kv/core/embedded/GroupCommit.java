@@ -39,6 +39,7 @@ final class GroupCommit {
   private final Database database;
   private final int historyLimit;
   private final LocalWatches watches;
+  private final EmbeddedMetrics metrics;
   private final BlockingQueue<Write<?>> queue = new LinkedBlockingQueue<>();
   private final Thread writer;
   private final ExecutorService acknowledgements =
@@ -65,10 +66,12 @@ final class GroupCommit {
    * @throws KvException when they cannot be deleted
    * @throws RocksDBException when the revisions cannot be read
    */
-  GroupCommit(Database database, int historyLimit, LocalWatches watches) throws RocksDBException {
+  GroupCommit(Database database, int historyLimit, LocalWatches watches, EmbeddedMetrics metrics)
+      throws RocksDBException {
     this.database = database;
     this.historyLimit = historyLimit;
     this.watches = watches;
+    this.metrics = metrics;
     SnapshotReader reader = new SnapshotReader(database);
     this.revision = reader.revision(ReadTier.READ_ALL_TIER);
     this.firstKept = reader.firstKept();
@@ -170,6 +173,7 @@ final class GroupCommit {
    * its changes to the watches, and then acknowledges the writes. On the writer's thread.
    */
   private void commit(List<Write<?>> writes) {
+    long start = System.nanoTime();
     try (Batch batch = new Batch(database, revision, firstKept)) {
       for (Write<?> write : writes) {
         write.apply(batch);
@@ -181,6 +185,7 @@ final class GroupCommit {
       }
       batch.trimHistory(historyLimit);
       batch.commit();
+      metrics.committed(writes.size(), System.nanoTime() - start);
       lastWriteFailure = null;
       nextExpiry = Math.min(next, batch.earliestExpiry());
       synchronized (publishing) {

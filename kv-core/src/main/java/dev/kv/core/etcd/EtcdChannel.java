@@ -3,6 +3,7 @@ package dev.kv.core.etcd;
 import dev.kv.core.grpc.ChannelThreads;
 import dev.kv.core.tls.ClientTls;
 import io.grpc.ChannelCredentials;
+import io.grpc.ClientInterceptor;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
@@ -22,11 +23,16 @@ final class EtcdChannel {
    * @param authority the {@code :authority} every call carries, or null for each member's own
    * @param tls for {@code https://} endpoints; null for the system's trusted CAs
    * @param executor where callbacks run; null for gRPC's network threads
+   * @param metrics what measures the channel's calls
    * @throws IllegalArgumentException for TLS files with {@code http://} endpoints
    */
   @SuppressWarnings("deprecation") // nameResolverFactory: the resolver is this channel's own
   static ManagedChannel open(
-      EtcdEndpoints endpoints, String authority, ClientTls tls, Executor executor) {
+      EtcdEndpoints endpoints,
+      String authority,
+      ClientTls tls,
+      Executor executor,
+      EtcdMetrics metrics) {
     NettyChannelBuilder channel =
         ChannelThreads.of(
             NettyChannelBuilder.forTarget(
@@ -34,6 +40,10 @@ final class EtcdChannel {
             ChannelThreads.pool("kv-etcd"),
             executor);
     String callsCarry = authority != null ? authority : endpoints.members().get(0).toString();
+    ClientInterceptor measured = metrics.interceptor();
+    if (measured != null) {
+      channel.intercept(measured);
+    }
     return channel
         .nameResolverFactory(
             EndpointsNameResolver.factory(endpoints, callsCarry, authority == null))

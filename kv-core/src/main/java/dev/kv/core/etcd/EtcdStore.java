@@ -66,17 +66,25 @@ public final class EtcdStore extends AbstractKvStore {
   private final WriteBatcher writes;
   private final EtcdHealth health;
   private final EtcdMembers members;
+  private final EtcdMetrics metrics;
 
   EtcdStore(EtcdStoreBuilder builder) {
-    super(clientOf(builder));
+    super(clientOf(builder), "etcd", builder.metrics);
     String peer = "etcd at " + builder.endpoints;
+    this.metrics = EtcdMetrics.of(builder.metrics, builder.endpoints);
     ManagedChannel channel =
-        EtcdChannel.open(builder.endpoints, builder.authority, builder.tls, builder.executor);
+        EtcdChannel.open(
+            builder.endpoints, builder.authority, builder.tls, builder.executor, metrics);
     EtcdToken token =
         builder.user == null
             ? null
             : new EtcdToken(
-                AuthGrpc.newStub(channel), builder.user, builder.password, peer, builder.timeout);
+                AuthGrpc.newStub(channel),
+                builder.user,
+                builder.password,
+                peer,
+                builder.timeout,
+                metrics::tokenRenewed);
     this.errors = new EtcdErrors(token);
     this.connection =
         StoreConnection.owning(channel, peer, builder.timeout, builder.timeout, errors);
@@ -90,12 +98,14 @@ public final class EtcdStore extends AbstractKvStore {
             request ->
                 connection.call(kv, KVGrpc.KVStub::range, () -> request, Function.identity()),
             request -> connection.call(kv, KVGrpc.KVStub::txn, () -> request, Function.identity()),
-            builder.maxTxnOps);
+            builder.maxTxnOps,
+            metrics::readBatch);
     this.writes =
         new WriteBatcher(
             request -> connection.call(kv, KVGrpc.KVStub::put, () -> request, Function.identity()),
             request -> connection.call(kv, KVGrpc.KVStub::txn, () -> request, Function.identity()),
-            builder.maxTxnOps);
+            builder.maxTxnOps,
+            metrics::writeBatch);
   }
 
   private static String clientOf(EtcdStoreBuilder builder) {
@@ -226,7 +236,7 @@ public final class EtcdStore extends AbstractKvStore {
    * byte limit of its own: {@link PageReader} reads each page in Ranges that keep it.
    */
   @Override
-  public CompletableFuture<Page> list(ListQuery query) {
+  protected CompletableFuture<Page> doList(ListQuery query) {
     return PageReader.read(
         query,
         EtcdMessages.list(query),
@@ -267,5 +277,6 @@ public final class EtcdStore extends AbstractKvStore {
   @Override
   public void close() {
     connection.close();
+    metrics.close();
   }
 }

@@ -2,6 +2,7 @@ package dev.kv.core.etcd;
 
 import dev.kv.core.config.Durations;
 import dev.kv.core.tls.ClientTls;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.Executor;
@@ -25,6 +26,7 @@ public final class EtcdStoreBuilder {
   ClientTls tls;
   String user;
   String password;
+  MeterRegistry metrics;
 
   EtcdStoreBuilder() {}
 
@@ -95,6 +97,20 @@ public final class EtcdStoreBuilder {
     }
     this.user = user;
     this.password = password;
+    return this;
+  }
+
+  /**
+   * Where to measure the store: its operations (see {@link dev.kv.core.AbstractKvStore}); its calls
+   * to etcd ({@code kv.etcd.calls}, tagged {@code method} and {@code code}, gRPC's status), the
+   * attempts gRPC sends again ({@code kv.etcd.retries}) and new connections to a member after its
+   * first ({@code kv.etcd.reconnects}); the sizes of read and write batches ({@code
+   * kv.etcd.read.batch.size}, {@code kv.etcd.write.batch.size}); token renewals ({@code
+   * kv.etcd.token.renewals}); and per endpoint, 1 while it carries calls ({@code
+   * kv.etcd.member.in.use}, tagged {@code endpoint}). Null, the default, for nowhere.
+   */
+  public EtcdStoreBuilder metrics(MeterRegistry metrics) {
+    this.metrics = metrics;
     return this;
   }
 

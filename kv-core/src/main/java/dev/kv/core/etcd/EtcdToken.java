@@ -30,14 +30,25 @@ final class EtcdToken extends CallCredentials {
   private final String password;
   private final String peer;
   private final Duration timeout;
+  private final Runnable renewed;
   private final AtomicReference<CompletableFuture<String>> token = new AtomicReference<>();
 
-  EtcdToken(AuthGrpc.AuthStub auth, String user, String password, String peer, Duration timeout) {
+  /**
+   * @param renewed told each time an expired token is forgotten, to be asked for again
+   */
+  EtcdToken(
+      AuthGrpc.AuthStub auth,
+      String user,
+      String password,
+      String peer,
+      Duration timeout,
+      Runnable renewed) {
     this.auth = auth;
     this.user = user;
     this.password = password;
     this.peer = peer;
     this.timeout = timeout;
+    this.renewed = renewed;
   }
 
   @Override
@@ -107,8 +118,8 @@ final class EtcdToken extends CallCredentials {
   /** Forgets the token, so that the next call asks for a new one. */
   void renew() {
     CompletableFuture<String> known = token.get();
-    if (known != null && known.isDone()) {
-      token.compareAndSet(known, null);
+    if (known != null && known.isDone() && token.compareAndSet(known, null)) {
+      renewed.run();
     }
   }
 }

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
+import java.util.function.IntConsumer;
 
 /**
  * Unconditional writes (Puts) go to etcd at once while no write is on its way; otherwise they wait
@@ -36,6 +37,7 @@ final class WriteBatcher {
   private final Function<PutRequest, CompletableFuture<PutResponse>> put;
   private final Function<TxnRequest, CompletableFuture<TxnResponse>> txn;
   private final int maxOps;
+  private final IntConsumer batchSizes;
 
   private final Object lock = new Object();
   private List<Write> waiting = new ArrayList<>();
@@ -48,14 +50,17 @@ final class WriteBatcher {
    * @param put one Put call, for a write alone
    * @param txn one Txn call, for writes together
    * @param maxOps the most operations etcd takes in one Txn (its --max-txn-ops)
+   * @param batchSizes told how many writes each call sends
    */
   WriteBatcher(
       Function<PutRequest, CompletableFuture<PutResponse>> put,
       Function<TxnRequest, CompletableFuture<TxnResponse>> txn,
-      int maxOps) {
+      int maxOps,
+      IntConsumer batchSizes) {
     this.put = put;
     this.txn = txn;
     this.maxOps = maxOps;
+    this.batchSizes = batchSizes;
   }
 
   private record Write(PutRequest request, CompletableFuture<Long> answer) {}
@@ -65,10 +70,12 @@ final class WriteBatcher {
     Write write = new Write(request, new CompletableFuture<>());
     if (maxOps == 1) {
       // One operation per Txn: each write a plain Put, none waiting for another.
+      batchSizes.accept(1);
       return answerAlone(write);
     }
     synchronized (lock) {
       if (!keys.add(request.getKey())) {
+        batchSizes.accept(1);
         return answerAlone(write);
       }
       if (inFlight) {
@@ -82,6 +89,7 @@ final class WriteBatcher {
   }
 
   private void send(List<Write> writes) {
+    batchSizes.accept(writes.size());
     if (writes.size() == 1) {
       Write write = writes.get(0);
       sendAlone(write)

@@ -14,8 +14,10 @@ import dev.kv.core.WatchEvent;
 import dev.kv.core.WatchListener;
 import dev.kv.core.WatchQuery;
 import dev.kv.core.local.CompareAndSet;
+import dev.kv.core.local.History;
 import dev.kv.core.local.LocalWatches;
 import dev.kv.core.local.Threads;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -38,6 +40,8 @@ import java.util.function.Supplier;
  */
 public final class MemoryStore extends AbstractKvStore {
 
+  private static final int DEFAULT_HISTORY_LIMIT = 10_000;
+
   private final ConcurrentNavigableMap<String, KeyValue> entries =
       new ConcurrentSkipListMap<>(Keys.ORDER);
 
@@ -58,13 +62,49 @@ public final class MemoryStore extends AbstractKvStore {
 
   /** A store that keeps the last 10,000 changes for watches that start in the past. */
   public MemoryStore() {
-    this(10_000);
+    this(DEFAULT_HISTORY_LIMIT);
   }
 
   /** A store that keeps the last {@code historyLimit} changes for watches. */
   public MemoryStore(int historyLimit) {
-    super("the memory store");
+    this(historyLimit, null);
+  }
+
+  private MemoryStore(int historyLimit, MeterRegistry metrics) {
+    super("the memory store", "memory", metrics);
     this.history = new RecentChanges(historyLimit);
+  }
+
+  /** A store with metrics, or with a history limit of its own. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** How to make a memory store. */
+  public static final class Builder {
+    private int historyLimit = DEFAULT_HISTORY_LIMIT;
+    private MeterRegistry metrics;
+
+    private Builder() {}
+
+    /** How many of the latest changes to keep for watches that start in the past: 10,000. */
+    public Builder historyLimit(int historyLimit) {
+      this.historyLimit = History.requireLimit(historyLimit);
+      return this;
+    }
+
+    /**
+     * Where to measure the store's operations (see {@link AbstractKvStore}); null, the default, for
+     * nowhere.
+     */
+    public Builder metrics(MeterRegistry metrics) {
+      this.metrics = metrics;
+      return this;
+    }
+
+    public MemoryStore build() {
+      return new MemoryStore(historyLimit, metrics);
+    }
   }
 
   private volatile boolean closed;
@@ -185,7 +225,7 @@ public final class MemoryStore extends AbstractKvStore {
   }
 
   @Override
-  public CompletableFuture<Page> list(ListQuery query) {
+  protected CompletableFuture<Page> doList(ListQuery query) {
     return answer(
         () -> {
           // Under the write lock, the page is the store as of one revision.

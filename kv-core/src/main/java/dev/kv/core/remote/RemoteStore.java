@@ -36,6 +36,7 @@ import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.NettyChannelBuilder;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
@@ -79,8 +80,9 @@ public final class RemoteStore extends AbstractKvStore {
       StoreConnection connection,
       CallCredentials credentials,
       Executor listenerThreads,
-      NetworkThread network) {
-    super("the client of " + connection.peer());
+      NetworkThread network,
+      MeterRegistry metrics) {
+    super("the client of " + connection.peer(), "remote", metrics);
     this.network = network;
     KVGrpc.KVStub kv = KVGrpc.newStub(channel);
     this.kv = credentials == null ? kv : kv.withCallCredentials(credentials);
@@ -115,7 +117,7 @@ public final class RemoteStore extends AbstractKvStore {
     Objects.requireNonNull(channel, "channel");
     StoreConnection connection =
         StoreConnection.over(channel, peer(serverName), Durations.requireTimeout(timeout));
-    return new RemoteStore(channel, connection, null, null, null);
+    return new RemoteStore(channel, connection, null, null, null, null);
   }
 
   /** How messages name the server. */
@@ -206,7 +208,7 @@ public final class RemoteStore extends AbstractKvStore {
   }
 
   @Override
-  public CompletableFuture<Page> list(ListQuery query) {
+  protected CompletableFuture<Page> doList(ListQuery query) {
     return connection.call(
         kv, KVGrpc.KVStub::list, () -> ApiMessages.request(query), ApiMessages::page);
   }
@@ -274,6 +276,7 @@ public final class RemoteStore extends AbstractKvStore {
     private ClientTls tls;
     private String token;
     private Executor executor;
+    private MeterRegistry metrics;
 
     private Builder() {}
 
@@ -326,6 +329,15 @@ public final class RemoteStore extends AbstractKvStore {
     }
 
     /**
+     * Where to measure the store's operations (see {@link AbstractKvStore}); null, the default, for
+     * nowhere.
+     */
+    public Builder metrics(MeterRegistry metrics) {
+      this.metrics = metrics;
+      return this;
+    }
+
+    /**
      * Opens the channel; the connection is made on the first call, and again whenever it is lost.
      *
      * @throws IllegalArgumentException when a TLS file cannot be read or used
@@ -354,7 +366,12 @@ public final class RemoteStore extends AbstractKvStore {
       StoreConnection connection =
           StoreConnection.owning(channel, peer(server.toString()), timeout, CLOSE_GRACE, null);
       return new RemoteStore(
-          channel, connection, token == null ? null : new BearerToken(token), threads, network);
+          channel,
+          connection,
+          token == null ? null : new BearerToken(token),
+          threads,
+          network,
+          metrics);
     }
   }
 }

@@ -37,7 +37,7 @@ final class OpenedDirectory implements BeforeEachCallback, AfterEachCallback {
   public void beforeEach(ExtensionContext context) throws Exception {
     path = Files.createTempDirectory("kv-embedded-test");
     dir = DataDirectory.open(path, false);
-    writer = new GroupCommit(dir.database(), historyLimit, watches);
+    writer = new GroupCommit(dir.database(), historyLimit, watches, EmbeddedMetrics.NONE);
     reader = new SnapshotReader(dir.database());
   }
 

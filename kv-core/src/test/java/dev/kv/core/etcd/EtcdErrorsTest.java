@@ -23,7 +23,8 @@ class EtcdErrorsTest {
 
   private final EtcdErrors withUser =
       new EtcdErrors(
-          new EtcdToken(AuthGrpc.newStub(unused), "kv", "secret", PEER, Duration.ofSeconds(1)));
+          new EtcdToken(
+              AuthGrpc.newStub(unused), "kv", "secret", PEER, Duration.ofSeconds(1), () -> {}));
 
   private final EtcdErrors withoutUser = new EtcdErrors(null);
 

@@ -25,7 +25,7 @@ class ReadBatcherTest {
       new CallsAnsweredByHand<>();
   private final CallsAnsweredByHand<TxnRequest, TxnResponse> txns = new CallsAnsweredByHand<>();
 
-  private final ReadBatcher batcher = new ReadBatcher(ranges, txns, MAX_KEYS);
+  private final ReadBatcher batcher = new ReadBatcher(ranges, txns, MAX_KEYS, size -> {});
 
   @Test
   void readAlone_isOneRange() {
@@ -38,7 +38,7 @@ class ReadBatcherTest {
 
   @Test
   void oneOpPerTxn_everyReadIsARangeAtOnce() {
-    ReadBatcher unbatched = new ReadBatcher(ranges, txns, 1);
+    ReadBatcher unbatched = new ReadBatcher(ranges, txns, 1, size -> {});
 
     unbatched.read(key("a"));
     unbatched.read(key("b"));

@@ -26,7 +26,7 @@ class WriteBatcherTest {
   private final CallsAnsweredByHand<PutRequest, PutResponse> puts = new CallsAnsweredByHand<>();
   private final CallsAnsweredByHand<TxnRequest, TxnResponse> txns = new CallsAnsweredByHand<>();
 
-  private final WriteBatcher batcher = new WriteBatcher(puts, txns, MAX_OPS);
+  private final WriteBatcher batcher = new WriteBatcher(puts, txns, MAX_OPS, size -> {});
 
   @Test
   void writeAlone_isOnePutAtOnce() {
@@ -39,7 +39,7 @@ class WriteBatcherTest {
 
   @Test
   void oneOpPerTxn_everyWriteIsAPutAtOnce() {
-    WriteBatcher unbatched = new WriteBatcher(puts, txns, 1);
+    WriteBatcher unbatched = new WriteBatcher(puts, txns, 1, size -> {});
 
     unbatched.write(put("a", "1"));
     unbatched.write(put("b", "1"));
@@ -189,7 +189,7 @@ class WriteBatcherTest {
       Random random = new Random(seed);
       CallsAnsweredByHand<PutRequest, PutResponse> puts = new CallsAnsweredByHand<>();
       CallsAnsweredByHand<TxnRequest, TxnResponse> txns = new CallsAnsweredByHand<>();
-      WriteBatcher batcher = new WriteBatcher(puts, txns, MAX_OPS);
+      WriteBatcher batcher = new WriteBatcher(puts, txns, MAX_OPS, size -> {});
       Map<ByteString, Integer> applied = new HashMap<>();
       List<CompletableFuture<Long>> writes = new ArrayList<>();
       long revision = 0;

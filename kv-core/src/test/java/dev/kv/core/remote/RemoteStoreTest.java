@@ -32,6 +32,8 @@ import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.util.concurrent.FastThreadLocalThread;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -244,6 +246,62 @@ class RemoteStoreTest {
     } finally {
       embedder.shutdownNow();
     }
+  }
+
+  @Test
+  void givenARegistry_operationsAreTimedByOutcome_aMissingKeyBeingAnAnswer() throws Exception {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    Server network =
+        NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+            .addService(
+                new KVGrpc.KVImplBase() {
+                  @Override
+                  public void get(GetRequest request, StreamObserver<GetResponse> responses) {
+                    if (request.getKey().equals("missing")) {
+                      responses.onError(Status.NOT_FOUND.asRuntimeException());
+                    } else {
+                      responses.onNext(GetResponse.newBuilder().setValue("v").build());
+                      responses.onCompleted();
+                    }
+                  }
+                })
+            .build()
+            .start();
+    try (RemoteStore store =
+        RemoteStore.builder()
+            .server(new HostPort("127.0.0.1", network.getPort()))
+            .timeout(Duration.ofSeconds(30))
+            .metrics(registry)
+            .build()) {
+      store.get("k").join();
+      store.get("k").join();
+      store.get("missing").join();
+      // The server lacks Set: whatever code the store fails with, it is the one counted.
+      String refusal =
+          store
+              .set("k", "v")
+              .handle((revision, error) -> ((KvException) error).code().name())
+              .join();
+
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(30))
+          .untilAsserted(
+              () -> {
+                assertThat(operations(registry, "get", "OK")).isEqualTo(3);
+                assertThat(operations(registry, "set", refusal)).isEqualTo(1);
+              });
+    } finally {
+      network.shutdownNow();
+    }
+  }
+
+  private static long operations(SimpleMeterRegistry registry, String operation, String code) {
+    Timer timer =
+        registry
+            .find("kv.store.operations")
+            .tags("store", "remote", "operation", operation, "code", code)
+            .timer();
+    return timer == null ? 0 : timer.count();
   }
 
   /** The thread that runs a stage added to a get's future before its answer comes. */
