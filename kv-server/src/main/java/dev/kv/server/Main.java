@@ -165,10 +165,11 @@ public final class Main implements Callable<Integer> {
               .atInfo()
               .setMessage("kv-server {} listening on {}")
               .addArgument(KvVersion.get())
-              .addArgument(server.address())
-              .addKeyValue("tls", serverTls == null ? "off" : serverTls.mutual() ? "mutual" : "on")
-              .addKeyValue("auth", tokens == null ? "none" : "token");
+              .addArgument(server.address());
       store.describe(started);
+      started
+          .addKeyValue("tls", serverTls == null ? "off" : serverTls.mutual() ? "mutual" : "on")
+          .addKeyValue("auth", tokens == null ? "none" : "token");
       // The admin listener's address goes here once there is one.
       started.log();
       if (serverTls == null && !server.address().isLoopback()) {
