@@ -97,7 +97,8 @@ public final class Main implements Callable<Integer> {
   private final boolean ownsLogging;
   private volatile KvServer running;
 
-  Main() {
+  /** A command that leaves the process's logging as it is, as tests want. */
+  public Main() {
     this(false);
   }
 
