@@ -9,6 +9,7 @@ import com.google.gson.stream.JsonWriter;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
+import java.time.temporal.ChronoUnit;
 import org.slf4j.event.KeyValuePair;
 
 /**
@@ -24,7 +25,7 @@ final class JsonLines extends LayoutBase<ILoggingEvent> {
     StringWriter line = new StringWriter(256);
     try (JsonWriter json = new JsonWriter(line)) {
       json.beginObject();
-      json.name("time").value(event.getInstant().toString());
+      json.name("time").value(event.getInstant().truncatedTo(ChronoUnit.MILLIS).toString());
       json.name("level").value(event.getLevel().toString());
       json.name("logger").value(event.getLoggerName());
       json.name("message").value(event.getFormattedMessage());
