@@ -240,6 +240,7 @@ public final class KvServer {
     private BearerTokens tokens;
     private Limits limits = Limits.DEFAULTS;
     private Duration reloadInterval = RELOAD_INTERVAL;
+    private boolean accessLog;
 
     private Builder(HostPort address, KvStore store) {
       this.address = address;
@@ -280,6 +281,12 @@ public final class KvServer {
       return this;
     }
 
+    /** Logs a line for each call ({@link AccessLog}). Default: none. */
+    public Builder accessLog(boolean accessLog) {
+      this.accessLog = accessLog;
+      return this;
+    }
+
     public KvServer build() {
       NettyServerBuilder builder =
           NettyServerBuilder.forAddress(
@@ -315,6 +322,9 @@ public final class KvServer {
           .bossEventLoopGroup(accepting)
           .workerEventLoopGroup(network)
           .intercept(connections);
+      if (accessLog) {
+        builder.intercept(new AccessLog());
+      }
       return new KvServer(
           builder,
           store,

@@ -9,7 +9,9 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.spi.LoggingEventBuilder;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -46,7 +48,7 @@ public final class Main implements Callable<Integer> {
   static final int EXIT_FAILED = 1;
   static final int EXIT_USAGE = 2;
 
-  private static final Logger logger = Logger.getLogger(Main.class.getName());
+  private static final Logger logger = LoggerFactory.getLogger(Main.class);
 
   @Option(
       names = "--listen",
@@ -64,6 +66,8 @@ public final class Main implements Callable<Integer> {
   @Mixin SecurityOptions security;
 
   @Mixin LimitsOptions limits;
+
+  @Mixin LogOptions logs;
 
   @Option(
       names = "--shutdown-grace",
@@ -90,11 +94,21 @@ public final class Main implements Callable<Integer> {
   @Spec CommandSpec spec;
 
   private final CountDownLatch stopRequested = new CountDownLatch(1);
+  private final boolean ownsLogging;
   private volatile KvServer running;
 
+  /** A command that leaves the process's logging as it is, as tests want. */
+  public Main() {
+    this(false);
+  }
+
+  /** {@code ownsLogging}: whether to set up the process's logging, which tests keep as theirs. */
+  private Main(boolean ownsLogging) {
+    this.ownsLogging = ownsLogging;
+  }
+
   public static void main(String[] args) {
-    Logging.configure();
-    System.exit(commandLine().execute(args));
+    System.exit(commandLine(new Main(true)).execute(args));
   }
 
   /** The configured command line, for {@link #main} and for tests. */
@@ -123,6 +137,9 @@ public final class Main implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (ownsLogging) {
+      logs.apply();
+    }
     for (String name : new String[] {"TERM", "INT"}) {
       Signal.handle(new Signal(name), signal -> onStopSignal());
     }
@@ -136,6 +153,7 @@ public final class Main implements Callable<Integer> {
               .tls(serverTls)
               .bearerTokens(tokens)
               .limits(limits)
+              .accessLog(logs.accessLog)
               .build();
       running = server;
       try {
@@ -143,25 +161,26 @@ public final class Main implements Callable<Integer> {
       } catch (IOException e) {
         throw new IOException("cannot listen on " + listen + ": " + rootMessage(e), e);
       }
-      logger.info(
-          () ->
-              "kv-server "
-                  + KvVersion.get()
-                  + " listening on "
-                  + server.address()
-                  + (serverTls == null ? "" : serverTls.mutual() ? " (mutual TLS)" : " (TLS)")
-                  + (tokens == null ? "" : " (token authentication)")
-                  + " (store: "
-                  + store.describe()
-                  + ")");
+      LoggingEventBuilder started =
+          logger
+              .atInfo()
+              .setMessage("kv-server {} listening on {}")
+              .addArgument(KvVersion.get())
+              .addArgument(server.address());
+      store.describe(started);
+      started
+          .addKeyValue("tls", serverTls == null ? "off" : serverTls.mutual() ? "mutual" : "on")
+          .addKeyValue("auth", tokens == null ? "none" : "token");
+      // The admin listener's address goes here once there is one.
+      started.log();
       if (serverTls == null && !server.address().isLoopback()) {
-        logger.warning(
+        logger.warn(
             "serving other machines over plaintext: anyone on the network can read and change "
                 + (tokens == null ? "the data" : "the data and the tokens")
                 + " on the way; see --tls-cert");
       }
       stopRequested.await();
-      logger.info(() -> "stopping: calls in flight get up to " + Durations.format(shutdownGrace));
+      logger.info("stopping: calls in flight get up to {}", Durations.format(shutdownGrace));
       server.stop(shutdownDrain, shutdownGrace);
     }
     logger.info("stopped");
@@ -172,7 +191,7 @@ public final class Main implements Callable<Integer> {
   private void onStopSignal() {
     KvServer server = running;
     if (stopRequested.getCount() == 0 && server != null) {
-      logger.warning("second stop signal: cancelling the calls still in flight");
+      logger.warn("second stop signal: cancelling the calls still in flight");
       server.stopNow();
     }
     stopRequested.countDown();

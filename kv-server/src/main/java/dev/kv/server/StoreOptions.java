@@ -8,6 +8,7 @@ import dev.kv.launch.CommandLines;
 import dev.kv.launch.EtcdOptions;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.file.Path;
+import org.slf4j.spi.LoggingEventBuilder;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -109,15 +110,14 @@ final class StoreOptions {
     };
   }
 
-  /** The store, as the start-up line names it. */
-  String describe() {
-    return switch (store) {
-      case embedded -> "embedded, in " + dataDir.toAbsolutePath().normalize();
-      case memory -> "memory";
+  /** Adds the store, as the start-up line names it, to {@code line}. */
+  void describe(LoggingEventBuilder line) {
+    line.addKeyValue("store", store);
+    switch (store) {
+      case embedded -> line.addKeyValue("dir", dataDir.toAbsolutePath().normalize());
+      case memory -> {}
       case etcd ->
-          "etcd at "
-              + etcd.endpoints()
-              + (readCache > 0 ? ", caching up to " + readCache + " keys" : "");
-    };
+          line.addKeyValue("endpoints", etcd.endpoints()).addKeyValue("read_cache", readCache);
+    }
   }
 }

@@ -21,7 +21,7 @@ import java.util.regex.Pattern;
 /** A kv-server running as a process of its own, for tests of the daemon as users run it. */
 public final class DaemonProcess implements AutoCloseable {
 
-  private static final Pattern LISTENING = Pattern.compile("listening on (\\S+)");
+  private static final Pattern LISTENING = Pattern.compile("listening on ([^\\s\"]+)");
 
   private final Process process;
   private final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
