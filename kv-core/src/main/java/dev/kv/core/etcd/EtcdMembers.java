@@ -65,7 +65,8 @@ final class EtcdMembers {
     String endpoint = alone.toString();
     ManagedChannel channel;
     try {
-      channel = EtcdChannel.open(alone, authority, tls, executor);
+      // Not counted in the store's metrics: a status probe is not a call of the store's.
+      channel = EtcdChannel.open(alone, authority, tls, executor, EtcdMetrics.NONE);
     } catch (RuntimeException e) {
       return CompletableFuture.completedFuture(unreachable(endpoint, e));
     }
