@@ -51,12 +51,17 @@ final class KvService implements KVGrpc.AsyncService, BindableService {
 
   private final KvStore store;
   private final Limits limits;
-  private final WatchBudget watchBudget = new WatchBudget();
+  private final WatchBudget watchBudget;
   private final EncodedEvents encodedEvents = new EncodedEvents();
 
   KvService(KvStore store, Limits limits) {
+    this(store, limits, ServerMetrics.NONE);
+  }
+
+  KvService(KvStore store, Limits limits, ServerMetrics metrics) {
     this.store = store;
     this.limits = limits;
+    this.watchBudget = new WatchBudget(metrics);
   }
 
   /**

@@ -5,6 +5,8 @@ import dev.kv.core.KvVersion;
 import dev.kv.core.config.Durations;
 import dev.kv.core.config.HostPort;
 import dev.kv.launch.CommandLines;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -64,6 +66,18 @@ public final class Main implements Callable<Integer> {
   @Mixin SecurityOptions security;
 
   @Mixin LimitsOptions limits;
+
+  @Option(
+      names = "--admin-listen",
+      paramLabel = "HOST:PORT",
+      defaultValue = "${env:KV_ADMIN_LISTEN}",
+      description = {
+        "Address of the admin HTTP listener, such as 127.0.0.1:9987: /metrics for Prometheus "
+            + "(or OpenMetrics), /healthz (200 while the process answers) and /readyz (200 while "
+            + "the store answers, 503 otherwise). Off unless given; port 0 picks a free one.",
+        "Env: KV_ADMIN_LISTEN."
+      })
+  HostPort adminListen;
 
   @Option(
       names = "--shutdown-grace",
@@ -130,18 +144,31 @@ public final class Main implements Callable<Integer> {
     Limits limits = limits();
     ServerTls serverTls = CommandLines.usage(spec, security::serverTls);
     BearerTokens tokens = CommandLines.usage(spec, security::tokens);
+    // Only with an admin listener to serve them: without one, nothing is measured. Made before
+    // the store opens, for the store to measure into too.
+    PrometheusMeterRegistry metrics =
+        adminListen == null ? null : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     try (KvStore kvStore = store.open()) {
       KvServer server =
           KvServer.builder(listen, kvStore)
               .tls(serverTls)
               .bearerTokens(tokens)
               .limits(limits)
+              .metrics(metrics)
               .build();
       running = server;
       try {
         server.start();
       } catch (IOException e) {
         throw new IOException("cannot listen on " + listen + ": " + rootMessage(e), e);
+      }
+      AdminListener admin;
+      try {
+        admin = metrics == null ? null : AdminListener.start(adminListen, metrics, server::ready);
+      } catch (IOException e) {
+        server.stop(Duration.ZERO, Duration.ZERO);
+        throw new IOException(
+            "cannot listen on " + adminListen + " (--admin-listen): " + rootMessage(e), e);
       }
       logger.info(
           () ->
@@ -153,7 +180,8 @@ public final class Main implements Callable<Integer> {
                   + (tokens == null ? "" : " (token authentication)")
                   + " (store: "
                   + store.describe()
-                  + ")");
+                  + ")"
+                  + (admin == null ? "" : " (admin: http://" + admin.address() + ")"));
       if (serverTls == null && !server.address().isLoopback()) {
         logger.warning(
             "serving other machines over plaintext: anyone on the network can read and change "
@@ -163,6 +191,9 @@ public final class Main implements Callable<Integer> {
       stopRequested.await();
       logger.info(() -> "stopping: calls in flight get up to " + Durations.format(shutdownGrace));
       server.stop(shutdownDrain, shutdownGrace);
+      if (admin != null) {
+        admin.close();
+      }
     }
     logger.info("stopped");
     return 0;
