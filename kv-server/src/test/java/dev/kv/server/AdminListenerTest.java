@@ -9,12 +9,9 @@ import dev.kv.api.KVGrpc;
 import dev.kv.api.SetRequest;
 import dev.kv.api.WatchRequest;
 import dev.kv.api.WatchResponse;
-import dev.kv.core.config.HostPort;
 import dev.kv.core.etcd.EtcdCluster;
-import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import java.net.ServerSocket;
 import java.net.http.HttpResponse;
@@ -22,8 +19,6 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -31,13 +26,9 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(180)
 class AdminListenerTest {
 
-  /** The start-up line: where kv.KV is served, and where the admin listener is. */
-  private static final Pattern STARTED =
-      Pattern.compile("listening on (\\S+) .*\\(admin: http://([^)\\s]+)\\)");
-
   @Test
   void metrics_countCallsByMethodAndStatusCode() throws Exception {
-    try (Daemon daemon = Daemon.start("--store", "memory")) {
+    try (AdminDaemon daemon = AdminDaemon.start("--store", "memory")) {
       KVGrpc.KVBlockingStub kv = daemon.kv();
       for (int i = 0; i < 3; i++) {
         kv.set(SetRequest.newBuilder().setKey("k" + i).setValue("v").build());
@@ -79,7 +70,7 @@ class AdminListenerTest {
 
   @Test
   void metrics_countWatchesEventsAndRefusalsByLimit() throws Exception {
-    try (Daemon daemon = Daemon.start("--store", "memory", "--max-watches", "1")) {
+    try (AdminDaemon daemon = AdminDaemon.start("--store", "memory", "--max-watches", "1")) {
       KVGrpc.KVStub async = KVGrpc.newStub(daemon.channel);
       LinkedBlockingQueue<Object> first = new LinkedBlockingQueue<>();
       LinkedBlockingQueue<Object> second = new LinkedBlockingQueue<>();
@@ -111,7 +102,7 @@ class AdminListenerTest {
 
   @Test
   void metrics_inOpenMetricsWhenTheScraperAsks() throws Exception {
-    try (Daemon daemon = Daemon.start("--store", "memory")) {
+    try (AdminDaemon daemon = AdminDaemon.start("--store", "memory")) {
       HttpResponse<String> openMetrics =
           daemon.admin.get(
               "/metrics", "application/openmetrics-text; version=1.0.0; charset=utf-8");
@@ -129,7 +120,7 @@ class AdminListenerTest {
 
   @Test
   void healthAndReadiness_onAStoreThatAnswers() throws Exception {
-    try (Daemon daemon = Daemon.start("--store", "memory")) {
+    try (AdminDaemon daemon = AdminDaemon.start("--store", "memory")) {
       assertThat(daemon.admin.status("/healthz")).isEqualTo(200);
       await().atMost(Duration.ofSeconds(30)).until(() -> daemon.admin.status("/readyz") == 200);
       assertThat(daemon.admin.status("/nothing-here")).isEqualTo(404);
@@ -139,8 +130,8 @@ class AdminListenerTest {
   @Test
   void readiness_followsEtcd_notReadyWhileItIsDown_andReadyAgainAfter() throws Exception {
     try (EtcdCluster etcd = EtcdCluster.ofMembers(1).start();
-        Daemon daemon =
-            Daemon.start(
+        AdminDaemon daemon =
+            AdminDaemon.start(
                 "--store",
                 "etcd",
                 "--etcd-endpoints",
@@ -204,47 +195,5 @@ class AdminListenerTest {
       @Override
       public void onCompleted() {}
     };
-  }
-
-  /** A kv-server process with its admin listener on a free loopback port, and clients of both. */
-  static final class Daemon implements AutoCloseable {
-    final DaemonProcess process;
-    final ManagedChannel channel;
-    final AdminClient admin;
-
-    private Daemon(DaemonProcess process, HostPort address, HostPort adminAddress) {
-      this.process = process;
-      this.channel =
-          NettyChannelBuilder.forAddress(address.host(), address.port()).usePlaintext().build();
-      this.admin = new AdminClient(adminAddress);
-    }
-
-    static Daemon start(String... storeOptions) throws Exception {
-      String[] args = new String[storeOptions.length + 4];
-      args[0] = "--listen";
-      args[1] = "127.0.0.1:0";
-      args[2] = "--admin-listen";
-      args[3] = "127.0.0.1:0";
-      System.arraycopy(storeOptions, 0, args, 4, storeOptions.length);
-      DaemonProcess process = DaemonProcess.startMain(args);
-      try {
-        Matcher started = process.awaitLine(STARTED);
-        return new Daemon(
-            process, HostPort.parse(started.group(1)), HostPort.parse(started.group(2)));
-      } catch (Throwable e) {
-        process.close();
-        throw e;
-      }
-    }
-
-    KVGrpc.KVBlockingStub kv() {
-      return KVGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
-    }
-
-    @Override
-    public void close() {
-      channel.shutdownNow();
-      process.close();
-    }
   }
 }
