@@ -83,12 +83,15 @@ final class CallLimits implements ServerInterceptor {
    */
   static CallLimits forService(
       Limits limits, Timer timer, FairShares shares, ServerMetrics metrics) {
+    Share watches = Share.ofServer(limits.maxWatches(), Long::toString, "open watches", "");
+    // The watches that hold a slot: those the server has not ended, read by their client or not.
+    metrics.watchesOpen(watches, Share::held);
     return new CallLimits(
         limits,
         timer,
         shares,
         FairShares.Holdings::calls,
-        Share.ofServer(limits.maxWatches(), Long::toString, "open watches", ""),
+        watches,
         metrics,
         ServerMetrics.Limit.CALLS);
   }

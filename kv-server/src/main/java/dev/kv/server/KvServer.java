@@ -64,16 +64,7 @@ public final class KvServer {
 
   /** A server built on {@code builder}, such as an in-process one in tests, with default limits. */
   public KvServer(ServerBuilder<?> builder, KvStore store) {
-    this(
-        builder,
-        store,
-        HEALTH_CHECK_INTERVAL,
-        Limits.DEFAULTS,
-        null,
-        null,
-        RELOAD_INTERVAL,
-        NOTHING,
-        ServerMetrics.NONE);
+    this(builder, store, HEALTH_CHECK_INTERVAL);
   }
 
   KvServer(ServerBuilder<?> builder, KvStore store, Duration healthCheckInterval) {

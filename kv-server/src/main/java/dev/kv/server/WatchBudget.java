@@ -44,7 +44,6 @@ final class WatchBudget {
 
   WatchBudget(ServerMetrics metrics) {
     this.metrics = metrics;
-    metrics.watchesOpen(streams, Set::size);
   }
 
   // Under this object's lock.

@@ -101,6 +101,28 @@ class AdminListenerTest {
   }
 
   @Test
+  void metrics_countAWatchEndedForLagging() throws Exception {
+    try (AdminDaemon daemon = AdminDaemon.start("--store", "memory")) {
+      StalledWatch stalled = StalledWatch.open(daemon.channel, "slow/");
+      assertThat(stalled.created.get(30, TimeUnit.SECONDS)).isTrue();
+      String large = "v".repeat(1 << 20);
+
+      // Each set is 1 MiB more for a client that reads nothing: it falls 4 MiB behind, past
+      // what flow control and the sockets take, within these.
+      for (int i = 0; i < 24; i++) {
+        daemon.kv().set(SetRequest.newBuilder().setKey("slow/k").setValue(i + large).build());
+      }
+
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> daemon.admin.scrape().value("kv_watches_ended_lagging_total") == 1);
+      AdminClient.Samples metrics = daemon.admin.scrape();
+      assertThat(metrics.value("kv_watches_open")).isZero();
+      assertThat(metrics.value("kv_watch_events_sent_total")).isPositive();
+    }
+  }
+
+  @Test
   void metrics_inOpenMetricsWhenTheScraperAsks() throws Exception {
     try (AdminDaemon daemon = AdminDaemon.start("--store", "memory")) {
       HttpResponse<String> openMetrics =

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# What metrics cost: Get and Set with h2load on two kv-servers on the memory store, one without
+# the admin listener (nothing measured) and one with it (--admin-listen: calls timed into their
+# histograms, JVM and process metrics), side by side in alternating rounds, with the CPU per call
+# of each from /proc/PID/stat and a scrape of the metered one during each of its measurements, as
+# Prometheus would. Prints a Markdown table.
+#
+# Needs bin/kv-server built (./mvnw -q package -DskipTests), h2load (nghttp2-client), curl and
+# python3. Settings: DURATION (per measurement, default 10s), CONCURRENCY (calls in flight,
+# default 64), ROUNDS (default 3), PORT_BASE (default 29200).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+duration=${DURATION:-10s}
+concurrency=${CONCURRENCY:-64}
+rounds=${ROUNDS:-3}
+port_base=${PORT_BASE:-29200}
+for tool in h2load curl python3 java; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool is missing" >&2; exit 2; }
+done
+
+work=$(mktemp -d)
+pids=()
+trap 'for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"' EXIT
+declare -A address=([off]="127.0.0.1:$port_base" [on]="127.0.0.1:$((port_base + 1))")
+admin="127.0.0.1:$((port_base + 2))"
+bin/kv-server --store memory --listen "${address[off]}" >"$work/off.log" 2>&1 &
+pids+=($!)
+declare -A pid=([off]=$!)
+bin/kv-server --store memory --listen "${address[on]}" --admin-listen "$admin" >"$work/on.log" 2>&1 &
+pids+=($!)
+pid[on]=$!
+for _ in $(seq 100); do
+  grep -q "listening on" "$work/off.log" && grep -q "listening on" "$work/on.log" && break
+  sleep 0.2
+done
+curl -sf "http://$admin/readyz" >/dev/null || { echo "bench: kv-server did not start" >&2; cat "$work"/*.log >&2; exit 1; }
+
+# gRPC requests for h2load: a 5-byte frame header, then GetRequest or SetRequest of bench/1,
+# with a 100-byte value.
+python3 - "$work" <<'PY'
+import sys
+def field(number, data): return bytes([number << 3 | 2, len(data)]) + data
+def frame(message): return b"\0" + len(message).to_bytes(4, "big") + message
+for name, message in {"Get": field(1, b"bench/1"),
+                      "Set": field(1, b"bench/1") + field(2, b"v" * 100)}.items():
+    open(f"{sys.argv[1]}/{name}.bin", "wb").write(frame(message))
+PY
+
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+h2() {
+  h2load -c 4 -m $((concurrency / 4)) -D "$1" -H 'content-type: application/grpc' \
+    -H 'te: trailers' -d "$work/$2.bin" "http://$3/kv.KV/$2"
+}
+# One measurement: metrics (off | on), call (Get | Set), round; a warm-up second first.
+measure() {
+  local metrics=$1 call=$2 round=$3 file="$work/$1-$2-$3" before
+  echo "bench: metrics $metrics, $call, round $round" >&2
+  h2 1 "$call" "${address[$metrics]}" >/dev/null
+  before=$(ticks "${pid[$metrics]}")
+  if [ "$metrics" = on ]; then
+    (sleep 5; curl -sf -H 'Accept: application/openmetrics-text' "http://$admin/metrics" >/dev/null) &
+  fi
+  h2 "${duration%s}" "$call" "${address[$metrics]}" >"$file.h2load"
+  echo "$(($(ticks "${pid[$metrics]}") - before))" >"$file.ticks"
+}
+h2 1 Set "${address[off]}" >/dev/null
+h2 1 Set "${address[on]}" >/dev/null
+for round in $(seq "$rounds"); do
+  for call in Get Set; do
+    # Which goes first alternates from round to round.
+    if ((round % 2)); then order="off on"; else order="on off"; fi
+    for metrics in $order; do measure "$metrics" "$call" "$round"; done
+  done
+done
+
+python3 - "$work" "$rounds" "$concurrency" "$duration" "$(getconf CLK_TCK)" <<'PY'
+import os, re, statistics, sys
+work, rounds, concurrency, duration, tick = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
+median = statistics.median
+print(f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; {concurrency} calls in flight, {duration} each,"
+      f" medians of {rounds} alternating rounds; --store memory; CPU from /proc/PID/stat.\n")
+print("| call | metrics | h2load req/s | rounds (req/s) | kv-server CPU µs/call | throughput vs off |")
+print("| --- | --- | ---: | --- | ---: | ---: |")
+for call in ("Get", "Set"):
+    rate = {}
+    for metrics in ("off", "on"):
+        runs = [f"{work}/{metrics}-{call}-{r}" for r in range(1, rounds + 1)]
+        h2 = [open(f"{r}.h2load").read() for r in runs]
+        done = [int(re.search(r"(\d+) succeeded", t).group(1)) for t in h2]
+        rates = [float(re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", t).group(1)) for t in h2]
+        ticks = [int(open(f"{r}.ticks").read()) for r in runs]
+        cpu = median(t * 1e6 / tick / n for t, n in zip(ticks, done))
+        rate[metrics] = median(rates)
+        change = "" if metrics == "off" else f"{(rate['on'] / rate['off'] - 1) * 100:+.1f}%"
+        print(f"| {call} | {metrics} | {rate[metrics]:,.0f} | {', '.join(f'{r:,.0f}' for r in rates)} "
+              f"| {cpu:.1f} | {change} |")
+PY
