@@ -10,6 +10,7 @@
 # default 64), ROUNDS (default 3), PORT_BASE (default 29200).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/h2load-grpc.sh
 
 duration=${DURATION:-10s}
 concurrency=${CONCURRENCY:-64}
@@ -36,18 +37,8 @@ for _ in $(seq 100); do
 done
 curl -sf "http://$admin/readyz" >/dev/null || { echo "bench: kv-server did not start" >&2; cat "$work"/*.log >&2; exit 1; }
 
-# gRPC requests for h2load: a 5-byte frame header, then GetRequest or SetRequest of bench/1,
-# with a 100-byte value.
-python3 - "$work" <<'PY'
-import sys
-def field(number, data): return bytes([number << 3 | 2, len(data)]) + data
-def frame(message): return b"\0" + len(message).to_bytes(4, "big") + message
-for name, message in {"Get": field(1, b"bench/1"),
-                      "Set": field(1, b"bench/1") + field(2, b"v" * 100)}.items():
-    open(f"{sys.argv[1]}/{name}.bin", "wb").write(frame(message))
-PY
+grpc_requests "$work"
 
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 h2() {
   h2load -c 4 -m $((concurrency / 4)) -D "$1" -H 'content-type: application/grpc' \
     -H 'te: trailers' -d "$work/$2.bin" "http://$3/kv.KV/$2"
@@ -57,12 +48,12 @@ measure() {
   local metrics=$1 call=$2 round=$3 file="$work/$1-$2-$3" before
   echo "bench: metrics $metrics, $call, round $round" >&2
   h2 1 "$call" "${address[$metrics]}" >/dev/null
-  before=$(ticks "${pid[$metrics]}")
+  before=$(cpu_ticks "${pid[$metrics]}")
   if [ "$metrics" = on ]; then
     (sleep 5; curl -sf -H 'Accept: application/openmetrics-text' "http://$admin/metrics" >/dev/null) &
   fi
   h2 "${duration%s}" "$call" "${address[$metrics]}" >"$file.h2load"
-  echo "$(($(ticks "${pid[$metrics]}") - before))" >"$file.ticks"
+  echo "$(($(cpu_ticks "${pid[$metrics]}") - before))" >"$file.ticks"
 }
 h2 1 Set "${address[off]}" >/dev/null
 h2 1 Set "${address[on]}" >/dev/null
