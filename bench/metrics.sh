@@ -3,7 +3,8 @@
 # the admin listener (nothing measured) and one with it (--admin-listen: calls timed into their
 # histograms, JVM and process metrics), side by side in alternating rounds, with the CPU per call
 # of each from /proc/PID/stat and a scrape of the metered one during each of its measurements, as
-# Prometheus would. Prints a Markdown table.
+# Prometheus would; then both at once, each with its own h2load, so that whatever else runs on the
+# machine slows both alike (the throughputs' ratio is then the cost). Prints a Markdown table.
 #
 # Needs bin/kv-server built (./mvnw -q package -DskipTests), h2load (nghttp2-client), curl and
 # python3. Settings: DURATION (per measurement, default 10s), CONCURRENCY (calls in flight,
@@ -55,6 +56,14 @@ measure() {
   h2 "${duration%s}" "$call" "${address[$metrics]}" >"$file.h2load"
   echo "$(($(cpu_ticks "${pid[$metrics]}") - before))" >"$file.ticks"
 }
+# Both at once: call (Get | Set), round.
+measure_both() {
+  local call=$1 round=$2
+  echo "bench: both at once, $call, round $round" >&2
+  h2 "${duration%s}" "$call" "${address[off]}" >"$work/both-off-$call-$round.h2load" &
+  h2 "${duration%s}" "$call" "${address[on]}" >"$work/both-on-$call-$round.h2load"
+  wait $!
+}
 h2 1 Set "${address[off]}" >/dev/null
 h2 1 Set "${address[on]}" >/dev/null
 for round in $(seq "$rounds"); do
@@ -62,6 +71,7 @@ for round in $(seq "$rounds"); do
     # Which goes first alternates from round to round.
     if ((round % 2)); then order="off on"; else order="on off"; fi
     for metrics in $order; do measure "$metrics" "$call" "$round"; done
+    measure_both "$call" "$round"
   done
 done
 
@@ -69,6 +79,8 @@ python3 - "$work" "$rounds" "$concurrency" "$duration" "$(getconf CLK_TCK)" <<'P
 import os, re, statistics, sys
 work, rounds, concurrency, duration, tick = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
 median = statistics.median
+def h2load_rate(path):
+    return float(re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", open(path).read()).group(1))
 print(f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; {concurrency} calls in flight, {duration} each,"
       f" medians of {rounds} alternating rounds; --store memory; CPU from /proc/PID/stat.\n")
 print("| call | metrics | h2load req/s | rounds (req/s) | kv-server CPU µs/call | throughput vs off |")
@@ -79,11 +91,20 @@ for call in ("Get", "Set"):
         runs = [f"{work}/{metrics}-{call}-{r}" for r in range(1, rounds + 1)]
         h2 = [open(f"{r}.h2load").read() for r in runs]
         done = [int(re.search(r"(\d+) succeeded", t).group(1)) for t in h2]
-        rates = [float(re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", t).group(1)) for t in h2]
+        rates = [h2load_rate(f"{r}.h2load") for r in runs]
         ticks = [int(open(f"{r}.ticks").read()) for r in runs]
         cpu = median(t * 1e6 / tick / n for t, n in zip(ticks, done))
         rate[metrics] = median(rates)
         change = "" if metrics == "off" else f"{(rate['on'] / rate['off'] - 1) * 100:+.1f}%"
         print(f"| {call} | {metrics} | {rate[metrics]:,.0f} | {', '.join(f'{r:,.0f}' for r in rates)} "
               f"| {cpu:.1f} | {change} |")
+print("\nBoth at once, each with its own h2load:\n")
+print("| call | off req/s | on req/s | on vs off, by round | median |")
+print("| --- | ---: | ---: | --- | ---: |")
+for call in ("Get", "Set"):
+    both = {m: [h2load_rate(f"{work}/both-{m}-{call}-{r}.h2load") for r in range(1, rounds + 1)]
+            for m in ("off", "on")}
+    ratios = [on / off - 1 for on, off in zip(both["on"], both["off"])]
+    print(f"| {call} | {median(both['off']):,.0f} | {median(both['on']):,.0f} "
+          f"| {', '.join(f'{r * 100:+.1f}%' for r in ratios)} | {median(ratios) * 100:+.1f}% |")
 PY
