@@ -10,6 +10,7 @@
 # ROUNDS (default 2), PORT_BASE (default 29100).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/h2load-grpc.sh
 
 duration=${DURATION:-10s}
 concurrency=${CONCURRENCY:-64}
@@ -27,18 +28,8 @@ envoy_pid=$(cat "$work/system/pids/envoy.pid")
 server_pid=$(cat "$work/system/pids/kv-server-1.pid")
 declare -A address=([envoy]="127.0.0.1:$((port_base + 2))" [direct]="127.0.0.1:$((port_base + 10))")
 
-# gRPC requests for h2load: a 5-byte frame header, then GetRequest or SetRequest of bench/1
-# (the key kv bench writes first), with a 100-byte value as kv bench's.
-python3 - "$work" <<'PY'
-import sys
-def field(number, data): return bytes([number << 3 | 2, len(data)]) + data
-def frame(message): return b"\0" + len(message).to_bytes(4, "big") + message
-for name, message in {"Get": field(1, b"bench/1"),
-                      "Set": field(1, b"bench/1") + field(2, b"v" * 100)}.items():
-    open(f"{sys.argv[1]}/{name}.bin", "wb").write(frame(message))
-PY
+grpc_requests "$work"
 
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # One measurement: target (envoy | direct), call (Get | Set), round.
 measure() {
   local target=$1 call=$2 round=$3 file="$work/$1-$2-$3" envoy_before server_before
@@ -47,11 +38,11 @@ measure() {
     --workload "${call,,}" --concurrency "$concurrency" --duration "$duration" >"$file.kv.json"
   h2load -c 4 -m $((concurrency / 4)) -D 1 -H 'content-type: application/grpc' -H 'te: trailers' \
     -d "$work/$call.bin" "http://${address[$target]}/kv.KV/$call" >/dev/null
-  envoy_before=$(ticks "$envoy_pid")
-  server_before=$(ticks "$server_pid")
+  envoy_before=$(cpu_ticks "$envoy_pid")
+  server_before=$(cpu_ticks "$server_pid")
   h2load -c 4 -m $((concurrency / 4)) -D "${duration%s}" -H 'content-type: application/grpc' \
     -H 'te: trailers' -d "$work/$call.bin" "http://${address[$target]}/kv.KV/$call" >"$file.h2load"
-  echo "$(($(ticks "$envoy_pid") - envoy_before)) $(($(ticks "$server_pid") - server_before))" \
+  echo "$(($(cpu_ticks "$envoy_pid") - envoy_before)) $(($(cpu_ticks "$server_pid") - server_before))" \
     >"$file.ticks"
 }
 for round in $(seq "$rounds"); do

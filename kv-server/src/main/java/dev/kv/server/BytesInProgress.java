@@ -38,8 +38,11 @@ final class BytesInProgress extends ServerStreamTracer.Factory {
   private final FairShares shares;
   private final Share server;
 
-  BytesInProgress(FairShares shares) {
+  private final ServerMetrics metrics;
+
+  BytesInProgress(FairShares shares, ServerMetrics metrics) {
     this.shares = shares;
+    this.metrics = metrics;
     this.server = shares.server().bytesInProgress();
   }
 
@@ -105,6 +108,7 @@ final class BytesInProgress extends ServerStreamTracer.Factory {
       }
       String refusal = share.take(bytes - held);
       if (refusal != null) {
+        metrics.refused(ServerMetrics.Limit.BYTES_IN_PROGRESS);
         throw new Refusal(refusal);
       }
       held = bytes;

@@ -38,6 +38,9 @@ final class CallLimits implements ServerInterceptor {
   /** Null when watches count as calls. */
   private final Share watches;
 
+  private final ServerMetrics metrics;
+  private final ServerMetrics.Limit callLimit;
+
   private final Status pastDefaultDeadline;
   private final Status pastMaxCallDuration;
 
@@ -46,8 +49,12 @@ final class CallLimits implements ServerInterceptor {
       Timer timer,
       FairShares shares,
       Function<FairShares.Holdings, Share> callShare,
-      Share watches) {
+      Share watches,
+      ServerMetrics metrics,
+      ServerMetrics.Limit callLimit) {
     this.limits = limits;
+    this.metrics = metrics;
+    this.callLimit = callLimit;
     this.timer = timer;
     this.shares = shares;
     this.callShare = callShare;
@@ -74,31 +81,46 @@ final class CallLimits implements ServerInterceptor {
    *     executor keeps each cancelled task until it would have run: millions of them at 100,000
    *     calls a second)
    */
-  static CallLimits forService(Limits limits, Timer timer, FairShares shares) {
+  static CallLimits forService(
+      Limits limits, Timer timer, FairShares shares, ServerMetrics metrics) {
+    Share watches = Share.ofServer(limits.maxWatches(), Long::toString, "open watches", "");
+    // The watches that hold a slot: those the server has not ended, read by their client or not.
+    metrics.watchesOpen(watches, Share::held);
     return new CallLimits(
         limits,
         timer,
         shares,
         FairShares.Holdings::calls,
-        Share.ofServer(limits.maxWatches(), Long::toString, "open watches", ""));
+        watches,
+        metrics,
+        ServerMetrics.Limit.CALLS);
   }
 
   /**
    * For health checks and reflection, which answer without a token: their calls and watches
    * together against {@link Limits#maxUnauthenticatedCalls()}.
    */
-  static CallLimits forUnauthenticated(Limits limits, Timer timer, FairShares shares) {
-    return new CallLimits(limits, timer, shares, FairShares.Holdings::unauthenticatedCalls, null);
+  static CallLimits forUnauthenticated(
+      Limits limits, Timer timer, FairShares shares, ServerMetrics metrics) {
+    return new CallLimits(
+        limits,
+        timer,
+        shares,
+        FairShares.Holdings::unauthenticatedCalls,
+        null,
+        metrics,
+        ServerMetrics.Limit.UNAUTHENTICATED_CALLS);
   }
 
   @Override
   public <ReqT, RespT> ServerCall.Listener<ReqT> interceptCall(
       ServerCall<ReqT, RespT> call, Metadata headers, ServerCallHandler<ReqT, RespT> next) {
     boolean watch = call.getMethodDescriptor().getType() == MethodType.SERVER_STREAMING;
-    Share share =
-        watch && watches != null ? watches : callShare.apply(shares.of(call.getAttributes()));
+    boolean asWatch = watch && watches != null;
+    Share share = asWatch ? watches : callShare.apply(shares.of(call.getAttributes()));
     String refusal = share.take(1);
     if (refusal != null) {
+      metrics.refused(asWatch ? ServerMetrics.Limit.WATCHES : callLimit);
       call.close(Status.RESOURCE_EXHAUSTED.withDescription(refusal), new Metadata());
       return new ServerCall.Listener<>() {};
     }

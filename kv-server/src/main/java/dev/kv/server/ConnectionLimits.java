@@ -43,6 +43,7 @@ final class ConnectionLimits implements ServerInterceptor {
   private final long firstRequestTimeoutNanos;
   private final Timer timer;
   private final AtomicInteger open = new AtomicInteger();
+  private final ServerMetrics metrics;
 
   /** The first-request deadlines of the connections that have made no call yet. */
   private final Map<SocketAddress, Timeout> awaitingFirstCall = new ConcurrentHashMap<>();
@@ -56,7 +57,8 @@ final class ConnectionLimits implements ServerInterceptor {
    * @param timer for the first-request deadlines: a wheel timer, whose timeouts cost little to set
    *     and to cancel
    */
-  ConnectionLimits(Limits limits, Timer timer) {
+  ConnectionLimits(Limits limits, Timer timer, ServerMetrics metrics) {
+    this.metrics = metrics;
     this.maxConnections = limits.maxConnections();
     this.firstRequestTimeoutNanos = limits.firstRequestTimeout().toNanos();
     this.timer = timer;
@@ -113,6 +115,7 @@ final class ConnectionLimits implements ServerInterceptor {
   }
 
   private void refused() {
+    metrics.refused(ServerMetrics.Limit.CONNECTIONS);
     refusedSinceWarning++;
     long now = System.nanoTime();
     if (warned && now - lastWarning < WARNING_INTERVAL_NANOS) {

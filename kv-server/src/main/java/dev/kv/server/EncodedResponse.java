@@ -40,13 +40,15 @@ final class EncodedResponse {
 
   private final byte[] bytes;
   private final long revision;
+  private final boolean event;
 
   /** The watches waiting to send it; under the lock of the {@link WatchBudget}. */
   int holders;
 
-  private EncodedResponse(byte[] bytes, long revision) {
+  private EncodedResponse(byte[] bytes, long revision, boolean event) {
     this.bytes = bytes;
     this.revision = revision;
+    this.event = event;
   }
 
   /**
@@ -54,7 +56,7 @@ final class EncodedResponse {
    *     watch delivers: where a client watches again from when this response is not sent
    */
   static EncodedResponse of(WatchResponse response, long revision) {
-    return new EncodedResponse(response.toByteArray(), revision);
+    return new EncodedResponse(response.toByteArray(), revision, !response.getCreated());
   }
 
   /**
@@ -86,6 +88,11 @@ final class EncodedResponse {
 
   long revision() {
     return revision;
+  }
+
+  /** Whether it is an event, rather than a watch's {@code created} message. */
+  boolean isEvent() {
+    return event;
   }
 
   int size() {

@@ -14,6 +14,7 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.ProtoReflectionService;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
@@ -23,6 +24,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -62,20 +64,20 @@ public final class KvServer {
 
   /** A server built on {@code builder}, such as an in-process one in tests, with default limits. */
   public KvServer(ServerBuilder<?> builder, KvStore store) {
-    this(
-        builder,
-        store,
-        HEALTH_CHECK_INTERVAL,
-        Limits.DEFAULTS,
-        null,
-        null,
-        RELOAD_INTERVAL,
-        NOTHING);
+    this(builder, store, HEALTH_CHECK_INTERVAL);
   }
 
   KvServer(ServerBuilder<?> builder, KvStore store, Duration healthCheckInterval) {
     this(
-        builder, store, healthCheckInterval, Limits.DEFAULTS, null, null, RELOAD_INTERVAL, NOTHING);
+        builder,
+        store,
+        healthCheckInterval,
+        Limits.DEFAULTS,
+        null,
+        null,
+        RELOAD_INTERVAL,
+        NOTHING,
+        ServerMetrics.NONE);
   }
 
   private KvServer(
@@ -86,36 +88,41 @@ public final class KvServer {
       BearerTokens tokens,
       ServerTls tls,
       Duration reloadInterval,
-      Runnable releaseTransport) {
+      Runnable releaseTransport,
+      ServerMetrics metrics) {
     this.health = new StoreHealth(store);
     this.releaseTransport = releaseTransport;
     this.healthCheckInterval = healthCheckInterval;
     this.reloadInterval = reloadInterval;
     this.timer = Executors.newSingleThreadScheduledExecutor(Threads.daemon("kv-server-timer"));
-    this.service = new KvService(store, limits, health::serving);
+    this.service = new KvService(store, limits, health::serving, metrics);
     ServerServiceDefinition kv = CallFailureInterceptor.guard(service);
     FairShares shares = new FairShares(limits);
-    CallLimits callLimits = CallLimits.forService(limits, DEADLINES, shares);
+    CallLimits callLimits = CallLimits.forService(limits, DEADLINES, shares, metrics);
     // The last interceptor runs first: a call without a valid token takes no slot.
     kv =
         tokens == null
             ? ServerInterceptors.intercept(kv, callLimits)
             : ServerInterceptors.intercept(kv, callLimits, tokens);
-    CallLimits unauthenticated = CallLimits.forUnauthenticated(limits, DEADLINES, shares);
+    CallLimits unauthenticated = CallLimits.forUnauthenticated(limits, DEADLINES, shares, metrics);
+    // Open to every client, as load balancers and tools expect, within a budget of their own.
+    List<ServerServiceDefinition> services =
+        List.of(
+            kv,
+            open(health.service(), unauthenticated),
+            open(ProtoReflectionServiceV1.newInstance(), unauthenticated),
+            open(reflectionV1Alpha(), unauthenticated));
+    if (metrics.registry() != null) {
+      builder.addStreamTracerFactory(new CallMetrics(metrics.registry(), services));
+    }
     CutOffRequests cutOff = new CutOffRequests();
-    this.server =
-        builder
-            .addTransportFilter(shares)
-            .addStreamTracerFactory(new BytesInProgress(shares))
-            .addStreamTracerFactory(cutOff)
-            .intercept(cutOff)
-            .addService(kv)
-            // Open to every client, as load balancers and tools expect, within a budget of their
-            // own.
-            .addService(open(health.service(), unauthenticated))
-            .addService(open(ProtoReflectionServiceV1.newInstance(), unauthenticated))
-            .addService(open(reflectionV1Alpha(), unauthenticated))
-            .build();
+    builder
+        .addTransportFilter(shares)
+        .addStreamTracerFactory(new BytesInProgress(shares, metrics))
+        .addStreamTracerFactory(cutOff)
+        .intercept(cutOff);
+    services.forEach(builder::addService);
+    this.server = builder.build();
     this.reload =
         () -> {
           if (tls != null) {
@@ -221,6 +228,14 @@ public final class KvServer {
     releaseTransport.run();
   }
 
+  /**
+   * Whether the server is ready for calls: its store answers and it is not stopping, as its health
+   * checks say ({@code SERVING}).
+   */
+  public boolean ready() {
+    return health.serving();
+  }
+
   /** Cancels every call at once: for an operator who will not wait for the grace period. */
   public void stopNow() {
     server.shutdownNow();
@@ -241,6 +256,7 @@ public final class KvServer {
     private Limits limits = Limits.DEFAULTS;
     private Duration reloadInterval = RELOAD_INTERVAL;
     private boolean accessLog;
+    private MeterRegistry metrics;
 
     private Builder(HostPort address, KvStore store) {
       this.address = address;
@@ -287,6 +303,15 @@ public final class KvServer {
       return this;
     }
 
+    /**
+     * Measures the calls, the limits' refusals, the watches, the JVM and the process into {@code
+     * metrics}. Default: none, at no cost.
+     */
+    public Builder metrics(MeterRegistry metrics) {
+      this.metrics = metrics;
+      return this;
+    }
+
     public KvServer build() {
       NettyServerBuilder builder =
           NettyServerBuilder.forAddress(
@@ -314,7 +339,8 @@ public final class KvServer {
         builder.executor(Threads.pool("kv-server-calls", Math.max(8, 4 * Threads.processors())));
       }
       // The listening socket keeps to the limit on connections; gRPC then needs its threads given.
-      ConnectionLimits connections = new ConnectionLimits(limits, DEADLINES);
+      ServerMetrics serverMetrics = ServerMetrics.of(metrics);
+      ConnectionLimits connections = new ConnectionLimits(limits, DEADLINES, serverMetrics);
       EventLoopGroup accepting = eventLoops(1, "kv-server-accept");
       EventLoopGroup network = eventLoops(0, "kv-server-network");
       builder
@@ -336,7 +362,8 @@ public final class KvServer {
           () -> {
             accepting.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             network.shutdownGracefully(0, 0, TimeUnit.SECONDS);
-          });
+          },
+          serverMetrics);
     }
 
     /** {@code threads} event loops (0: Netty's default, as gRPC's own), on daemon threads. */

@@ -57,18 +57,23 @@ final class KvService implements KVGrpc.AsyncService, BindableService {
 
   private final KvStore store;
   private final Limits limits;
-  private final WatchBudget watchBudget = new WatchBudget();
+  private final WatchBudget watchBudget;
   private final EncodedEvents encodedEvents = new EncodedEvents();
   private final BooleanSupplier serving;
   private final long startedNanos = System.nanoTime();
 
+  KvService(KvStore store, Limits limits, BooleanSupplier serving) {
+    this(store, limits, serving, ServerMetrics.NONE);
+  }
+
   /**
    * @param serving whether the server takes calls now, as its health service says
    */
-  KvService(KvStore store, Limits limits, BooleanSupplier serving) {
+  KvService(KvStore store, Limits limits, BooleanSupplier serving, ServerMetrics metrics) {
     this.store = store;
     this.limits = limits;
     this.serving = serving;
+    this.watchBudget = new WatchBudget(metrics);
   }
 
   /**

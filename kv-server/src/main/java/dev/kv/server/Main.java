@@ -5,6 +5,8 @@ import dev.kv.core.KvVersion;
 import dev.kv.core.config.Durations;
 import dev.kv.core.config.HostPort;
 import dev.kv.launch.CommandLines;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -68,6 +70,18 @@ public final class Main implements Callable<Integer> {
   @Mixin LimitsOptions limits;
 
   @Mixin LogOptions logs;
+
+  @Option(
+      names = "--admin-listen",
+      paramLabel = "HOST:PORT",
+      defaultValue = "${env:KV_ADMIN_LISTEN}",
+      description = {
+        "Address of the admin HTTP listener, such as 127.0.0.1:9987: /metrics for Prometheus "
+            + "(or OpenMetrics), /healthz (200 while the process answers) and /readyz (200 while "
+            + "the store answers, 503 otherwise). Off unless given; port 0 picks a free one.",
+        "Env: KV_ADMIN_LISTEN."
+      })
+  HostPort adminListen;
 
   @Option(
       names = "--shutdown-grace",
@@ -147,19 +161,32 @@ public final class Main implements Callable<Integer> {
     Limits limits = limits();
     ServerTls serverTls = CommandLines.usage(spec, security::serverTls);
     BearerTokens tokens = CommandLines.usage(spec, security::tokens);
-    try (KvStore kvStore = store.open()) {
+    // Only with an admin listener to serve them: without one, nothing is measured. Made before
+    // the store opens, for the store to measure into too.
+    PrometheusMeterRegistry metrics =
+        adminListen == null ? null : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    try (KvStore kvStore = store.open(metrics)) {
       KvServer server =
           KvServer.builder(listen, kvStore)
               .tls(serverTls)
               .bearerTokens(tokens)
               .limits(limits)
               .accessLog(logs.accessLog)
+              .metrics(metrics)
               .build();
       running = server;
       try {
         server.start();
       } catch (IOException e) {
         throw new IOException("cannot listen on " + listen + ": " + rootMessage(e), e);
+      }
+      AdminListener admin;
+      try {
+        admin = metrics == null ? null : AdminListener.start(adminListen, metrics, server::ready);
+      } catch (IOException e) {
+        server.stop(Duration.ZERO, Duration.ZERO);
+        throw new IOException(
+            "cannot listen on " + adminListen + " (--admin-listen): " + rootMessage(e), e);
       }
       LoggingEventBuilder started =
           logger
@@ -171,7 +198,9 @@ public final class Main implements Callable<Integer> {
       started
           .addKeyValue("tls", serverTls == null ? "off" : serverTls.mutual() ? "mutual" : "on")
           .addKeyValue("auth", tokens == null ? "none" : "token");
-      // The admin listener's address goes here once there is one.
+      if (admin != null) {
+        started.addKeyValue("admin", "http://" + admin.address());
+      }
       started.log();
       if (serverTls == null && !server.address().isLoopback()) {
         logger.warn(
@@ -182,6 +211,9 @@ public final class Main implements Callable<Integer> {
       stopRequested.await();
       logger.info("stopping: calls in flight get up to {}", Durations.format(shutdownGrace));
       server.stop(shutdownDrain, shutdownGrace);
+      if (admin != null) {
+        admin.close();
+      }
     }
     logger.info("stopped");
     return 0;

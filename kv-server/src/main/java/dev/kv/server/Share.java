@@ -71,6 +71,11 @@ final class Share {
     return null;
   }
 
+  /** What is taken from this share now. */
+  long held() {
+    return held.get();
+  }
+
   /** Gives back {@code amount} that {@link #take} took. */
   void giveBack(long amount) {
     for (Share share = this; share != null; share = share.whole) {

@@ -25,6 +25,9 @@ final class StoreHealth {
   private boolean checked;
   private boolean stopping;
 
+  /** What health checks answer, for those who ask over HTTP ({@link AdminListener}). */
+  private volatile boolean serving;
+
   StoreHealth(KvStore store) {
     this.store = store;
     setServing(ServingStatus.NOT_SERVING);
@@ -66,7 +69,13 @@ final class StoreHealth {
 
   /** Answers {@code NOT_SERVING} from now on, for good: the server is stopping. */
   void stopServing() {
+    serving = false;
     health.enterTerminalState();
+  }
+
+  /** Whether health checks answer {@code SERVING}. */
+  boolean serving() {
+    return serving;
   }
 
   private synchronized void report(ServingStatus status, Throwable error) {
@@ -87,6 +96,7 @@ final class StoreHealth {
   }
 
   private void setServing(ServingStatus status) {
+    serving = status == ServingStatus.SERVING;
     health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, status);
     health.setStatus(KvServer.SERVICE_NAME, status);
   }

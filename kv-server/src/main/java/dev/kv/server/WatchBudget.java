@@ -39,6 +39,13 @@ final class WatchBudget {
   /** The watches, to find the one furthest behind. */
   private final Set<WatchStream> streams = ConcurrentHashMap.newKeySet();
 
+  /** What the watches count: events sent, and watches ended for lagging. */
+  final ServerMetrics metrics;
+
+  WatchBudget(ServerMetrics metrics) {
+    this.metrics = metrics;
+  }
+
   // Under this object's lock.
   private long waiting;
   private long sending;

@@ -140,7 +140,8 @@ final class WatchStream {
         + andThen;
   }
 
-  private static Status tooSlow(long resumeFrom, String why) {
+  private Status tooSlow(long resumeFrom, String why) {
+    budget.metrics.watchEndedLagging();
     return Status.RESOURCE_EXHAUSTED.withDescription(
         "the client reads this watch too slowly: "
             + why
@@ -232,6 +233,9 @@ final class WatchStream {
         budget.letGo(next);
         sending += next.size();
         out.onNext(next);
+        if (next.isEvent()) {
+          budget.metrics.eventSent();
+        }
       }
       if (!ended && closing != null && (pending.isEmpty() || awaitingCreated)) {
         endNow(closing);
