@@ -57,11 +57,6 @@ final class StoreHealth {
         });
   }
 
-  /** Whether the server takes calls now: {@code SERVING} was the last answer. */
-  synchronized boolean serving() {
-    return reported == ServingStatus.SERVING && !stopping;
-  }
-
   /** Stops following the store: checks that answer from now on change nothing. */
   synchronized void stopFollowing() {
     stopping = true;
