@@ -13,7 +13,7 @@ public final class AdminDaemon implements AutoCloseable {
 
   /** The start-up line: where kv.KV is served, and where the admin listener is. */
   private static final Pattern STARTED =
-      Pattern.compile("listening on (\\S+) .*\\(admin: http://([^)\\s]+)\\)");
+      Pattern.compile("listening on ([^\\s\"]+).*\\badmin\\W+http://([^\"\\s]+)");
 
   final DaemonProcess process;
   final ManagedChannel channel;
