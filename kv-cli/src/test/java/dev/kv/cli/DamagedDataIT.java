@@ -64,7 +64,7 @@ class DamagedDataIT {
           .contains("block checksum mismatch")
           .endsWith("); restore it from a backup");
       assertThat(list.out().lines().count()).isLessThan(3_000);
-      assertThat(server.output()).contains("WARNING", "cannot read the data directory");
+      assertThat(server.output()).contains("WARN", "cannot read the data directory");
     }
   }
 
