@@ -3,6 +3,8 @@ package dev.kv.envoy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kv.server.CommandRun;
+import java.time.Duration;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -19,21 +21,37 @@ class EnvoyDeploymentTest {
 
   @Test
   void calls_throughEnvoy_areSpreadOverTheReplicas() throws Exception {
-    long[] before = {running.system().requestsTo(1), running.system().requestsTo(2)};
+    // On a loaded machine a health check may time out twice and take a replica out for a moment:
+    // measured again then, up to three times, always with both in rotation before and after.
+    long[] spread = {};
+    for (int attempt = 1; attempt <= 3; attempt++) {
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> running.system().inRotation(1) && running.system().inRotation(2));
+      spread = spreadOf40Calls();
+      if (running.system().inRotation(1) && running.system().inRotation(2)) {
+        break;
+      }
+    }
 
+    assertThat(spread[0] + spread[1]).isGreaterThanOrEqualTo(40);
+    // Round robin: each replica takes about half.
+    assertThat(spread[0]).isBetween(10L, 30L);
+    assertThat(spread[1]).isBetween(10L, 30L);
+  }
+
+  /** How many of 20 Sets and 20 Gets through Envoy each replica took. */
+  private static long[] spreadOf40Calls() throws Exception {
+    long[] before = {running.system().requestsTo(1), running.system().requestsTo(2)};
     for (int i = 0; i < 20; i++) {
       running.client().blocking().set("spread/" + i, "v" + i);
     }
     for (int i = 0; i < 20; i++) {
       assertThat(running.client().blocking().get("spread/" + i)).contains("v" + i);
     }
-
-    long toFirst = running.system().requestsTo(1) - before[0];
-    long toSecond = running.system().requestsTo(2) - before[1];
-    assertThat(toFirst + toSecond).isGreaterThanOrEqualTo(40);
-    // Round robin: each replica takes about half.
-    assertThat(toFirst).isBetween(10L, 30L);
-    assertThat(toSecond).isBetween(10L, 30L);
+    return new long[] {
+      running.system().requestsTo(1) - before[0], running.system().requestsTo(2) - before[1]
+    };
   }
 
   @Test
