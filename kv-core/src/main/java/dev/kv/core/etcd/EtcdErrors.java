@@ -2,6 +2,7 @@ package dev.kv.core.etcd;
 
 import dev.kv.core.KvException;
 import dev.kv.core.grpc.StoreConnection;
+import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.util.List;
 
@@ -34,6 +35,12 @@ final class EtcdErrors implements StoreConnection.Dialect {
   /** Among a member's Status errors while its database is over its quota. */
   private static final String NO_SPACE_ALARM = "alarm:NOSPACE";
 
+  /**
+   * A member's own deadline ran out, as while it loses its leader: etcd sends it as UNKNOWN, and
+   * the call's fate is unknown, as with a deadline of ours.
+   */
+  private static final String CONTEXT_DEADLINE = "context deadline exceeded";
+
   private static final String PREFIX = "etcdserver: ";
 
   private final EtcdToken token;
@@ -52,6 +59,15 @@ final class EtcdErrors implements StoreConnection.Dialect {
       return new KvException(
           KvException.Code.INVALID_ARGUMENT,
           peer + " refused the request as too large for it (its --max-request-bytes)",
+          error);
+    }
+    if (error.getStatus().getCode() == Status.Code.UNKNOWN
+        && description.contains(CONTEXT_DEADLINE)) {
+      return new KvException(
+          KvException.Code.DEADLINE_EXCEEDED,
+          peer
+              + " did not complete the call in time (context deadline exceeded): a write may or"
+              + " may not have been applied",
           error);
     }
     if (description.contains(NO_USER)) {

@@ -59,6 +59,20 @@ class EtcdErrorsTest {
   }
 
   @Test
+  void explain_contextDeadlineOfAMemberLosingItsLeader_isDeadlineExceeded_notInternal() {
+    KvException error =
+        withoutUser.explain(
+            Status.UNKNOWN.withDescription("context deadline exceeded").asRuntimeException(), PEER);
+
+    assertThat(error.code()).isEqualTo(KvException.Code.DEADLINE_EXCEEDED);
+    assertThat(error.getMessage())
+        .isEqualTo(
+            PEER
+                + " did not complete the call in time (context deadline exceeded): a write may"
+                + " or may not have been applied");
+  }
+
+  @Test
   void explain_otherFailures_areLeftToTheirStatusCode() {
     assertThat(withoutUser.explain(etcd(Status.UNAVAILABLE, "etcdserver: no leader"), PEER))
         .isNull();
