@@ -11,13 +11,11 @@ import dev.kv.core.KvStore;
 import dev.kv.core.remote.RemoteStore;
 import dev.kv.server.CommandRun;
 import dev.kv.server.DaemonProcess;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import java.util.stream.IntStream;
 import org.assertj.core.api.InstanceOfAssertFactories;
@@ -127,25 +125,7 @@ class DamagedDataIT {
   }
 
   private static CommandRun run(List<String> command) throws Exception {
-    Process process =
-        new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.PIPE).start();
-    process.getOutputStream().close();
-    CompletableFuture<byte[]> out =
-        CompletableFuture.supplyAsync(() -> readAll(process.getInputStream()));
-    byte[] err = process.getErrorStream().readAllBytes();
-    assertThat(process.waitFor(90, TimeUnit.SECONDS)).isTrue();
-    return new CommandRun(
-        process.exitValue(),
-        new String(out.join(), StandardCharsets.UTF_8),
-        new String(err, StandardCharsets.UTF_8));
-  }
-
-  private static byte[] readAll(java.io.InputStream in) {
-    try {
-      return in.readAllBytes();
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    }
+    return CommandRun.ofProcess(command, Duration.ofSeconds(90));
   }
 
   private static String launcher(String name) {
