@@ -1,5 +1,6 @@
 package dev.kv.core;
 
+import java.io.OutputStream;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -134,6 +135,24 @@ public interface KvStore extends AutoCloseable {
    */
   default CompletableFuture<StoreStatus> status() {
     return StoreStatus.read(toString(), this);
+  }
+
+  /**
+   * Writes a snapshot of the whole store to {@code out}, taken while the store keeps serving reads
+   * and writes: the file that restores it exactly ({@link SnapshotInfo#format} says which tool
+   * reads it). Writing happens on a thread of the store's own, which may wait for {@code out}; the
+   * caller's thread never does. {@code out} is flushed, not closed.
+   *
+   * @return what the snapshot holds, once it is written whole; fails with {@link
+   *     KvException.Code#FAILED_PRECONDITION} on a store that has no snapshot (the memory store:
+   *     {@link ListQuery#atRevision} reads any store at one revision), and with the error of {@code
+   *     out} when writing to it fails
+   */
+  default CompletableFuture<SnapshotInfo> snapshot(OutputStream out) {
+    return CompletableFuture.failedFuture(
+        new KvException(
+            KvException.Code.FAILED_PRECONDITION,
+            this + " takes no snapshot; export its keys instead (kv export)"));
   }
 
   /** A synchronous view of this store, for callers that prefer to wait for each answer. */

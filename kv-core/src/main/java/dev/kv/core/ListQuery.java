@@ -25,6 +25,12 @@ import java.util.Objects;
  *     #MAX_BYTES}, unless its one entry is larger
  * @param keysOnly whether to leave the values out
  * @param consistency how up to date the listing must be
+ * @param revision the store revision to read the keys at; 0 for the latest. Every page of a listing
+ *     read at the revision of its first page sees the store as of one moment. A revision no longer
+ *     kept fails with {@link KvException.Code#OUT_OF_RANGE}, naming the oldest that is, as does one
+ *     beyond the store's
+ * @param includeTtl whether a page also gives each key's remaining time to live ({@link
+ *     Page#ttlSeconds}); on etcd it costs one more call per key that has one
  */
 public record ListQuery(
     String from,
@@ -33,7 +39,9 @@ public record ListQuery(
     int limit,
     int maxBytes,
     boolean keysOnly,
-    ReadConsistency consistency) {
+    ReadConsistency consistency,
+    long revision,
+    boolean includeTtl) {
 
   /** The largest page. */
   public static final int MAX_LIMIT = 10_000;
@@ -61,11 +69,28 @@ public record ListQuery(
           KvException.Code.INVALID_ARGUMENT,
           "a page's byte budget must be between 1 and " + MAX_BYTES + ", not " + maxBytes);
     }
+    if (revision < 0) {
+      throw new KvException(
+          KvException.Code.INVALID_ARGUMENT,
+          "a revision must be positive (0 for the latest), not " + revision);
+    }
     if (!to.isEmpty() && Keys.ORDER.compare(from, to) >= 0) {
       throw new KvException(
           KvException.Code.INVALID_ARGUMENT,
           "the range must end after it starts: '" + from + "' is not before '" + to + "'");
     }
+  }
+
+  /** A query at the latest revision, without times to live, as before those were added. */
+  public ListQuery(
+      String from,
+      String to,
+      String startAfter,
+      int limit,
+      int maxBytes,
+      boolean keysOnly,
+      ReadConsistency consistency) {
+    this(from, to, startAfter, limit, maxBytes, keysOnly, consistency, 0, false);
   }
 
   /** Every key that starts with {@code prefix}; the empty prefix lists every key. */
@@ -88,25 +113,45 @@ public record ListQuery(
   }
 
   public ListQuery limit(int limit) {
-    return new ListQuery(from, to, startAfter, limit, maxBytes, keysOnly, consistency);
+    return new ListQuery(
+        from, to, startAfter, limit, maxBytes, keysOnly, consistency, revision, includeTtl);
   }
 
   /** The same query, with pages of at most {@code maxBytes} bytes of keys and values. */
   public ListQuery maxBytes(int maxBytes) {
-    return new ListQuery(from, to, startAfter, limit, maxBytes, keysOnly, consistency);
+    return new ListQuery(
+        from, to, startAfter, limit, maxBytes, keysOnly, consistency, revision, includeTtl);
   }
 
   public ListQuery startAfter(String key) {
-    return new ListQuery(from, to, key, limit, maxBytes, keysOnly, consistency);
+    return new ListQuery(
+        from, to, key, limit, maxBytes, keysOnly, consistency, revision, includeTtl);
   }
 
   /** The same query, listing keys without their values. */
   public ListQuery withoutValues() {
-    return new ListQuery(from, to, startAfter, limit, maxBytes, true, consistency);
+    return new ListQuery(
+        from, to, startAfter, limit, maxBytes, true, consistency, revision, includeTtl);
   }
 
   public ListQuery consistency(ReadConsistency consistency) {
-    return new ListQuery(from, to, startAfter, limit, maxBytes, keysOnly, consistency);
+    return new ListQuery(
+        from, to, startAfter, limit, maxBytes, keysOnly, consistency, revision, includeTtl);
+  }
+
+  /**
+   * The same query, read at store revision {@code revision} (0 for the latest): give each page the
+   * revision of the first, {@link Page#revision}, and the listing is one consistent view.
+   */
+  public ListQuery atRevision(long revision) {
+    return new ListQuery(
+        from, to, startAfter, limit, maxBytes, keysOnly, consistency, revision, includeTtl);
+  }
+
+  /** The same query, giving each key's remaining time to live too: see {@link Page#ttlSeconds}. */
+  public ListQuery withTtl() {
+    return new ListQuery(
+        from, to, startAfter, limit, maxBytes, keysOnly, consistency, revision, true);
   }
 
   /** The first key this page may hold: after {@link #startAfter} when given. */

@@ -1,7 +1,9 @@
 package dev.kv.core;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * One page of a listing, in key order.
@@ -11,11 +13,25 @@ import java.util.List;
  * @param more whether keys remain after the last one; ask for them with {@link
  *     ListQuery#startAfter} and the last key of this page
  * @param revision the store revision the page was read at
+ * @param ttlSeconds when the query asked {@link ListQuery#withTtl}: for each listed key that has a
+ *     time to live, the whole seconds it has left, rounded up; empty otherwise
  */
-public record Page(List<KeyValue> entries, boolean more, long revision) {
+public record Page(
+    List<KeyValue> entries, boolean more, long revision, Map<String, Long> ttlSeconds) {
 
   public Page {
     entries = List.copyOf(entries);
+    ttlSeconds = Map.copyOf(ttlSeconds);
+  }
+
+  /** A page without times to live. */
+  public Page(List<KeyValue> entries, boolean more, long revision) {
+    this(entries, more, revision, Map.of());
+  }
+
+  /** The seconds {@code key} has left to live, or 0 when it has no time to live (or none asked). */
+  public long ttlSeconds(String key) {
+    return ttlSeconds.getOrDefault(key, 0L);
   }
 
   /** Collects the page {@code query} asks for, for stores that read their entries one by one. */
@@ -30,6 +46,7 @@ public record Page(List<KeyValue> entries, boolean more, long revision) {
   public static final class Builder {
     private final ListQuery query;
     private final List<KeyValue> entries = new ArrayList<>();
+    private final Map<String, Long> ttlSeconds = new HashMap<>();
     private long bytes;
 
     private Builder(ListQuery query) {
@@ -53,6 +70,20 @@ public record Page(List<KeyValue> entries, boolean more, long revision) {
       return true;
     }
 
+    /**
+     * {@link #add(KeyValue)}, with the seconds the entry has left to live (0 for no time to live),
+     * kept when the query asked {@link ListQuery#withTtl}.
+     */
+    public boolean add(KeyValue entry, long ttlSeconds) {
+      if (!add(entry)) {
+        return false;
+      }
+      if (query.includeTtl() && ttlSeconds > 0) {
+        this.ttlSeconds.put(entry.key(), ttlSeconds);
+      }
+      return true;
+    }
+
     /** How many entries the page holds so far. */
     public int size() {
       return entries.size();
@@ -65,7 +96,7 @@ public record Page(List<KeyValue> entries, boolean more, long revision) {
 
     /** The page as it stands; {@code more} says whether keys remain after its last. */
     public Page build(boolean more, long revision) {
-      return new Page(entries, more, revision);
+      return new Page(entries, more, revision, ttlSeconds);
     }
   }
 }
