@@ -8,9 +8,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
@@ -34,8 +36,11 @@ final class DataDirectory implements AutoCloseable {
   private static final String DATABASE = "db";
   private static final String NEW_DATABASE = "db.new";
 
+  /** Where a restore with force keeps the database it replaced, one directory per restore. */
+  static final String REPLACED = "replaced";
+
   private static final Set<String> OURS =
-      Set.of(LOCK_FILE, DATABASE, NEW_DATABASE, Salvage.KEPT_LOGS);
+      Set.of(LOCK_FILE, DATABASE, NEW_DATABASE, Salvage.KEPT_LOGS, Checkpoints.DIRECTORY, REPLACED);
 
   /**
    * The directories open in this JVM. A lock on a file is the process's, and closing any channel to
@@ -88,6 +93,7 @@ final class DataDirectory implements AutoCloseable {
       if (lock == null) {
         throw Refusal.inUse(dir);
       }
+      Checkpoints.deleteAll(dir);
       boolean salvaging = false;
       if (!Files.isDirectory(database(dir))) {
         create(dir);
@@ -130,15 +136,103 @@ final class DataDirectory implements AutoCloseable {
     }
     try {
       Files.createDirectories(dir);
-      try (Stream<Path> files = Files.list(dir)) {
-        return files
-            .map(file -> file.getFileName().toString())
-            .filter(name -> !OURS.contains(name))
-            .sorted()
-            .toList();
-      }
+      return entries(dir).stream().filter(name -> !OURS.contains(name)).toList();
     } catch (IOException e) {
       throw Refusal.of(dir, Refusal.describe(e));
+    }
+  }
+
+  private static List<String> entries(Path dir) throws IOException {
+    try (Stream<Path> files = Files.list(dir)) {
+      return files.map(file -> file.getFileName().toString()).sorted().toList();
+    }
+  }
+
+  /**
+   * Refuses to restore into {@code dir} when it is a file or holds what this class did not write,
+   * and, unless {@code force}, when it holds data.
+   *
+   * @throws KvException with {@link KvException.Code#INVALID_ARGUMENT}, saying why
+   */
+  static void checkRestorable(Path dir, boolean force) throws IOException {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    if (!Files.isDirectory(dir)) {
+      throw restoreRefused(dir, "it is a file, not a directory");
+    }
+    List<String> entries = entries(dir);
+    List<String> foreign = entries.stream().filter(name -> !OURS.contains(name)).toList();
+    if (!foreign.isEmpty()) {
+      throw restoreRefused(
+          dir,
+          "it is not a kv data directory (it holds "
+              + String.join(", ", foreign.subList(0, Math.min(5, foreign.size())))
+              + (foreign.size() > 5 ? ", ..." : "")
+              + "); choose a new or empty directory");
+    }
+    if (!force
+        && entries.stream()
+            .anyMatch(name -> !name.equals(LOCK_FILE) && !name.equals(Checkpoints.DIRECTORY))) {
+      throw restoreRefused(
+          dir,
+          "it holds data; choose a new or empty directory, or force it to keep that data aside,"
+              + " in "
+              + REPLACED
+              + "/");
+    }
+  }
+
+  private static KvException restoreRefused(Path dir, String reason) {
+    return new KvException(
+        KvException.Code.INVALID_ARGUMENT, "cannot restore into " + dir + ": " + reason);
+  }
+
+  /**
+   * Moves {@code database}, whole and checked, into place as the database of {@code dir}, under the
+   * directory's lock. With {@code force}, the database it replaces is moved aside, never deleted.
+   *
+   * @return where the replaced database was moved, if there was one
+   * @throws KvException as {@link #checkRestorable} does, or with {@link
+   *     KvException.Code#FAILED_PRECONDITION} when the directory is in use
+   */
+  static Optional<Path> install(Path dir, Path database, boolean force) throws IOException {
+    checkRestorable(dir, force);
+    Files.createDirectories(dir);
+    Path real = realPath(dir);
+    if (!OPEN.add(real)) {
+      throw Refusal.inUse(dir);
+    }
+    try (FileChannel channel =
+            FileChannel.open(
+                dir.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileLock lock = channel.tryLock()) {
+      if (lock == null) {
+        throw Refusal.inUse(dir);
+      }
+      checkRestorable(dir, force);
+      Path replaced = null;
+      if (Files.exists(database(dir))) {
+        replaced =
+            Files.createDirectories(dir.resolve(REPLACED))
+                .resolve(Salvage.TIME.format(Instant.now()));
+        Files.createDirectory(replaced);
+        Files.move(database(dir), replaced.resolve(DATABASE), StandardCopyOption.ATOMIC_MOVE);
+      }
+      try {
+        Files.move(database, database(dir), StandardCopyOption.ATOMIC_MOVE);
+      } catch (IOException e) {
+        if (replaced != null) {
+          Files.move(replaced.resolve(DATABASE), database(dir), StandardCopyOption.ATOMIC_MOVE);
+        }
+        throw e;
+      }
+      try (FileChannel directory = FileChannel.open(dir, StandardOpenOption.READ)) {
+        directory.force(true);
+      }
+      return Optional.ofNullable(replaced);
+    } finally {
+      OPEN.remove(real);
     }
   }
 
@@ -199,7 +293,7 @@ final class DataDirectory implements AutoCloseable {
     return opened;
   }
 
-  private static void deleteRecursively(Path root) throws IOException {
+  static void deleteRecursively(Path root) throws IOException {
     if (!Files.exists(root)) {
       return;
     }

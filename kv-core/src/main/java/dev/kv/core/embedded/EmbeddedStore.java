@@ -8,6 +8,7 @@ import dev.kv.core.KvException;
 import dev.kv.core.ListQuery;
 import dev.kv.core.Page;
 import dev.kv.core.ReadConsistency;
+import dev.kv.core.SnapshotInfo;
 import dev.kv.core.StoreStatus;
 import dev.kv.core.Swap;
 import dev.kv.core.Watch;
@@ -19,11 +20,13 @@ import dev.kv.core.local.History;
 import dev.kv.core.local.LocalWatches;
 import dev.kv.core.local.Threads;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.io.OutputStream;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.rocksdb.RocksDBException;
 
@@ -57,6 +60,7 @@ public final class EmbeddedStore extends AbstractKvStore {
   private final GroupCommit writer;
   private final CallGate gate;
   private final EmbeddedMetrics metrics;
+  private final ExecutorService snapshots = Threads.pool("kv-embedded-snapshot", 1);
 
   private final Object closing = new Object();
 
@@ -275,6 +279,36 @@ public final class EmbeddedStore extends AbstractKvStore {
         });
   }
 
+  /**
+   * Takes a RocksDB checkpoint of the database while writes go on (see {@link Checkpoints}), and
+   * writes it to {@code out} as one file that {@link EmbeddedSnapshots#restore} reads: all on a
+   * thread of the snapshots' own, which may wait for {@code out}. The revision is the one the
+   * checkpoint holds.
+   */
+  @Override
+  public CompletableFuture<SnapshotInfo> snapshot(OutputStream out) {
+    CompletableFuture<SnapshotInfo> written = new CompletableFuture<>();
+    try {
+      snapshots.execute(
+          () -> {
+            try {
+              Path checkpoint =
+                  gate.whileOpen(
+                      () -> Checkpoints.take(dir.path(), dir.database()),
+                      () -> {
+                        throw closedError();
+                      });
+              written.complete(Checkpoints.write(checkpoint, out));
+            } catch (RuntimeException e) {
+              written.completeExceptionally(e);
+            }
+          });
+    } catch (RejectedExecutionException e) {
+      written.completeExceptionally(closedError());
+    }
+    return written;
+  }
+
   /** Queues {@code change}, for the writer to apply in order. */
   private <T> CompletableFuture<T> write(Change<T> change) {
     return gate.whileOpen(
@@ -296,6 +330,8 @@ public final class EmbeddedStore extends AbstractKvStore {
       writer.close();
       watches.close(closedError());
       metrics.close();
+      // A snapshot under way writes out its checkpoint, which needs no open database.
+      snapshots.shutdown();
       dir.close();
     }
   }

@@ -172,7 +172,7 @@ final class Integrity {
   }
 
   /** RocksDB's own log, discarded: for the check, which must write nothing. */
-  private static final class Silent extends Logger {
+  static final class Silent extends Logger {
     Silent() {
       super(InfoLogLevel.FATAL_LEVEL);
     }

@@ -19,10 +19,28 @@ final class Refusal {
   }
 
   static KvException inUse(Path dir) {
-    return of(
-        dir,
-        "it is in use by another process (or by another store in this one); "
-            + "only one may open a data directory at a time");
+    return new KvException(
+        KvException.Code.FAILED_PRECONDITION,
+        of(
+                dir,
+                "it is in use by another process (or by another store in this one); "
+                    + "only one may open a data directory at a time")
+            .getMessage(),
+        new InUse());
+  }
+
+  /** Whether {@code refusal} says the directory is in use. */
+  static boolean inUse(KvException refusal) {
+    return refusal.getCause() instanceof InUse;
+  }
+
+  /** The mark of {@link #inUse(Path)}, for callers that say what to do instead. */
+  private static final class InUse extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    InUse() {
+      super("in use", null, false, false);
+    }
   }
 
   /** What a failed file operation means, in a few words a person can act on. */

@@ -24,7 +24,8 @@ final class Salvage {
   /** Where a salvage keeps the write-ahead log as it found it, one directory per salvage. */
   static final String KEPT_LOGS = "salvaged";
 
-  private static final DateTimeFormatter TIME =
+  /** How a directory kept by a salvage or a restore is named: when, in UTC. */
+  static final DateTimeFormatter TIME =
       DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
 
   private Salvage() {}
