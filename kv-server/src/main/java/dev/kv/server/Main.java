@@ -32,6 +32,7 @@ import sun.misc.Signal;
     versionProvider = Main.Version.class,
     sortOptions = false,
     usageHelpAutoWidth = true,
+    subcommands = {SnapshotCommand.class, RestoreCommand.class},
     description = {
       "Serves the kv.KV gRPC API over a store (by default, on this machine's disk), with gRPC health checking "
           + "(grpc.health.v1) and server reflection.",

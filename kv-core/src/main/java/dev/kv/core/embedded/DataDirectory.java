@@ -73,12 +73,7 @@ final class DataDirectory implements AutoCloseable {
     RocksDB.loadLibrary();
     List<String> foreign = foreignFiles(dir);
     if (!foreign.isEmpty()) {
-      throw Refusal.of(
-          dir,
-          "it is not a kv data directory (it holds "
-              + String.join(", ", foreign.subList(0, Math.min(5, foreign.size())))
-              + (foreign.size() > 5 ? ", ..." : "")
-              + "); choose an empty or new directory");
+      throw Refusal.of(dir, "it " + notOurs(foreign) + "; choose an empty or new directory");
     }
     Path real = realPath(dir);
     if (!OPEN.add(real)) {
@@ -159,33 +154,36 @@ final class DataDirectory implements AutoCloseable {
       return;
     }
     if (!Files.isDirectory(dir)) {
-      throw restoreRefused(dir, "it is a file, not a directory");
+      throw restoreRefused(dir, "is a file, not a directory");
     }
     List<String> entries = entries(dir);
     List<String> foreign = entries.stream().filter(name -> !OURS.contains(name)).toList();
     if (!foreign.isEmpty()) {
-      throw restoreRefused(
-          dir,
-          "it is not a kv data directory (it holds "
-              + String.join(", ", foreign.subList(0, Math.min(5, foreign.size())))
-              + (foreign.size() > 5 ? ", ..." : "")
-              + "); choose a new or empty directory");
+      throw restoreRefused(dir, notOurs(foreign) + "; choose a new or empty directory");
     }
     if (!force
         && entries.stream()
             .anyMatch(name -> !name.equals(LOCK_FILE) && !name.equals(Checkpoints.DIRECTORY))) {
       throw restoreRefused(
           dir,
-          "it holds data; choose a new or empty directory, or force it to keep that data aside,"
-              + " in "
+          "holds data; choose a new or empty directory, or force the restore, which keeps that"
+              + " data aside in "
               + REPLACED
               + "/");
     }
   }
 
+  /** What a directory holding {@code foreign} entries is, naming the first few. */
+  private static String notOurs(List<String> foreign) {
+    return "is not a kv data directory (it holds "
+        + String.join(", ", foreign.subList(0, Math.min(5, foreign.size())))
+        + (foreign.size() > 5 ? ", ..." : "")
+        + ")";
+  }
+
   private static KvException restoreRefused(Path dir, String reason) {
     return new KvException(
-        KvException.Code.INVALID_ARGUMENT, "cannot restore into " + dir + ": " + reason);
+        KvException.Code.INVALID_ARGUMENT, "the data directory " + dir + " " + reason);
   }
 
   /**

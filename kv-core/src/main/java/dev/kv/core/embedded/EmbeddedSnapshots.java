@@ -94,7 +94,7 @@ public final class EmbeddedSnapshots {
       if (contents.revision() != read.revision()) {
         throw new KvException(
             KvException.Code.INVALID_ARGUMENT,
-            "it is damaged: its header says revision "
+            "the snapshot is damaged: its header says revision "
                 + read.revision()
                 + ", its database holds "
                 + contents.revision());
@@ -104,7 +104,7 @@ public final class EmbeddedSnapshots {
     } catch (IOException e) {
       throw new KvException(
           KvException.Code.UNAVAILABLE,
-          "cannot restore into " + dir + ": " + Refusal.describe(e),
+          "cannot restore into the data directory " + dir + ": " + Refusal.describe(e),
           e);
     } finally {
       if (work != null) {
@@ -125,7 +125,7 @@ public final class EmbeddedSnapshots {
     }
     if (parent == null) {
       throw new KvException(
-          KvException.Code.INVALID_ARGUMENT, "cannot restore into " + dir + ": it has no parent");
+          KvException.Code.INVALID_ARGUMENT, "the data directory " + dir + " has no parent");
     }
     return parent;
   }

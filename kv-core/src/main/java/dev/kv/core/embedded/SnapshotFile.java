@@ -132,7 +132,7 @@ final class SnapshotFile {
           int n = whole.read(buffer, 0, (int) Math.min(buffer.length, left));
           if (n < 0) {
             throw refused(
-                "it is cut short: it ends inside "
+                "the snapshot is cut short: it ends inside "
                     + entry.name()
                     + ", after "
                     + (entry.size() - left)
@@ -147,20 +147,24 @@ final class SnapshotFile {
       }
       if (!hex(digest).equals(entry.sha256())) {
         throw refused(
-            "it is damaged: the bytes of " + entry.name() + " do not match their SHA-256");
+            "the snapshot is damaged: the bytes of "
+                + entry.name()
+                + " do not match their SHA-256");
       }
     }
     String expected = hex(whole.getMessageDigest());
     long trailerAt = counted.count;
     String trailer = readLine(counted, "trailer");
     if (!trailer.startsWith("end ")) {
-      throw refused("it is damaged: its trailer, at byte " + trailerAt + ", is unreadable");
+      throw refused(
+          "the snapshot is damaged: its trailer, at byte " + trailerAt + ", is unreadable");
     }
     if (!trailer.substring(4).equals(expected)) {
-      throw refused("it is damaged: its bytes do not match the SHA-256 of its trailer");
+      throw refused("the snapshot is damaged: its bytes do not match the SHA-256 of its trailer");
     }
     if (counted.read() >= 0) {
-      throw refused("it is damaged: it goes on after its trailer, at byte " + counted.count);
+      throw refused(
+          "the snapshot is damaged: it goes on after its trailer, at byte " + counted.count);
     }
     return new Read(header.revision(), counted.count);
   }
@@ -175,7 +179,7 @@ final class SnapshotFile {
       String line = readLine(in, "header");
       if (line.startsWith("header ")) {
         if (!line.substring(7).equals(hex(digest))) {
-          throw refused("it is damaged: its header does not match its SHA-256");
+          throw refused("the snapshot is damaged: its header does not match its SHA-256");
         }
         break;
       }
@@ -187,18 +191,21 @@ final class SnapshotFile {
         files.add(new Entry(words[1], number(words[2]), words[3]));
       } else {
         throw refused(
-            "it is damaged: its header has an unreadable line, at byte "
+            "the snapshot is damaged: its header has an unreadable line, at byte "
                 + (counted.count - line.length() - 1));
       }
     }
     // Trusted now that the checksum matched; checked all the same, since a name becomes a path.
     for (Entry entry : files) {
       if (!NAME.matcher(entry.name()).matches() || entry.size() < 0) {
-        throw refused("its header lists a file it cannot hold: '" + entry.name() + "'");
+        throw refused(
+            "the snapshot is damaged: its header lists a file it cannot hold: '"
+                + entry.name()
+                + "'");
       }
     }
     if (revision < 1 || files.isEmpty()) {
-      throw refused("its header names no revision or no file");
+      throw refused("the snapshot is damaged: its header names no revision or no file");
     }
     return new Header(revision, files);
   }
@@ -215,23 +222,24 @@ final class SnapshotFile {
       return start;
     }
     if (read.size() == 0) {
-      throw refused("it is empty, not a kv embedded snapshot");
+      throw refused("the file is empty, not a kv embedded snapshot");
     }
     if (start.startsWith(MAGIC_PREFIX)) {
       throw refused(
-          "it is a kv embedded snapshot of another version ("
+          "the file is a kv embedded snapshot of another version ("
               + start.substring(MAGIC_PREFIX.length())
               + "); restore it with the kv that wrote it");
     }
     if (start.startsWith("{")) {
       throw refused(
-          "it is not a kv embedded snapshot: it holds JSON lines, as kv export writes;"
+          "the file is not a kv embedded snapshot: it holds JSON lines, as kv export writes;"
               + " load it with kv import");
     }
     if (MAGIC.startsWith(start)) {
-      throw refused("it is cut short: it ends inside its first line");
+      throw refused("the snapshot is cut short: it ends inside its first line");
     }
-    throw refused("it is not a kv embedded snapshot (those start with '" + MAGIC_PREFIX + "...')");
+    throw refused(
+        "the file is not a kv embedded snapshot (those start with '" + MAGIC_PREFIX + "...')");
   }
 
   /** A line of the header or the trailer, without its newline. */
@@ -239,10 +247,10 @@ final class SnapshotFile {
     ByteArrayOutputStream read = new ByteArrayOutputStream();
     for (int b; (b = in.read()) != '\n'; ) {
       if (b < 0) {
-        throw refused("it is cut short: it ends inside its " + part);
+        throw refused("the snapshot is cut short: it ends inside its " + part);
       }
       if (read.size() == MAX_LINE) {
-        throw refused("it is damaged: its " + part + " has an unreadable line");
+        throw refused("the snapshot is damaged: its " + part + " has an unreadable line");
       }
       read.write(b);
     }
@@ -253,7 +261,7 @@ final class SnapshotFile {
     try {
       return Long.parseLong(text);
     } catch (NumberFormatException e) {
-      throw refused("it is damaged: its header has '" + text + "' where a number goes");
+      throw refused("the snapshot is damaged: its header has '" + text + "' where a number goes");
     }
   }
 

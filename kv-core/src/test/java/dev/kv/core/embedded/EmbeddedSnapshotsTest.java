@@ -187,20 +187,22 @@ class EmbeddedSnapshotsTest {
             .allMatch(path -> !path.getFileName().toString().contains(".restore-"));
       }
     }
-    assertThat(message(damaged.get("empty"))).isEqualTo("it is empty, not a kv embedded snapshot");
+    assertThat(message(damaged.get("empty")))
+        .isEqualTo("the file is empty, not a kv embedded snapshot");
     assertThat(message(damaged.get("JSON lines"))).contains("JSON lines").contains("kv import");
-    assertThat(message(damaged.get("random bytes"))).startsWith("it is not a kv embedded snapshot");
+    assertThat(message(damaged.get("random bytes")))
+        .startsWith("the file is not a kv embedded snapshot");
     assertThat(message(damaged.get("cut at " + (headerEnd + 3))))
-        .isEqualTo("it is cut short: it ends inside its header");
+        .isEqualTo("the snapshot is cut short: it ends inside its header");
     assertThat(message(damaged.get("cut at " + trailer)))
-        .isEqualTo("it is cut short: it ends inside its trailer");
+        .isEqualTo("the snapshot is cut short: it ends inside its trailer");
     assertThat(message(damaged.get("cut at " + (dataStart + trailer) / 2)))
-        .startsWith("it is cut short: it ends inside ");
+        .startsWith("the snapshot is cut short: it ends inside ");
     assertThat(message(damaged.get("flip in the data"))).contains("do not match their SHA-256");
     assertThat(message(damaged.get("flip in the revision")))
-        .isEqualTo("it is damaged: its header does not match its SHA-256");
+        .isEqualTo("the snapshot is damaged: its header does not match its SHA-256");
     assertThat(message(damaged.get("flip in the trailer")))
-        .isEqualTo("it is damaged: its bytes do not match the SHA-256 of its trailer");
+        .isEqualTo("the snapshot is damaged: its bytes do not match the SHA-256 of its trailer");
   }
 
   @Test
@@ -219,10 +221,10 @@ class EmbeddedSnapshotsTest {
             KvException.class,
             e -> assertThat(e.code()).isEqualTo(KvException.Code.INVALID_ARGUMENT))
         .hasMessage(
-            "cannot restore into "
+            "the data directory "
                 + target
-                + ": it holds data; choose a new or empty directory, or force it to keep that data"
-                + " aside, in replaced/");
+                + " holds data; choose a new or empty directory, or force the restore, which keeps"
+                + " that data aside in replaced/");
     assertThat(DataDirectoryDamage.contents(target)).isEqualTo(before);
 
     EmbeddedSnapshots.Restored restored =
