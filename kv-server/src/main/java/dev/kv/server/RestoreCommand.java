@@ -5,7 +5,6 @@ import dev.kv.core.embedded.EmbeddedSnapshots;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -60,8 +59,8 @@ final class RestoreCommand implements Callable<Integer> {
     EmbeddedSnapshots.Restored restored;
     try (InputStream in = Files.newInputStream(file)) {
       restored = EmbeddedSnapshots.restore(in, dataDir, force);
-    } catch (NoSuchFileException e) {
-      throw new IOException("cannot restore " + file + ": no such file", e);
+    } catch (IOException e) {
+      throw new IOException("cannot restore " + file + ": " + Figures.describe(e), e);
     } catch (KvException e) {
       if (e.code() == KvException.Code.INVALID_ARGUMENT) {
         return Figures.refuse(spec, "cannot restore " + file + ": " + e.getMessage());

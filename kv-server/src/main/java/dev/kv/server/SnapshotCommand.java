@@ -68,11 +68,14 @@ final class SnapshotCommand implements Callable<Integer> {
         OutputStream out = Channels.newOutputStream(channel)) {
       written = EmbeddedSnapshots.save(dataDir, out);
       channel.force(true);
-    } catch (IOException | KvException e) {
+      Files.move(part, file, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      Files.deleteIfExists(part);
+      throw new IOException("cannot write the snapshot to " + file + ": " + Figures.describe(e), e);
+    } catch (KvException e) {
       Files.deleteIfExists(part);
       throw e;
     }
-    Files.move(part, file, StandardCopyOption.ATOMIC_MOVE);
     spec.commandLine()
         .getOut()
         .println(

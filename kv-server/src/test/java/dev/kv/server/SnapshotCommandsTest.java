@@ -175,6 +175,31 @@ class SnapshotCommandsTest {
   }
 
   @Test
+  void filesThatCannotBeReadOrWritten_exitOneWithOneLine() {
+    Path missing = temp.resolve("no/such/dir/kv.snapshot");
+
+    assertThat(run("snapshot", "--data-dir", source.toString(), missing.toString()))
+        .isEqualTo(
+            new CommandRun(
+                Main.EXIT_FAILED,
+                "",
+                "kv-server: cannot write the snapshot to "
+                    + missing
+                    + ": no such file or directory"
+                    + System.lineSeparator()));
+    assertThat(run("restore", missing.toString(), "--data-dir", temp.resolve("t").toString()))
+        .isEqualTo(
+            new CommandRun(
+                Main.EXIT_FAILED,
+                "",
+                "kv-server: cannot restore "
+                    + missing
+                    + ": no such file or directory"
+                    + System.lineSeparator()));
+    assertThat(temp.resolve("t")).doesNotExist();
+  }
+
+  @Test
   void help_listsTheCommands_andEachDocumentsItsExitCodes() {
     assertThat(run("--help").out()).contains("snapshot").contains("restore");
     assertThat(run("restore", "--help").out())

@@ -282,8 +282,8 @@ public final class EmbeddedStore extends AbstractKvStore {
   /**
    * Takes a RocksDB checkpoint of the database while writes go on (see {@link Checkpoints}), and
    * writes it to {@code out} as one file that {@link EmbeddedSnapshots#restore} reads: all on a
-   * thread of the snapshots' own, which may wait for {@code out}. The revision is the one the
-   * checkpoint holds.
+   * thread of the snapshots' own, which may wait for {@code out}; one snapshot at a time, the next
+   * waiting its turn. The revision is the one the checkpoint holds.
    */
   @Override
   public CompletableFuture<SnapshotInfo> snapshot(OutputStream out) {

@@ -13,19 +13,21 @@ final class Refusal {
   private Refusal() {}
 
   static KvException of(Path dir, String reason) {
+    return of(dir, reason, null);
+  }
+
+  private static KvException of(Path dir, String reason, Throwable cause) {
     return new KvException(
         KvException.Code.FAILED_PRECONDITION,
-        "cannot open the data directory " + dir + ": " + reason);
+        "cannot open the data directory " + dir + ": " + reason,
+        cause);
   }
 
   static KvException inUse(Path dir) {
-    return new KvException(
-        KvException.Code.FAILED_PRECONDITION,
-        of(
-                dir,
-                "it is in use by another process (or by another store in this one); "
-                    + "only one may open a data directory at a time")
-            .getMessage(),
+    return of(
+        dir,
+        "it is in use by another process (or by another store in this one); "
+            + "only one may open a data directory at a time",
         new InUse());
   }
 
