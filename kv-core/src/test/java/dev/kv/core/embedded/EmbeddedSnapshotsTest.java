@@ -10,7 +10,10 @@ import dev.kv.core.Page;
 import dev.kv.core.SnapshotInfo;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.FilterOutputStream;
+import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,8 +24,10 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -81,9 +86,19 @@ class EmbeddedSnapshotsTest {
                 }));
       }
       assertThat(warmedUp.await(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
-      try (var out = Files.newOutputStream(snapshotFile)) {
+      Set<String> writingThreads = ConcurrentHashMap.newKeySet();
+      try (var out =
+          new FilterOutputStream(Files.newOutputStream(snapshotFile)) {
+            @Override
+            public void write(byte[] bytes, int offset, int length) throws IOException {
+              writingThreads.add(Thread.currentThread().getName());
+              out.write(bytes, offset, length);
+            }
+          }) {
         info = store.snapshot(out).get(WAIT.toSeconds(), TimeUnit.SECONDS);
       }
+      assertThat(writingThreads).containsExactly("kv-embedded-snapshot");
+      assertThat(source.resolve(Checkpoints.DIRECTORY)).isEmptyDirectory();
       snapshotDone.set(true);
       CompletableFuture.allOf(writers.toArray(CompletableFuture[]::new))
           .get(WAIT.toSeconds(), TimeUnit.SECONDS);
@@ -122,6 +137,43 @@ class EmbeddedSnapshotsTest {
       assertThat(everything(store)).isEqualTo(expected);
       assertThat(store.blocking().set("after", "restore")).isEqualTo(r + 1);
     }
+  }
+
+  @Test
+  void storeClosedWhileASnapshotIsWritten_doesNotWaitForIt_andTheSnapshotCompletes()
+      throws Exception {
+    Path dir = temp.resolve("dir");
+    CountDownLatch writing = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    ByteArrayOutputStream written = new ByteArrayOutputStream();
+    OutputStream slow =
+        new FilterOutputStream(written) {
+          @Override
+          public void write(byte[] bytes, int offset, int length) throws IOException {
+            writing.countDown();
+            try {
+              release.await();
+            } catch (InterruptedException e) {
+              throw new IOException(e);
+            }
+            out.write(bytes, offset, length);
+          }
+        };
+    CompletableFuture<SnapshotInfo> snapshot;
+    try (EmbeddedStore store = EmbeddedStore.open(dir)) {
+      store.blocking().set("k", "v");
+      snapshot = store.snapshot(slow);
+      assertThat(writing.await(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
+    }
+    assertThat(snapshot).isNotDone();
+    release.countDown();
+
+    assertThat(snapshot.get(WAIT.toSeconds(), TimeUnit.SECONDS).revision()).isEqualTo(2);
+    assertThat(
+            EmbeddedSnapshots.restore(
+                    new ByteArrayInputStream(written.toByteArray()), temp.resolve("copy"), false)
+                .keys())
+        .isEqualTo(1);
   }
 
   @Test
