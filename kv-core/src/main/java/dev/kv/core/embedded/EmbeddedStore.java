@@ -17,9 +17,11 @@ import dev.kv.core.embedded.GroupCommit.Change;
 import dev.kv.core.local.CompareAndSet;
 import dev.kv.core.local.History;
 import dev.kv.core.local.LocalWatches;
+import dev.kv.core.local.Pins;
 import dev.kv.core.local.Threads;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -61,11 +63,15 @@ public final class EmbeddedStore extends AbstractKvStore {
   private final Object closing = new Object();
 
   private EmbeddedStore(
-      DataDirectory dir, int historyLimit, ExecutorService diskReads, MeterRegistry registry)
+      DataDirectory dir,
+      int historyLimit,
+      ExecutorService diskReads,
+      MeterRegistry registry,
+      Duration listingLease)
       throws RocksDBException {
     super("the embedded store", "embedded", registry);
     this.dir = dir;
-    this.reader = new SnapshotReader(dir.database());
+    this.reader = new SnapshotReader(dir.database(), listingLease);
     this.metrics = EmbeddedMetrics.of(registry);
     this.writer = new GroupCommit(dir.database(), historyLimit, watches, metrics);
     this.gate = new CallGate(reader, diskReads, this::closedError);
@@ -88,6 +94,7 @@ public final class EmbeddedStore extends AbstractKvStore {
     private boolean salvage;
     private ExecutorService diskReads;
     private MeterRegistry metrics;
+    private Duration listingLease = Pins.LEASE;
 
     private Builder() {}
 
@@ -139,6 +146,12 @@ public final class EmbeddedStore extends AbstractKvStore {
       return this;
     }
 
+    /** For tests: how long a listing's snapshot stays readable after its last page. */
+    Builder listingLease(Duration listingLease) {
+      this.listingLease = listingLease;
+      return this;
+    }
+
     /**
      * Opens the store.
      *
@@ -159,7 +172,7 @@ public final class EmbeddedStore extends AbstractKvStore {
               ? diskReads
               : Threads.pool("kv-embedded-read", Math.max(8, 4 * Threads.processors()));
       try {
-        return new EmbeddedStore(opened, historyLimit, pool, metrics);
+        return new EmbeddedStore(opened, historyLimit, pool, metrics, listingLease);
       } catch (Exception e) { // RocksDBException or unchecked; see RocksDbLibrary
         opened.close();
         pool.shutdown();
@@ -295,6 +308,7 @@ public final class EmbeddedStore extends AbstractKvStore {
       }
       writer.close();
       watches.close(closedError());
+      reader.close();
       metrics.close();
       dir.close();
     }
