@@ -331,8 +331,7 @@ class CliTest {
     KvServer writing =
         KvServer.listeningOn(new HostPort("127.0.0.1", 0), writesAfterTheFirstPage).start();
     try {
-      CommandRun run =
-          kvWithoutServer("--server", writing.address().toString(), "list", "view/");
+      CommandRun run = kvWithoutServer("--server", writing.address().toString(), "list", "view/");
 
       assertThat(run.exitCode()).isZero();
       assertThat(run.out().lines()).hasSize(1_050).allMatch(line -> line.endsWith("\told"));

@@ -238,6 +238,9 @@ public final class EtcdStore extends AbstractKvStore {
    * <p>Keys that are not UTF-8 text, which other etcd clients may write, are left out, so a page
    * may hold fewer entries than its limit; it is never empty while {@link Page#more()}. etcd has no
    * byte limit of its own: {@link PageReader} reads each page in Ranges that keep it.
+   *
+   * <p>A revision asked for is read as etcd keeps it, until it is compacted. Times to live cost one
+   * LeaseTimeToLive call per lease in the page, all sent at once.
    */
   @Override
   protected CompletableFuture<Page> doList(ListQuery query) {
