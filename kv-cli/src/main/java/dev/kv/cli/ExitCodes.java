@@ -29,8 +29,8 @@ final class ExitCodes {
           FAILED,
           "the server or etcd is unreachable, timed out or failed",
           REVISION_GONE,
-          "a revision asked for is no longer kept (watch --rev): etcd compacted it, or the "
-              + "store's history no longer reaches back to it",
+          "a revision asked for is no longer kept (watch --rev, list --rev): etcd compacted it, "
+              + "or the store's history no longer reaches back to it",
           VALUE_NOT_TEXT,
           "the value is not UTF-8 text (another etcd client wrote it): get --hex or -o json"
               + " shows it",

@@ -22,6 +22,8 @@ import picocli.CommandLine.Spec;
       "Lists the keys that start with PREFIX (every key without one), in key order: one per "
           + "line, followed by a tab and its value unless --keys-only; with -o json, one entry "
           + "per line.",
+      "A listing of many pages is one view of the store: every page is read at the revision of "
+          + "the first (or at --rev).",
       "When --limit stops it before the last key, it says where the next page starts: with "
           + "-o json, a last line {\"more\":true,\"startAfter\":KEY}; otherwise a line on "
           + "standard error. Pass KEY to --start-after.",
@@ -53,6 +55,17 @@ final class ListCommand implements Callable<Integer> {
       description = "List only keys after KEY: the last one a previous listing printed.")
   String startAfter;
 
+  @Option(
+      names = "--rev",
+      paramLabel = "N",
+      defaultValue = "0",
+      description =
+          "List the keys as they were at revision N (default: the latest). etcd keeps past"
+              + " revisions until it compacts them; the embedded and memory stores keep only that"
+              + " of a listing under way, for 2 minutes after its last page. A revision no longer"
+              + " kept exits 4.")
+  long revision;
+
   @Option(names = "--keys-only", description = "Print the keys without their values.")
   boolean keysOnly;
 
@@ -64,8 +77,12 @@ final class ListCommand implements Callable<Integer> {
       throw new picocli.CommandLine.ParameterException(
           spec.commandLine(), "--limit must be at least 1, not " + limit);
     }
+    if (revision < 0) {
+      throw new picocli.CommandLine.ParameterException(
+          spec.commandLine(), "--rev must be a revision (1 or more), not " + revision);
+    }
     PrintWriter out = spec.commandLine().getOut();
-    ListQuery query = ListQuery.prefix(prefix).startAfter(startAfter);
+    ListQuery query = ListQuery.prefix(prefix).startAfter(startAfter).atRevision(revision);
     if (keysOnly) {
       query = query.withoutValues();
     }
@@ -82,7 +99,8 @@ final class ListCommand implements Callable<Integer> {
       }
       left -= page.entries().size();
       if (!page.entries().isEmpty()) {
-        query = query.startAfter(lastKey(page));
+        // Every page at the first one's revision: the listing is the store as of one moment.
+        query = query.startAfter(lastKey(page)).atRevision(page.revision());
       }
     } while (left > 0 && page.more() && !page.entries().isEmpty());
     if (page.more() && !page.entries().isEmpty()) {

@@ -309,6 +309,55 @@ class CliTest {
   }
 
   @Test
+  void list_ofManyPages_isTheStoreAsItWasAtTheFirstPage() throws Exception {
+    for (int i = 0; i < 1_050; i++) {
+      store.blocking().set(String.format("view/%04d", i), "old");
+    }
+    KvStore writesAfterTheFirstPage =
+        (KvStore)
+            Proxy.newProxyInstance(
+                KvStore.class.getClassLoader(),
+                new Class<?>[] {KvStore.class},
+                (proxy, method, args) -> {
+                  Object answer = method.invoke(store, args);
+                  if (method.getName().equals("list")
+                      && ((ListQuery) args[0]).startAfter().isEmpty()) {
+                    store.blocking().set("view/1049", "new");
+                    store.blocking().delete("view/1048");
+                    store.blocking().set("view/1050", "added");
+                  }
+                  return answer;
+                });
+    KvServer writing =
+        KvServer.listeningOn(new HostPort("127.0.0.1", 0), writesAfterTheFirstPage).start();
+    try {
+      CommandRun run = kvWithoutServer("--server", writing.address().toString(), "list", "view/");
+
+      assertThat(run.exitCode()).isZero();
+      assertThat(run.out().lines()).hasSize(1_050).allMatch(line -> line.endsWith("\told"));
+      assertThat(store.blocking().get("view/1049")).contains("new");
+    } finally {
+      writing.stop(Duration.ZERO);
+    }
+  }
+
+  @Test
+  void list_rev_listsTheKeysAsTheyWereAtIt_aRevisionNoLongerKeptExitsFour() {
+    kv("set", "at/1", "old");
+    kv("set", "at/2", "old");
+    long listed = store.blocking().list(ListQuery.prefix("at/").limit(1)).revision();
+    kv("set", "at/2", "new");
+
+    assertThat(kv("list", "at/", "--rev", String.valueOf(listed)).out())
+        .isEqualTo("at/1\told\nat/2\told\n");
+    CommandRun gone = kv("list", "at/", "--rev", String.valueOf(listed - 1));
+    assertThat(gone.exitCode()).isEqualTo(4);
+    assertThat(gone.out()).isEmpty();
+    assertThat(gone.err()).contains("list again from the start").hasLineCount(1);
+    assertThat(kv("list", "--rev", "-1").exitCode()).isEqualTo(2);
+  }
+
+  @Test
   void list_moreKeysThanAPage_printsThemAll() {
     for (int i = 0; i < 1_050; i++) {
       store.blocking().set(String.format("big/%04d", i), "v");

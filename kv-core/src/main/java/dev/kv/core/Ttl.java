@@ -28,4 +28,16 @@ public final class Ttl {
     long seconds = ttl.getSeconds();
     return ttl.getNano() > 0 ? seconds + 1 : seconds;
   }
+
+  /**
+   * The whole seconds a key has {@code left} to live, rounded up: at least 1, for a key whose time
+   * ran out but that is not deleted yet (as etcd tells of a lease that expired).
+   */
+  public static long secondsLeft(Duration left) {
+    if (left.isNegative() || left.isZero()) {
+      return 1;
+    }
+    long seconds = left.getSeconds();
+    return left.getNano() > 0 ? seconds + 1 : seconds;
+  }
 }

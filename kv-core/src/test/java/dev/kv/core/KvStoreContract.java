@@ -4,6 +4,7 @@ import static dev.kv.core.KvFailureAssert.assertThatFailureOf;
 import static dev.kv.core.KvFailureAssert.assertThatKvException;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
+import static org.assertj.core.api.Assertions.tuple;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -714,6 +715,87 @@ public abstract class KvStoreContract {
     assertThat(pages)
         .flatExtracting(Page::entries)
         .allSatisfy(entry -> assertThat(entry.value()).isEqualTo(large));
+  }
+
+  // List at a revision
+
+  @Test
+  void list_laterPagesAtTheFirstPagesRevision_seeTheStoreAsItWas() {
+    for (String key : List.of("rev/1", "rev/2", "rev/3", "rev/4")) {
+      await(store.set(key, "old"));
+    }
+    Page first = await(store.list(ListQuery.prefix("rev/").limit(2)));
+    await(store.set("rev/3", "new"));
+    await(store.delete("rev/4"));
+    await(store.set("rev/25", "added"));
+    await(store.set("rev/5", "added"));
+
+    Page second =
+        await(
+            store.list(
+                ListQuery.prefix("rev/")
+                    .limit(10)
+                    .startAfter("rev/2")
+                    .atRevision(first.revision())));
+
+    assertThat(first.more()).isTrue();
+    assertThat(second.entries())
+        .extracting(KeyValue::key, KeyValue::value)
+        .containsExactly(tuple("rev/3", "old"), tuple("rev/4", "old"));
+    assertThat(second.more()).isFalse();
+    assertThat(second.revision()).isEqualTo(first.revision());
+    assertThat(keys(ListQuery.prefix("rev/").startAfter("rev/2")))
+        .containsExactly("rev/25", "rev/3", "rev/5");
+  }
+
+  @Test
+  void list_atTheCurrentRevision_readsTheLatest() {
+    long written = await(store.set("now/a", "x"));
+
+    Page page = await(store.list(ListQuery.prefix("now/").atRevision(written)));
+
+    assertThat(page.entries()).extracting(KeyValue::key).containsExactly("now/a");
+    assertThat(page.revision()).isEqualTo(written);
+  }
+
+  @Test
+  void list_atARevisionBeyondTheStores_failsWithOutOfRange() {
+    long written = await(store.set("k", "v"));
+
+    assertThatFailureOf(store.list(ListQuery.prefix("").atRevision(written + 1_000)))
+        .hasCode(KvException.Code.OUT_OF_RANGE)
+        .hasMessageContaining(String.valueOf(written + 1_000));
+  }
+
+  @Test
+  void list_withTtl_givesTheSecondsLeft_onlyForKeysThatHaveSome() {
+    await(store.set("ttl/lasting", "x"));
+    await(store.set("ttl/leased", "x", Duration.ofSeconds(300)));
+
+    Page page = await(store.list(ListQuery.prefix("ttl/").withTtl()));
+    Page without = await(store.list(ListQuery.prefix("ttl/")));
+
+    assertThat(page.ttlSeconds()).containsOnlyKeys("ttl/leased");
+    // Rounded up, and tolerant of a slow machine between the write and the listing.
+    assertThat(page.ttlSeconds("ttl/leased")).isBetween(240L, 300L);
+    assertThat(page.ttlSeconds("ttl/lasting")).isZero();
+    assertThat(without.ttlSeconds()).isEmpty();
+  }
+
+  @Test
+  void list_withTtl_atTheFirstPagesRevision_givesTheSecondsLeft() {
+    await(store.set("tp/1", "x"));
+    await(store.set("tp/2", "x", Duration.ofSeconds(300)));
+    Page first = await(store.list(ListQuery.prefix("tp/").limit(1).withTtl()));
+    await(store.set("tp/2", "y"));
+
+    Page second =
+        await(
+            store.list(
+                ListQuery.prefix("tp/").startAfter("tp/1").atRevision(first.revision()).withTtl()));
+
+    assertThat(second.entries()).extracting(KeyValue::value).containsExactly("x");
+    assertThat(second.ttlSeconds("tp/2")).isBetween(1L, 300L);
   }
 
   @Test

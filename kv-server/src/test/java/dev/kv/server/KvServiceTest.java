@@ -212,6 +212,31 @@ class KvServiceTest {
   }
 
   @Test
+  void list_revisionAndTtl_reachTheStore_andTheTimesToLiveComeBack() {
+    when(store.list(org.mockito.ArgumentMatchers.any()))
+        .thenReturn(
+            CompletableFuture.completedFuture(
+                new Page(
+                    List.of(new KeyValue("p/a", "1", 2, 2, 1), new KeyValue("p/b", "2", 3, 3, 1)),
+                    false,
+                    7,
+                    java.util.Map.of("p/b", 42L))));
+
+    dev.kv.api.ListResponse response =
+        client.list(
+            dev.kv.api.ListRequest.newBuilder()
+                .setPrefix("p/")
+                .setRevision(7)
+                .setWithTtl(true)
+                .build());
+
+    verify(store).list(ListQuery.prefix("p/").atRevision(7).withTtl());
+    assertThat(response.getEntriesList())
+        .extracting(dev.kv.api.Entry::getTtlSeconds)
+        .containsExactly(0L, 42L);
+  }
+
+  @Test
   void list_prefixAndRangeTogether_answersInvalidArgument() {
     var request = dev.kv.api.ListRequest.newBuilder().setPrefix("a").setRangeStart("b").build();
 

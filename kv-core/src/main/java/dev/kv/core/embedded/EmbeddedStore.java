@@ -18,10 +18,12 @@ import dev.kv.core.embedded.GroupCommit.Change;
 import dev.kv.core.local.CompareAndSet;
 import dev.kv.core.local.History;
 import dev.kv.core.local.LocalWatches;
+import dev.kv.core.local.Pins;
 import dev.kv.core.local.Threads;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.OutputStream;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -65,11 +67,15 @@ public final class EmbeddedStore extends AbstractKvStore {
   private final Object closing = new Object();
 
   private EmbeddedStore(
-      DataDirectory dir, int historyLimit, ExecutorService diskReads, MeterRegistry registry)
+      DataDirectory dir,
+      int historyLimit,
+      ExecutorService diskReads,
+      MeterRegistry registry,
+      Duration listingLease)
       throws RocksDBException {
     super("the embedded store", "embedded", registry);
     this.dir = dir;
-    this.reader = new SnapshotReader(dir.database());
+    this.reader = new SnapshotReader(dir.database(), listingLease);
     this.metrics = EmbeddedMetrics.of(registry);
     this.writer = new GroupCommit(dir.database(), historyLimit, watches, metrics);
     this.gate = new CallGate(reader, diskReads, this::closedError);
@@ -92,6 +98,7 @@ public final class EmbeddedStore extends AbstractKvStore {
     private boolean salvage;
     private ExecutorService diskReads;
     private MeterRegistry metrics;
+    private Duration listingLease = Pins.LEASE;
 
     private Builder() {}
 
@@ -143,6 +150,12 @@ public final class EmbeddedStore extends AbstractKvStore {
       return this;
     }
 
+    /** For tests: how long a listing's snapshot stays readable after its last page. */
+    Builder listingLease(Duration listingLease) {
+      this.listingLease = listingLease;
+      return this;
+    }
+
     /**
      * Opens the store.
      *
@@ -163,7 +176,7 @@ public final class EmbeddedStore extends AbstractKvStore {
               ? diskReads
               : Threads.pool("kv-embedded-read", Math.max(8, 4 * Threads.processors()));
       try {
-        return new EmbeddedStore(opened, historyLimit, pool, metrics);
+        return new EmbeddedStore(opened, historyLimit, pool, metrics, listingLease);
       } catch (Exception e) { // RocksDBException or unchecked; see RocksDbLibrary
         opened.close();
         pool.shutdown();
@@ -329,6 +342,7 @@ public final class EmbeddedStore extends AbstractKvStore {
       }
       writer.close();
       watches.close(closedError());
+      reader.close();
       metrics.close();
       // A snapshot under way writes out its checkpoint, which needs no open database.
       snapshots.shutdown();

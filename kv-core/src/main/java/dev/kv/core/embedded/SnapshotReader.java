@@ -4,10 +4,14 @@ import dev.kv.core.KeyValue;
 import dev.kv.core.KvException;
 import dev.kv.core.ListQuery;
 import dev.kv.core.Page;
+import dev.kv.core.Ttl;
 import dev.kv.core.WatchEvent;
 import dev.kv.core.WatchQuery;
 import dev.kv.core.embedded.Records.Stored;
 import dev.kv.core.local.History;
+import dev.kv.core.local.ListingRevisions;
+import dev.kv.core.local.Pins;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -33,8 +37,21 @@ final class SnapshotReader {
 
   private final Database database;
 
+  /** The snapshots that paged listings read their later pages from, by revision. */
+  private final Pins<Long, Snapshot> listings;
+
+  /** A reader whose listings' snapshots stay pinned for {@link Pins#LEASE}. */
   SnapshotReader(Database database) {
+    this(database, Pins.LEASE);
+  }
+
+  /**
+   * @param listingLease how long a listing's snapshot stays pinned after its last page
+   */
+  SnapshotReader(Database database, Duration listingLease) {
     this.database = database;
+    this.listings =
+        new Pins<>(listingLease, Pins.CAP, database.db::releaseSnapshot, "kv-embedded-listings");
   }
 
   /** The entry under {@code key}, if there is one. */
@@ -43,25 +60,42 @@ final class SnapshotReader {
     return Optional.ofNullable(stored).map(bytes -> Stored.decode(bytes).withKey(key));
   }
 
-  /** The page that {@code query} asks for, and the revision it was read at. */
+  /**
+   * The page that {@code query} asks for, and the revision it was read at. A page at the latest
+   * revision with more keys after it keeps its snapshot pinned, for the pages after it to read at
+   * its revision; a past revision can be read only from such a pin.
+   */
   Page list(ListQuery query, ReadTier tier) throws RocksDBException {
+    if (query.revision() != 0) {
+      Optional<Pins<Long, Snapshot>.Use> pinned = listings.use(query.revision());
+      if (pinned.isPresent()) {
+        try (Pins<Long, Snapshot>.Use use = pinned.get();
+            View view = new View(use.value(), tier)) {
+          return view.list(query, query.revision());
+        }
+      }
+    }
     try (View view = new View(tier)) {
       long at = view.number(Records.REVISION_KEY);
-      byte[] end = query.to().isEmpty() ? null : Records.utf8(query.to());
-      Page.Builder page = Page.builder(query);
-      try (RocksIterator iterator = database.db.newIterator(database.entries, view.options)) {
-        for (iterator.seek(Records.utf8(query.pageStart())); iterator.isValid(); iterator.next()) {
-          if (end != null && Arrays.compareUnsigned(iterator.key(), end) >= 0) {
-            break;
-          }
-          if (!page.add(Stored.decode(iterator.value()).withKey(Records.utf8(iterator.key())))) {
-            return page.build(true, at);
-          }
-        }
-        iterator.status(); // a read that failed ends the loop too: never a short page
+      if (query.revision() > at) {
+        throw ListingRevisions.beyond(query.revision(), at);
       }
-      return page.build(false, at);
+      if (query.revision() != 0 && query.revision() != at) {
+        throw ListingRevisions.notKept(query.revision(), at, listings.lease());
+      }
+      Page page = view.list(query, at);
+      if (page.more()) {
+        view.pin(at);
+      }
+      return page;
     }
+  }
+
+  /** The seconds {@code entry} has left to live, 0 for no end. */
+  private static long ttlSeconds(Stored entry) {
+    return entry.expiresAt() == 0
+        ? 0
+        : Ttl.secondsLeft(Duration.ofMillis(entry.expiresAt() - System.currentTimeMillis()));
   }
 
   /** The revision of the last durable batch. */
@@ -84,28 +118,79 @@ final class SnapshotReader {
     return new PastChanges(upTo);
   }
 
+  /**
+   * Releases the snapshots that listings pinned: once no read is under way, before the database
+   * closes.
+   */
+  void close() {
+    listings.close();
+  }
+
   /** The error that a failed read ({@link RocksDBException} or {@link KvException}) means. */
   KvException failure(Exception e) {
     return database.readFailure(e);
   }
 
-  /** A snapshot of the database, and the options that read from it as far as a tier. */
+  /**
+   * A snapshot of the database, and the options that read from it as far as a tier. A snapshot of
+   * its own is released on close, unless pinned; a pinned one is the pins' to release.
+   */
   private final class View implements AutoCloseable {
-    final Snapshot snapshot = database.db.getSnapshot();
+    final Snapshot snapshot;
     final ReadOptions options;
+    private final boolean owned;
+    private boolean pinned;
 
     View(ReadTier tier) {
-      options = new ReadOptions().setSnapshot(snapshot).setReadTier(tier);
+      this(database.db.getSnapshot(), tier, true);
+    }
+
+    /** A view of a snapshot that {@link #listings} hold. */
+    View(Snapshot pinned, ReadTier tier) {
+      this(pinned, tier, false);
+    }
+
+    private View(Snapshot snapshot, ReadTier tier, boolean owned) {
+      this.snapshot = snapshot;
+      this.owned = owned;
+      this.options = new ReadOptions().setSnapshot(snapshot).setReadTier(tier);
     }
 
     long number(byte[] metaKey) throws RocksDBException {
       return Records.number(database.db.get(database.meta, options, metaKey));
     }
 
+    /** The page {@code query} asks for, read at revision {@code at}. */
+    Page list(ListQuery query, long at) throws RocksDBException {
+      byte[] end = query.to().isEmpty() ? null : Records.utf8(query.to());
+      Page.Builder page = Page.builder(query);
+      try (RocksIterator iterator = database.db.newIterator(database.entries, options)) {
+        for (iterator.seek(Records.utf8(query.pageStart())); iterator.isValid(); iterator.next()) {
+          if (end != null && Arrays.compareUnsigned(iterator.key(), end) >= 0) {
+            break;
+          }
+          Stored stored = Stored.decode(iterator.value());
+          if (!page.add(stored.withKey(Records.utf8(iterator.key())), ttlSeconds(stored))) {
+            return page.build(true, at);
+          }
+        }
+        iterator.status(); // a read that failed ends the loop too: never a short page
+      }
+      return page.build(false, at);
+    }
+
+    /** Hands the snapshot to {@link #listings}, pinned under {@code revision}. */
+    void pin(long revision) {
+      listings.pin(revision, snapshot);
+      pinned = true;
+    }
+
     @Override
     public void close() {
       options.close();
-      database.db.releaseSnapshot(snapshot);
+      if (owned && !pinned) {
+        database.db.releaseSnapshot(snapshot);
+      }
     }
   }
 

@@ -1,6 +1,7 @@
 package dev.kv.core.etcd;
 
 import dev.kv.core.KvException;
+import dev.kv.core.grpc.GrpcErrors;
 import dev.kv.core.grpc.StoreConnection;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -40,6 +41,12 @@ final class EtcdErrors implements StoreConnection.Dialect {
    * the call's fate is unknown, as with a deadline of ours.
    */
   private static final String CONTEXT_DEADLINE = "context deadline exceeded";
+
+  /** A read at a revision that compaction removed: the oldest kept is not said. */
+  private static final String COMPACTED = "required revision has been compacted";
+
+  /** A read at a revision the cluster has not reached. */
+  private static final String FUTURE_REVISION = "required revision is a future revision";
 
   private static final String PREFIX = "etcdserver: ";
 
@@ -108,6 +115,44 @@ final class EtcdErrors implements StoreConnection.Dialect {
       return false;
     }
     return reason.contains(PERMISSION_DENIED);
+  }
+
+  /** Whether a read failed because etcd compacted the revision it asked for. */
+  static boolean isCompacted(Throwable failure) {
+    return isOutOfRange(failure, COMPACTED);
+  }
+
+  /** Whether a read failed because it asked for a revision etcd has not reached. */
+  static boolean isFutureRevision(Throwable failure) {
+    return isOutOfRange(failure, FUTURE_REVISION);
+  }
+
+  private static boolean isOutOfRange(Throwable failure, String reason) {
+    return GrpcErrors.unwrap(failure) instanceof KvException error
+        && error.code() == KvException.Code.OUT_OF_RANGE
+        && error.getCause() instanceof StatusRuntimeException cause
+        && String.valueOf(cause.getStatus().getDescription()).contains(reason);
+  }
+
+  /**
+   * What a read or watch from {@code revision}, which etcd compacted, fails with; {@code
+   * oldestKept} 0 when unknown.
+   */
+  static KvException compacted(long revision, long oldestKept) {
+    return new KvException(
+        KvException.Code.OUT_OF_RANGE,
+        "revision "
+            + revision
+            + " is no longer kept (etcd compacted it)"
+            + (oldestKept > 0 ? "; the oldest available is " + oldestKept : ""));
+  }
+
+  /** What a read at {@code revision}, which etcd has not reached, fails with. */
+  static KvException beyond(long revision, Throwable failure) {
+    return new KvException(
+        KvException.Code.OUT_OF_RANGE,
+        "revision " + revision + " is beyond etcd's latest revision",
+        GrpcErrors.unwrap(failure));
   }
 
   /** Whether a member's Status errors say its database is over its space quota. */

@@ -114,13 +114,17 @@ final class EtcdMessages {
     return new Deleted(response.getDeleted(), response.getHeader().getRevision());
   }
 
-  /** The Range of a listing's page: from where the page starts to where the query ends. */
+  /**
+   * The Range of a listing's page: from where the page starts to where the query ends, at the
+   * query's revision.
+   */
   static RangeRequest list(ListQuery query) {
     return RangeRequest.newBuilder()
         .setKey(query.pageStart().isEmpty() ? FIRST_KEY : utf8(query.pageStart()))
         .setRangeEnd(rangeEnd(query.to()))
         .setKeysOnly(query.keysOnly())
         .setSerializable(query.consistency() == ReadConsistency.SERIALIZABLE)
+        .setRevision(query.revision())
         .build();
   }
 

@@ -21,6 +21,8 @@ import dev.kv.etcd.api.etcdserverpb.LeaseGrantRequest;
 import dev.kv.etcd.api.etcdserverpb.LeaseGrantResponse;
 import dev.kv.etcd.api.etcdserverpb.LeaseGrpc;
 import dev.kv.etcd.api.etcdserverpb.LeaseRevokeRequest;
+import dev.kv.etcd.api.etcdserverpb.LeaseTimeToLiveRequest;
+import dev.kv.etcd.api.etcdserverpb.LeaseTimeToLiveResponse;
 import dev.kv.etcd.api.etcdserverpb.MaintenanceGrpc;
 import dev.kv.etcd.api.etcdserverpb.RequestOp;
 import dev.kv.etcd.api.etcdserverpb.WatchGrpc;
@@ -67,6 +69,7 @@ public final class EtcdStore extends AbstractKvStore {
   private final EtcdHealth health;
   private final EtcdMembers members;
   private final EtcdMetrics metrics;
+  private final PageReader.Lookups lookups;
 
   EtcdStore(EtcdStoreBuilder builder) {
     super(clientOf(builder), "etcd", builder.metrics);
@@ -92,6 +95,7 @@ public final class EtcdStore extends AbstractKvStore {
     this.lease = signed(LeaseGrpc.newStub(channel), token);
     this.watch = EtcdWatch.requiringLeader(signed(WatchGrpc.newStub(channel), token));
     this.members = new EtcdMembers(builder, token);
+    this.lookups = lookups(new OldestRevision(watch, builder.timeout));
     this.health = new EtcdHealth(connection, kv, signed(MaintenanceGrpc.newStub(channel), token));
     this.reads =
         new ReadBatcher(
@@ -234,6 +238,9 @@ public final class EtcdStore extends AbstractKvStore {
    * <p>Keys that are not UTF-8 text, which other etcd clients may write, are left out, so a page
    * may hold fewer entries than its limit; it is never empty while {@link Page#more()}. etcd has no
    * byte limit of its own: {@link PageReader} reads each page in Ranges that keep it.
+   *
+   * <p>A revision asked for is read as etcd keeps it, until it is compacted. Times to live cost one
+   * LeaseTimeToLive call per lease in the page, all sent at once.
    */
   @Override
   protected CompletableFuture<Page> doList(ListQuery query) {
@@ -247,7 +254,27 @@ public final class EtcdStore extends AbstractKvStore {
                     (maxResponseBytes > 0 ? stub.withMaxInboundMessageSize(maxResponseBytes) : stub)
                         .range(built, answer),
                 () -> request,
-                Function.identity()));
+                Function.identity()),
+        lookups);
+  }
+
+  /** What a page asks of etcd besides Ranges: times to live of leases, the oldest revision kept. */
+  private PageReader.Lookups lookups(OldestRevision oldest) {
+    return new PageReader.Lookups() {
+      @Override
+      public CompletableFuture<Long> timeToLive(long id) {
+        return connection.call(
+            lease,
+            LeaseGrpc.LeaseStub::leaseTimeToLive,
+            () -> LeaseTimeToLiveRequest.newBuilder().setID(id).build(),
+            LeaseTimeToLiveResponse::getTTL);
+      }
+
+      @Override
+      public CompletableFuture<Long> oldestKept(long compacted) {
+        return oldest.after(compacted);
+      }
+    };
   }
 
   @Override

@@ -97,13 +97,7 @@ final class EtcdWatch extends ResumingWatch<WatchRequest> {
 
   private void cancelled(WatchResponse response, long from) {
     if (response.getCompactRevision() > 0) {
-      end(
-          new KvException(
-              KvException.Code.OUT_OF_RANGE,
-              "revision "
-                  + from
-                  + " is no longer kept (etcd compacted it); the oldest available is "
-                  + response.getCompactRevision()));
+      end(EtcdErrors.compacted(from, response.getCompactRevision()));
     } else if (errors.deniesWatch(response.getCancelReason())) {
       end(
           new KvException(

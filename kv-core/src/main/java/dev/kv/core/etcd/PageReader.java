@@ -5,9 +5,13 @@ import dev.kv.core.KeyValue;
 import dev.kv.core.KvException;
 import dev.kv.core.ListQuery;
 import dev.kv.core.Page;
+import dev.kv.core.Ttl;
 import dev.kv.core.grpc.GrpcErrors;
 import dev.kv.etcd.api.etcdserverpb.RangeRequest;
 import dev.kv.etcd.api.etcdserverpb.RangeResponse;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 
@@ -32,6 +36,15 @@ final class PageReader {
     CompletableFuture<RangeResponse> range(RangeRequest request, int maxResponseBytes);
   }
 
+  /** What a page may need of etcd besides its Ranges. */
+  interface Lookups {
+    /** The seconds lease {@code id} has left to live: -1 when it expired. */
+    CompletableFuture<Long> timeToLive(long id);
+
+    /** The oldest revision etcd keeps, which a read at {@code compacted} was refused for. */
+    CompletableFuture<Long> oldestKept(long compacted);
+  }
+
   /** How many keys the first Range of a page asks for, before any size is known. */
   static final int FIRST_LIMIT = 2;
 
@@ -47,31 +60,44 @@ final class PageReader {
 
   private final RangeRequest range;
   private final Ranges ranges;
+  private final Lookups lookups;
   private final int maxKeys;
   private final int maxBytes;
   private final Page.Builder page;
   private final CompletableFuture<Page> result = new CompletableFuture<>();
-  private volatile CompletableFuture<RangeResponse> pending;
+  private volatile CompletableFuture<?> pending;
+
+  /** The lease of each listed key that has one, when the query asks for times to live. */
+  private final Map<String, Long> leases = new HashMap<>();
+
+  private final boolean withTtl;
+  private final long asked;
   private long revision;
   private long largest;
 
-  private PageReader(ListQuery query, RangeRequest range, Ranges ranges) {
+  private PageReader(ListQuery query, RangeRequest range, Ranges ranges, Lookups lookups) {
     this.range = range;
     this.ranges = ranges;
+    this.lookups = lookups;
+    this.withTtl = query.includeTtl();
+    this.asked = range.getRevision();
+    this.revision = asked;
     this.maxKeys = query.limit();
     this.maxBytes = query.maxBytes();
     this.page = Page.builder(query);
   }
 
   /**
-   * Reads the page {@code query} asks for with Ranges like {@code range}, which names the first key
-   * and the end. A caller who cancels the page cancels the Range on its way.
+   * Reads the page {@code query} asks for with Ranges like {@code range}, which names the first
+   * key, the end and the revision (0: the latest). With times to live, each lease in the page is
+   * asked for its own, all at once. A caller who cancels the page cancels the call on its way.
    */
-  static CompletableFuture<Page> read(ListQuery query, RangeRequest range, Ranges ranges) {
-    PageReader reader = new PageReader(query, range, ranges);
+  static CompletableFuture<Page> read(
+      ListQuery query, RangeRequest range, Ranges ranges, Lookups lookups) {
+    PageReader reader = new PageReader(query, range, ranges, lookups);
     reader.result.whenComplete(
         (listed, error) -> {
-          CompletableFuture<RangeResponse> pending = reader.pending;
+          CompletableFuture<?> pending = reader.pending;
           if (error instanceof CancellationException && pending != null) {
             pending.cancel(false);
           }
@@ -106,9 +132,25 @@ final class PageReader {
           } else if (limit > 1 && isOverTheCap(error)) {
             next(start, 1);
           } else {
-            result.completeExceptionally(error);
+            fail(error);
           }
         });
+  }
+
+  /** Fails the page, saying which revisions etcd keeps when it refused the one asked for. */
+  private void fail(Throwable error) {
+    if (asked != 0 && EtcdErrors.isCompacted(error)) {
+      CompletableFuture<Long> oldest = lookups.oldestKept(asked);
+      pending = oldest;
+      oldest.whenComplete(
+          (kept, unknown) ->
+              result.completeExceptionally(
+                  EtcdErrors.compacted(asked, unknown == null ? kept : 0)));
+    } else if (asked != 0 && EtcdErrors.isFutureRevision(error)) {
+      result.completeExceptionally(EtcdErrors.beyond(asked, error));
+    } else {
+      result.completeExceptionally(error);
+    }
   }
 
   private void take(RangeResponse response) {
@@ -123,23 +165,53 @@ final class PageReader {
       }
       KeyValue entry = EtcdMessages.entry(stored);
       if (!page.add(entry)) {
-        result.complete(page.build(true, revision));
+        done(true);
         return;
+      }
+      if (withTtl && stored.getLease() != 0) {
+        leases.put(entry.key(), stored.getLease());
       }
       largest = Math.max(largest, entry.byteSize());
     }
     if (!response.getMore()) {
-      result.complete(page.build(false, revision));
+      done(false);
       return;
     }
     int keysLeft = maxKeys - page.size();
     int limit = (int) (largest == 0 ? keysLeft : Math.min(keysLeft, page.bytesLeft() / largest));
     if (limit == 0) {
-      result.complete(page.build(true, revision));
+      done(true);
       return;
     }
     ByteString last = response.getKvs(response.getKvsCount() - 1).getKey();
     next(last.concat(NUL), limit);
+  }
+
+  /** Completes the page, once the times to live of its leases are known when asked for. */
+  private void done(boolean more) {
+    Page read = page.build(more, revision);
+    if (leases.isEmpty()) {
+      result.complete(read);
+      return;
+    }
+    Map<Long, CompletableFuture<Long>> timesToLive = new HashMap<>();
+    leases.values().forEach(id -> timesToLive.computeIfAbsent(id, lookups::timeToLive));
+    CompletableFuture<Void> all =
+        CompletableFuture.allOf(timesToLive.values().toArray(CompletableFuture[]::new));
+    pending = all;
+    all.whenComplete(
+        (known, error) -> {
+          if (error != null) {
+            result.completeExceptionally(error);
+            return;
+          }
+          Map<String, Long> ttlSeconds = new HashMap<>();
+          leases.forEach(
+              (key, id) ->
+                  ttlSeconds.put(
+                      key, Ttl.secondsLeft(Duration.ofSeconds(timesToLive.get(id).join()))));
+          result.complete(new Page(read.entries(), more, revision, ttlSeconds));
+        });
   }
 
   private static boolean isOverTheCap(Throwable error) {

@@ -16,6 +16,8 @@ import dev.kv.core.Page;
 import dev.kv.core.ReadConsistency;
 import dev.kv.core.WatchEvent;
 import dev.kv.core.WatchQuery;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * The one translation between the {@code kv.KV} wire messages and the port's own types, used by the
@@ -56,6 +58,10 @@ public final class ApiMessages {
   }
 
   public static Entry entry(KeyValue entry) {
+    return entryBuilder(entry).build();
+  }
+
+  private static Entry.Builder entryBuilder(KeyValue entry) {
     Entry.Builder built =
         Entry.newBuilder()
             .setKey(entry.key())
@@ -66,7 +72,7 @@ public final class ApiMessages {
     if (!entry.isText()) {
       built.setBinaryValue(ByteString.copyFrom(entry.binaryValue()));
     }
-    return built.build();
+    return built;
   }
 
   public static KeyValue keyValue(Entry entry) {
@@ -106,7 +112,11 @@ public final class ApiMessages {
             .limit(request.getLimit() == 0 ? ListQuery.DEFAULT_LIMIT : request.getLimit())
             .maxBytes(request.getMaxBytes() == 0 ? ListQuery.MAX_BYTES : request.getMaxBytes())
             .startAfter(request.getStartAfter())
-            .consistency(consistency(request.getConsistency()));
+            .consistency(consistency(request.getConsistency()))
+            .atRevision(request.getRevision());
+    if (request.getWithTtl()) {
+      query = query.withTtl();
+    }
     return request.getKeysOnly() ? query.withoutValues() : query;
   }
 
@@ -119,6 +129,8 @@ public final class ApiMessages {
         .setStartAfter(query.startAfter())
         .setKeysOnly(query.keysOnly())
         .setConsistency(consistency(query.consistency()))
+        .setRevision(query.revision())
+        .setWithTtl(query.includeTtl())
         .build();
   }
 
@@ -166,14 +178,25 @@ public final class ApiMessages {
   public static ListResponse response(Page page) {
     ListResponse.Builder response =
         ListResponse.newBuilder().setMore(page.more()).setRevision(page.revision());
-    page.entries().forEach(entry -> response.addEntries(entry(entry)));
+    page.entries()
+        .forEach(
+            entry ->
+                response.addEntries(
+                    entryBuilder(entry).setTtlSeconds(page.ttlSeconds(entry.key()))));
     return response.build();
   }
 
   public static Page page(ListResponse response) {
+    Map<String, Long> ttlSeconds = new HashMap<>();
+    for (Entry entry : response.getEntriesList()) {
+      if (entry.getTtlSeconds() > 0) {
+        ttlSeconds.put(entry.getKey(), entry.getTtlSeconds());
+      }
+    }
     return new Page(
         response.getEntriesList().stream().map(ApiMessages::keyValue).toList(),
         response.getMore(),
-        response.getRevision());
+        response.getRevision(),
+        ttlSeconds);
   }
 }

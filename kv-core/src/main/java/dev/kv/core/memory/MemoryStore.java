@@ -1,5 +1,7 @@
 package dev.kv.core.memory;
 
+import static java.util.concurrent.TimeUnit.NANOSECONDS;
+
 import dev.kv.core.AbstractKvStore;
 import dev.kv.core.Deleted;
 import dev.kv.core.KeyValue;
@@ -9,15 +11,19 @@ import dev.kv.core.Page;
 import dev.kv.core.ReadConsistency;
 import dev.kv.core.StoreStatus;
 import dev.kv.core.Swap;
+import dev.kv.core.Ttl;
 import dev.kv.core.Watch;
 import dev.kv.core.WatchEvent;
 import dev.kv.core.WatchListener;
 import dev.kv.core.WatchQuery;
 import dev.kv.core.local.CompareAndSet;
 import dev.kv.core.local.History;
+import dev.kv.core.local.ListingRevisions;
 import dev.kv.core.local.LocalWatches;
+import dev.kv.core.local.Pins;
 import dev.kv.core.local.Threads;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -58,6 +64,9 @@ public final class MemoryStore extends AbstractKvStore {
 
   private final LocalWatches watches = new LocalWatches("kv-memory-watch");
 
+  /** The ranges that paged listings read their later pages from. */
+  private final Pins<RangeAt, Listed> listings;
+
   private volatile long revision = 1;
 
   /** A store that keeps the last 10,000 changes for watches that start in the past. */
@@ -67,12 +76,14 @@ public final class MemoryStore extends AbstractKvStore {
 
   /** A store that keeps the last {@code historyLimit} changes for watches. */
   public MemoryStore(int historyLimit) {
-    this(historyLimit, null);
+    this(historyLimit, null, Pins.LEASE);
   }
 
-  private MemoryStore(int historyLimit, MeterRegistry metrics) {
+  private MemoryStore(int historyLimit, MeterRegistry metrics, Duration listingLease) {
     super("the memory store", "memory", metrics);
     this.history = new RecentChanges(historyLimit);
+    // A copy is only memory: released, it is left to the garbage collector.
+    this.listings = new Pins<>(listingLease, Pins.CAP, copy -> {}, "kv-memory-listings");
   }
 
   /** A store with metrics, or with a history limit of its own. */
@@ -84,6 +95,7 @@ public final class MemoryStore extends AbstractKvStore {
   public static final class Builder {
     private int historyLimit = DEFAULT_HISTORY_LIMIT;
     private MeterRegistry metrics;
+    private Duration listingLease = Pins.LEASE;
 
     private Builder() {}
 
@@ -102,8 +114,14 @@ public final class MemoryStore extends AbstractKvStore {
       return this;
     }
 
+    /** For tests: how long a listing's range stays readable after its last page. */
+    Builder listingLease(Duration listingLease) {
+      this.listingLease = listingLease;
+      return this;
+    }
+
     public MemoryStore build() {
-      return new MemoryStore(historyLimit, metrics);
+      return new MemoryStore(historyLimit, metrics, listingLease);
     }
   }
 
@@ -224,15 +242,39 @@ public final class MemoryStore extends AbstractKvStore {
     return new Deleted(removed.size(), revision);
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>A past revision can be read only where a listing's first page left off: a first page with
+   * more keys after it copies its range, kept for later pages as {@link Pins} say.
+   */
   @Override
   protected CompletableFuture<Page> doList(ListQuery query) {
     return answer(
         () -> {
+          RangeAt range = new RangeAt(query.revision(), query.from(), query.to());
+          if (query.revision() != 0) {
+            Optional<Pins<RangeAt, Listed>.Use> pinned = listings.use(range);
+            if (pinned.isPresent()) {
+              try (Pins<RangeAt, Listed>.Use use = pinned.get()) {
+                return use.value().page(query);
+              }
+            }
+          }
           // Under the write lock, the page is the store as of one revision.
           synchronized (writeLock) {
+            if (query.revision() > revision) {
+              throw ListingRevisions.beyond(query.revision(), revision);
+            }
+            if (query.revision() != 0 && query.revision() != revision) {
+              throw ListingRevisions.notKept(query.revision(), revision, listings.lease());
+            }
             Page.Builder page = Page.builder(query);
             for (KeyValue entry : between(query.pageStart(), query.to()).values()) {
-              if (!page.add(entry)) {
+              if (!page.add(entry, ttlSeconds(entry.key()))) {
+                listings.pin(
+                    new RangeAt(revision, query.from(), query.to()),
+                    Listed.copy(between(query.from(), query.to()).values(), expiries));
                 return page.build(true, revision);
               }
             }
@@ -240,6 +282,15 @@ public final class MemoryStore extends AbstractKvStore {
           }
         });
   }
+
+  /** The seconds {@code key} has left to live, 0 for none; under the write lock. */
+  private long ttlSeconds(String key) {
+    ScheduledFuture<?> expiry = expiries.get(key);
+    return expiry == null ? 0 : Ttl.secondsLeft(Duration.ofNanos(expiry.getDelay(NANOSECONDS)));
+  }
+
+  /** What a listing's range is pinned by: the revision it was read at, and its bounds. */
+  private record RangeAt(long revision, String from, String to) {}
 
   /** The keys in [from, to); an empty {@code to} has no end. */
   private NavigableMap<String, KeyValue> between(String from, String to) {
@@ -306,6 +357,7 @@ public final class MemoryStore extends AbstractKvStore {
       watches.close(closedError());
       history.clear();
     }
+    listings.close();
     expirer.shutdownNow();
     entries.clear();
   }

@@ -12,6 +12,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
+import org.rocksdb.RocksDBException;
 
 /**
  * A new data directory opened with a writer and a reader, as the store opens them, for each test of
@@ -27,6 +28,11 @@ final class OpenedDirectory implements BeforeEachCallback, AfterEachCallback {
   private DataDirectory dir;
   GroupCommit writer;
   SnapshotReader reader;
+
+  /** How many RocksDB snapshots are not released. */
+  long snapshots() throws RocksDBException {
+    return dir.database().db.getLongProperty("rocksdb.num-snapshots");
+  }
 
   /** Keeps the changes of the last {@code historyLimit} revisions. */
   OpenedDirectory(int historyLimit) {
@@ -52,6 +58,7 @@ final class OpenedDirectory implements BeforeEachCallback, AfterEachCallback {
   @Override
   public void afterEach(ExtensionContext context) throws IOException {
     writer.close();
+    reader.close();
     watches.close(new KvException(KvException.Code.UNAVAILABLE, "the test is over"));
     dir.close();
     try (Stream<Path> files = Files.walk(path)) {

@@ -69,4 +69,18 @@ class SnapshotReaderTest {
       assertThat(revisions).containsExactly(2L, asked);
     }
   }
+
+  @Test
+  void list_firstPageWithMoreAfterIt_pinsItsSnapshot_untilTheReaderCloses() throws Exception {
+    opened.put("a", "1");
+    opened.put("b", "2");
+
+    opened.reader.list(ListQuery.prefix("").limit(2), ReadTier.READ_ALL_TIER);
+    assertThat(opened.snapshots()).as("a whole listing pins nothing").isZero();
+    opened.reader.list(ListQuery.prefix("").limit(1), ReadTier.READ_ALL_TIER);
+    assertThat(opened.snapshots()).isEqualTo(1);
+
+    opened.reader.close();
+    assertThat(opened.snapshots()).isZero();
+  }
 }

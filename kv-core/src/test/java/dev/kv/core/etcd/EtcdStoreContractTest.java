@@ -198,6 +198,25 @@ class EtcdStoreContractTest extends KvStoreContract {
   }
 
   @Test
+  void listAtACompactedRevision_failsWithOutOfRange_namingTheOldestKept() throws Exception {
+    await(store.set("listed/1", "1"));
+    await(store.set("listed/2", "1"));
+    Page first = await(store.list(ListQuery.prefix("listed/").limit(1)));
+    long last = await(store.set("listed/2", "2"));
+    etcd.etcdctl("compact", String.valueOf(last));
+
+    assertThatFailureOf(
+            store.list(
+                ListQuery.prefix("listed/").startAfter("listed/1").atRevision(first.revision())))
+        .hasCode(KvException.Code.OUT_OF_RANGE)
+        .hasMessage(
+            "revision "
+                + first.revision()
+                + " is no longer kept (etcd compacted it); the oldest available is "
+                + last);
+  }
+
+  @Test
   void watch_survivesTheMemberGoingAway_andMissesNothing() throws Exception {
     RecordingListener seen = new RecordingListener();
     try (Watch watch = store.watch(WatchQuery.prefix("survivor/"), seen)) {

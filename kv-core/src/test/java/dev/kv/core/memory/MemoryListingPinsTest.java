@@ -1,0 +1,13 @@
+package dev.kv.core.memory;
+
+import dev.kv.core.KvStore;
+import dev.kv.core.ListingPinsContract;
+import java.time.Duration;
+
+class MemoryListingPinsTest extends ListingPinsContract {
+
+  @Override
+  protected KvStore newStore(Duration listingLease) {
+    return MemoryStore.builder().listingLease(listingLease).build();
+  }
+}
