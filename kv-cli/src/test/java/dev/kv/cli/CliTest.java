@@ -604,7 +604,9 @@ class CliTest {
 
     assertThat(run.exitCode()).isZero();
     assertThat(run.out())
-        .contains("complete -F _complete_kv", "get set del list watch status export import bench completion help")
+        .contains(
+            "complete -F _complete_kv",
+            "get set del list watch status export import bench completion help")
         .contains("--server", "--consistency", "--if-revision", "--start-after", "--ttl");
   }
 
