@@ -8,8 +8,8 @@
 # table.
 #
 # Needs bin/kv and bin/kv-server built (./mvnw -q package -DskipTests), /usr/bin/time and python3.
-# Settings: KEYS, VALUE_SIZE, PORT_BASE (default 29300), KV_JAVA_OPTS (JVM options of kv, such as
-# -Xmx64m to show that an export needs no more than a page).
+# Settings: KEYS, VALUE_SIZE, PORT_BASE (default 29300). The export runs twice: with the JVM's
+# default heap, and with SMALL_HEAP (default -Xmx32m), to show that it needs no more than a page.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,7 +22,7 @@ done
 
 work=$(mktemp -d)
 pids=()
-trap 'for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"' EXIT
+trap 'for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait; rm -rf "$work"' EXIT
 clk_tck=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
@@ -41,10 +41,11 @@ start_server() {
   exit 1
 }
 
-# measure LABEL SERVER_PID KV-ARGS...: runs kv under /usr/bin/time -v, sampling the server.
+# measure LABEL SERVER_PID JAVA_OPTS KV-ARGS...: runs kv under /usr/bin/time -v, sampling the
+# server.
 measure() {
-  local label=$1 server=$2 before sampler
-  shift 2
+  local label=$1 server=$2 java_opts=$3 before sampler
+  shift 3
   before=$(cpu_ticks "$server")
   (
     peak=0
@@ -55,8 +56,8 @@ measure() {
     done
   ) &
   sampler=$!
-  echo "bench: kv $*" >&2
-  JAVA_OPTS="${KV_JAVA_OPTS:-}" /usr/bin/time -v -o "$work/$label.time" bin/kv "$@" \
+  echo "bench: kv $* ($java_opts)" >&2
+  JAVA_OPTS="$java_opts" /usr/bin/time -v -o "$work/$label.time" bin/kv "$@" \
     >"$work/$label.out" 2>"$work/$label.err" || { cat "$work/$label.err" "$work/$label.time" >&2; exit 1; }
   kill "$sampler" 2>/dev/null || true
   wait "$sampler" 2>/dev/null || true
@@ -70,29 +71,41 @@ echo "bench: loading $keys keys of $value_size bytes" >&2
 bin/kv --server "127.0.0.1:$port_base" bench -w get --keys "$keys" --value-size "$value_size" \
   -n 1 --warmup 0s -c 256 >"$work/load.out" 2>&1 || { cat "$work/load.out" >&2; exit 1; }
 
-measure export "$source_pid" --server "127.0.0.1:$port_base" export -f "$work/export.jsonl"
+measure export "$source_pid" "" --server "127.0.0.1:$port_base" export -f "$work/export.jsonl"
+measure export-small-heap "$source_pid" "${SMALL_HEAP:--Xmx32m}" \
+  --server "127.0.0.1:$port_base" export -f "$work/export-small-heap.jsonl"
 start_server target "$((port_base + 1))"
 target_pid=$server_pid
-measure import "$target_pid" --server "127.0.0.1:$((port_base + 1))" import -f "$work/export.jsonl"
+measure import "$target_pid" "" --server "127.0.0.1:$((port_base + 1))" import -f "$work/export.jsonl"
 bin/kv --server "127.0.0.1:$((port_base + 1))" export -f "$work/again.jsonl" 2>/dev/null
 
-python3 - "$work" "$keys" "$clk_tck" <<'PY'
+python3 - "$work" "$keys" "$clk_tck" "${SMALL_HEAP:--Xmx32m}" <<'PY'
 import json, os, re, sys
-work, keys, clk_tck = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+from itertools import zip_longest
+work, keys, clk_tck, small_heap = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 
 def entries(name):
+    """The keys and values of an export, one at a time (revisions are each store's own)."""
     with open(os.path.join(work, name), encoding="utf-8") as f:
-        lines = f.read().splitlines()
-    return [(e["key"], e["value"]) for e in map(json.loads, lines[1:-1])]
+        next(f)
+        for line in f:
+            entry = json.loads(line)
+            if "key" in entry:
+                yield entry["key"], entry["value"]
 
-first, again = entries("export.jsonl"), entries("again.jsonl")
-if len(first) != keys or first != again:
-    sys.exit(f"bench: the import differs: exported {len(first)} keys, {len(again)} read back")
+count = 0
+for first, small, again in zip_longest(
+        entries("export.jsonl"), entries("export-small-heap.jsonl"), entries("again.jsonl")):
+    if not (first == small == again):
+        sys.exit(f"bench: the exports differ at key {count}: {first} {small} {again}")
+    count += 1
+if count != keys:
+    sys.exit(f"bench: exported {count} keys, not {keys}")
 size = os.path.getsize(os.path.join(work, "export.jsonl"))
-print(f"{keys:,} keys of 100 bytes; export file {size / 1e6:.0f} MB; imported and exported again: the same keys and values\n")
+print(f"{keys:,} keys of {os.environ.get('VALUE_SIZE', '100')} bytes; export file {size / 1e6:.0f} MB; imported and exported again: the same keys and values\n")
 print("| step | wall time | kv peak RSS | kv CPU | kv-server CPU | kv-server peak RSS |")
 print("|---|---|---|---|---|---|")
-for step in ("export", "import"):
+for step in ("export", "export-small-heap", "import"):
     text = open(os.path.join(work, step + ".time")).read()
     field = lambda name: re.search(re.escape(name) + r": (.*)", text).group(1).strip()
     wall = field("Elapsed (wall clock) time (h:mm:ss or m:ss)")
@@ -102,5 +115,6 @@ for step in ("export", "import"):
     rss = int(field("Maximum resident set size (kbytes)")) / 1024
     server_cpu = int(open(os.path.join(work, step + ".server-ticks")).read()) / clk_tck
     server_rss = int(open(os.path.join(work, step + ".server-rss")).read()) / 1024
-    print(f"| kv {step} | {seconds:.1f} s ({keys / seconds:,.0f} keys/s) | {rss:.0f} MB | {cpu:.1f} s | {server_cpu:.1f} s | {server_rss:.0f} MB |")
+    name = f"export, {small_heap}" if step == "export-small-heap" else step
+    print(f"| kv {name} | {seconds:.1f} s ({keys / seconds:,.0f} keys/s) | {rss:.0f} MB | {cpu:.1f} s | {server_cpu:.1f} s | {server_rss:.0f} MB |")
 PY

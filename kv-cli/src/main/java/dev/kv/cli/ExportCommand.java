@@ -57,16 +57,28 @@ final class ExportCommand implements Callable<Integer> {
     Exporter exporter =
         Exporter.of(kv.store()).prefix(prefix).source(kv.where()).progress(progress::update);
     Exporter.Result result;
-    if (file == null) {
-      result = exporter.writeTo(System.out);
-    } else {
-      result = writeWhole(exporter);
+    try {
+      result = file == null ? writeToStandardOutput(exporter) : writeWhole(exporter);
+    } catch (IOException e) {
+      progress.end();
+      String to = file == null ? "standard output" : file.toString();
+      return kv.output.failure(
+          err, "cannot write " + to + ": " + e.getMessage(), Output.UNEXPECTED, ExitCodes.FAILED);
     }
     progress.end();
     err.printf(
         "exported %d keys at revision %d to %s%n",
         result.count(), result.revision(), file == null ? "standard output" : file);
     return ExitCodes.OK;
+  }
+
+  /** To standard output as bytes, UTF-8 whatever the locale; a closed pipe is a failure. */
+  private static Exporter.Result writeToStandardOutput(Exporter exporter) throws IOException {
+    Exporter.Result result = exporter.writeTo(System.out);
+    if (System.out.checkError()) {
+      throw new IOException("the output was closed before the export ended");
+    }
+    return result;
   }
 
   /** Writes FILE.part, on disk before it becomes FILE: a file named FILE is always whole. */

@@ -89,6 +89,9 @@ final class ImportCommand implements Callable<Integer> {
     } catch (ExportFileException e) {
       String message = e.getMessage() + (e.forceable() ? "; --force imports it anyway" : "");
       return kv.output.failure(err, message, e.code().name(), ExitCodes.USAGE);
+    } catch (IOException e) {
+      return kv.output.failure(
+          err, "cannot read " + name + ": " + e, Output.USAGE_ERROR, ExitCodes.USAGE);
     }
     checked
         .mismatch()

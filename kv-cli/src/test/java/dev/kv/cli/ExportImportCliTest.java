@@ -171,6 +171,14 @@ class ExportImportCliTest {
   }
 
   @Test
+  void fileThatIsADirectory_exitsTwo() {
+    CommandRun run = kv(target, "import", "-f", dir.toString());
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err()).startsWith("kv: cannot read " + dir + ": ").hasLineCount(1);
+  }
+
+  @Test
   void onConflictFail_exitsOneNamingTheKey_writingNothing() throws Exception {
     Path file = write(exported(5));
     targetStore.blocking().set("k/00003", "theirs");
