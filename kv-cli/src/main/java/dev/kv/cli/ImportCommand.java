@@ -101,6 +101,7 @@ final class ImportCommand implements Callable<Integer> {
     try {
       result =
           Importer.into(kv.store())
+              .target(kv.where())
               .onConflict(Importer.OnConflict.valueOf(onConflict.name().toUpperCase(Locale.ROOT)))
               .write(checked);
     } catch (ImportConflictException e) {

@@ -46,11 +46,13 @@ public final class Importer {
   public static final int DEFAULT_WINDOW = 512;
 
   private final KvStore store;
+  private String target;
   private OnConflict onConflict = OnConflict.FAIL;
   private int window = DEFAULT_WINDOW;
 
   private Importer(KvStore store) {
     this.store = Objects.requireNonNull(store, "store");
+    this.target = store.toString();
   }
 
   /** An import into {@code store}, refusing keys it holds already unless told otherwise. */
@@ -60,6 +62,12 @@ public final class Importer {
 
   public Importer onConflict(OnConflict onConflict) {
     this.onConflict = Objects.requireNonNull(onConflict, "onConflict");
+    return this;
+  }
+
+  /** What messages call the store (its name unless given), such as "kv-server at HOST:PORT". */
+  public Importer target(String target) {
+    this.target = Objects.requireNonNull(target, "target");
     return this;
   }
 
@@ -102,7 +110,7 @@ public final class Importer {
           if (held.contains(key)) {
             throw new ImportConflictException(
                 key,
-                "key '" + key + "' of " + file + " exists in " + store + "; nothing was written");
+                "key '" + key + "' of " + file + " exists in " + target + "; nothing was written");
           }
           return true;
         });
