@@ -11,7 +11,6 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -45,10 +44,18 @@ public final class Importer {
   /** The writes in flight unless another number is asked for. */
   public static final int DEFAULT_WINDOW = 512;
 
+  /**
+   * The bytes of keys and values in flight unless another number is asked for: 1 MiB, within the
+   * share of one connection in what kv-server takes in progress (2 MiB of 8 MiB by default), which
+   * it refuses beyond with RESOURCE_EXHAUSTED.
+   */
+  public static final long DEFAULT_WINDOW_BYTES = 1 << 20;
+
   private final KvStore store;
   private String target;
   private OnConflict onConflict = OnConflict.FAIL;
   private int window = DEFAULT_WINDOW;
+  private long windowBytes = DEFAULT_WINDOW_BYTES;
 
   private Importer(KvStore store) {
     this.store = Objects.requireNonNull(store, "store");
@@ -71,12 +78,17 @@ public final class Importer {
     return this;
   }
 
-  /** Keeps at most {@code writes} writes in flight. */
-  public Importer window(int writes) {
-    if (writes < 1) {
-      throw new IllegalArgumentException("at least one write in flight, not " + writes);
+  /**
+   * Keeps at most {@code writes} writes in flight, and at most {@code bytes} bytes of keys and
+   * values (one write at least, however large).
+   */
+  public Importer window(int writes, long bytes) {
+    if (writes < 1 || bytes < 1) {
+      throw new IllegalArgumentException(
+          "a window holds at least one write and one byte, not " + writes + " and " + bytes);
     }
     this.window = writes;
+    this.windowBytes = bytes;
     return this;
   }
 
@@ -150,18 +162,24 @@ public final class Importer {
     }
   }
 
-  /** The writes of an import: at most {@link #window} in flight; the first failure stops it. */
+  /**
+   * The writes of an import: at most {@code window} in flight, and at most {@code windowBytes}
+   * bytes of keys and values (or one write, however large), so that its memory is bounded whatever
+   * the values weigh; the first failure stops it.
+   */
   private final class Writes {
     final AtomicLong written = new AtomicLong();
     final AtomicLong skipped = new AtomicLong();
-    private final Semaphore inFlight = new Semaphore(window);
     private final AtomicReference<KvException> failure = new AtomicReference<>();
+    private int inFlight;
+    private long bytesInFlight;
 
     /** Starts writing {@code exported}; false once a write failed, to stop the import. */
     boolean start(ExportedEntry exported) {
-      acquire(1);
+      long bytes = exported.entry().byteSize();
+      acquire(bytes);
       if (failure.get() != null) {
-        inFlight.release();
+        release(bytes);
         return false;
       }
       String key = exported.entry().key();
@@ -179,13 +197,18 @@ public final class Importer {
             } else {
               skipped.incrementAndGet();
             }
-            inFlight.release();
+            release(bytes);
           });
       return true;
     }
 
+    /** Waits for the writes in flight; fails with the first that failed. */
     void finish() {
-      acquire(window);
+      synchronized (this) {
+        while (inFlight > 0) {
+          waitUninterruptibly();
+        }
+      }
       KvException failed = failure.get();
       if (failed != null) {
         throw new KvException(
@@ -198,8 +221,27 @@ public final class Importer {
       }
     }
 
-    private void acquire(int permits) {
-      inFlight.acquireUninterruptibly(permits);
+    private synchronized void acquire(long bytes) {
+      while (inFlight > 0 && (inFlight >= window || bytesInFlight + bytes > windowBytes)) {
+        waitUninterruptibly();
+      }
+      inFlight++;
+      bytesInFlight += bytes;
+    }
+
+    private synchronized void release(long bytes) {
+      inFlight--;
+      bytesInFlight -= bytes;
+      notifyAll();
+    }
+
+    private void waitUninterruptibly() {
+      try {
+        wait();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new KvException(KvException.Code.CANCELLED, "the import was interrupted", e);
+      }
     }
 
     private KvException failed(String key, Throwable error) {

@@ -462,11 +462,50 @@ public abstract class ExportImportContract {
     Importer.Result result =
         Importer.into(slow)
             .onConflict(Importer.OnConflict.OVERWRITE)
-            .window(64)
+            .window(64, Importer.DEFAULT_WINDOW_BYTES)
             .write(check(export(source)));
 
     assertThat(result.written()).isEqualTo(501);
     assertThat(most.get()).isBetween(2, 64);
+  }
+
+  @Test
+  void import_keepsNoMoreBytesInFlightThanTheWindow_butAlwaysOneWrite() throws Exception {
+    for (int i = 0; i < 40; i++) {
+      source.set(String.format("k%03d", i), "v".repeat(i == 20 ? 50_000 : 1_000));
+    }
+    source.blocking().set("last", "v");
+    AtomicLong bytesInFlight = new AtomicLong();
+    AtomicLong most = new AtomicLong();
+    Executor later = CompletableFuture.delayedExecutor(5, TimeUnit.MILLISECONDS);
+    KvStore slow =
+        intercepting(
+            target,
+            (method, args, call) -> {
+              if (!method.equals("set")) {
+                return call.get();
+              }
+              long bytes = ((String) args[0]).length() + ((String) args[1]).length();
+              most.accumulateAndGet(bytesInFlight.addAndGet(bytes), Math::max);
+              CompletableFuture<?> write = (CompletableFuture<?>) call.get();
+              return write.thenApplyAsync(
+                  revision -> {
+                    bytesInFlight.addAndGet(-bytes);
+                    return revision;
+                  },
+                  later);
+            });
+
+    Importer.Result result =
+        Importer.into(slow)
+            .onConflict(Importer.OnConflict.OVERWRITE)
+            .window(1000, 10_000)
+            .write(check(export(source)));
+
+    assertThat(result.written()).isEqualTo(41);
+    assertThat(valuesOf(target).get("k020")).hasSize(50_000);
+    // The one large write went alone; the others, about ten at a time.
+    assertThat(most.get()).isBetween(2_000L, 50_004L);
   }
 
   @Test
@@ -484,7 +523,11 @@ public abstract class ExportImportContract {
                         new KvException(KvException.Code.UNAVAILABLE, "the disk is gone"))
                     : call.get());
 
-    assertThatThrownBy(() -> Importer.into(failing).window(1).write(check(export(source))))
+    assertThatThrownBy(
+            () ->
+                Importer.into(failing)
+                    .window(1, Importer.DEFAULT_WINDOW_BYTES)
+                    .write(check(export(source))))
         .isInstanceOfSatisfying(
             KvException.class, e -> assertThat(e.code()).isEqualTo(KvException.Code.UNAVAILABLE))
         .hasMessage(
