@@ -15,6 +15,8 @@ module dev.kv.core {
   requires dev.kv.api;
   requires dev.kv.etcd.api;
   requires com.google.protobuf;
+  // The export format's JSON lines (backup).
+  requires com.google.gson;
   requires io.grpc.services;
   requires io.grpc.stub;
   requires io.grpc.netty;
@@ -32,6 +34,7 @@ module dev.kv.core {
   requires static rocksdbjni;
 
   exports dev.kv.core;
+  exports dev.kv.core.backup;
   exports dev.kv.core.cache;
   exports dev.kv.core.config;
   exports dev.kv.core.embedded;

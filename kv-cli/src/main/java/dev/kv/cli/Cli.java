@@ -23,6 +23,8 @@ final class Cli {
           ListCommand.class,
           WatchCommand.class,
           StatusCommand.class,
+          ExportCommand.class,
+          ImportCommand.class,
           BenchCommand.class,
           CompletionCommand.class,
           HelpCommand.class);

@@ -23,9 +23,9 @@ final class ExitCodes {
           "success",
           NOT_FOUND,
           "the key was not found (del --prefix: no key matched), or a condition "
-              + "(--if-absent, --if-revision) did not hold",
+              + "(--if-absent, --if-revision, import --on-conflict fail) did not hold",
           USAGE,
-          "invalid usage or input",
+          "invalid usage or input, such as a damaged, truncated or foreign file to import",
           FAILED,
           "the server or etcd is unreachable, timed out or failed",
           REVISION_GONE,

@@ -151,7 +151,8 @@ final class KvCommand implements Runnable, AutoCloseable {
   @Override
   public void run() {
     throw new CommandLine.ParameterException(
-        spec.commandLine(), "missing command: get, set, del, list, watch, status or bench");
+        spec.commandLine(),
+        "missing command: get, set, del, list, watch, status, export, import or bench");
   }
 
   /** The store the commands work on: etcd with --etcd-endpoints, kv-server otherwise. */
@@ -170,8 +171,16 @@ final class KvCommand implements Runnable, AutoCloseable {
 
   /** Another store like {@link #store}, on a connection of its own, for the caller to close. */
   KvStore newStore() {
-    boolean direct = renamed.endpoints(etcd) != null && !CommandLines.given(spec, "--server");
-    return CommandLines.usage(spec, direct ? this::etcdStore : this::remoteStore);
+    return CommandLines.usage(spec, direct() ? this::etcdStore : this::remoteStore);
+  }
+
+  /** Where the commands' store is, for a person, without credentials: "kv-server at HOST:PORT". */
+  String where() {
+    return direct() ? "etcd at " + renamed.endpoints(etcd) : "kv-server at " + server;
+  }
+
+  private boolean direct() {
+    return renamed.endpoints(etcd) != null && !CommandLines.given(spec, "--server");
   }
 
   private KvStore etcdStore() {

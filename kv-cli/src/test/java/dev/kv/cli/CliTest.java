@@ -592,7 +592,7 @@ class CliTest {
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.err())
         .isEqualTo(
-            "kv: missing command: get, set, del, list, watch, status or bench (see 'kv --help')\n");
+            "kv: missing command: get, set, del, list, watch, status, export, import or bench (see 'kv --help')\n");
   }
 
   @Test
@@ -653,7 +653,9 @@ class CliTest {
 
     assertThat(run.exitCode()).isZero();
     assertThat(run.out())
-        .contains("complete -F _complete_kv", "get set del list watch status bench completion help")
+        .contains(
+            "complete -F _complete_kv",
+            "get set del list watch status export import bench completion help")
         .contains("--server", "--consistency", "--if-revision", "--start-after", "--ttl");
   }
 
