@@ -23,6 +23,7 @@ final class Cli {
           ListCommand.class,
           WatchCommand.class,
           StatusCommand.class,
+          SnapshotCommand.class,
           BenchCommand.class,
           CompletionCommand.class,
           HelpCommand.class);

@@ -170,8 +170,16 @@ final class KvCommand implements Runnable, AutoCloseable {
 
   /** Another store like {@link #store}, on a connection of its own, for the caller to close. */
   KvStore newStore() {
-    boolean direct = renamed.endpoints(etcd) != null && !CommandLines.given(spec, "--server");
-    return CommandLines.usage(spec, direct ? this::etcdStore : this::remoteStore);
+    return CommandLines.usage(spec, direct() ? this::etcdStore : this::remoteStore);
+  }
+
+  /** What {@link #store} reaches, as messages name it. */
+  String storeName() {
+    return direct() ? "etcd at " + renamed.endpoints(etcd) : "the store of kv-server at " + server;
+  }
+
+  private boolean direct() {
+    return renamed.endpoints(etcd) != null && !CommandLines.given(spec, "--server");
   }
 
   private KvStore etcdStore() {
