@@ -8,7 +8,7 @@ import org.junit.jupiter.api.Test;
 class CliCommandsTest {
 
   private static final String[] ALL = {
-    "get", "set", "del", "list", "watch", "status", "bench", "completion", "help"
+    "get", "set", "del", "list", "watch", "status", "snapshot", "bench", "completion", "help"
   };
 
   @Test

@@ -653,7 +653,9 @@ class CliTest {
 
     assertThat(run.exitCode()).isZero();
     assertThat(run.out())
-        .contains("complete -F _complete_kv", "get set del list watch status bench completion help")
+        .contains(
+            "complete -F _complete_kv",
+            "get set del list watch status snapshot bench completion help")
         .contains("--server", "--consistency", "--if-revision", "--start-after", "--ttl");
   }
 

@@ -122,6 +122,17 @@ class SnapshotCliTest {
   }
 
   @Test
+  void saveHelp_saysWhatRestoresEachFile_andTheExitCodes() {
+    CommandRun help = kv("snapshot", "save", "--help");
+
+    assertThat(help.exitCode()).isZero();
+    assertThat(help.out())
+        .contains("etcdctl snapshot restore", "kv-server restore", "FILE.part", "--force")
+        .contains("3 on the memory store")
+        .contains("Global options:", "--etcd-endpoints");
+  }
+
+  @Test
   void save_failing_leavesNeitherTheFileNorThePart() throws Exception {
     Path file = directory.resolve("unreached.db");
 
