@@ -29,6 +29,7 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -87,6 +88,24 @@ class EtcdSnapshotTest {
       Map<String, String> keys = allKeys(store);
       assertThat(keys).containsAllEntriesOf(before);
       assertThat(store.status().get().revision()).isGreaterThanOrEqualTo(info.revision());
+    }
+  }
+
+  @Test
+  void snapshot_withAuthentication_carriesTheToken_andARefusedUserFails() throws Exception {
+    try (EtcdCluster secured =
+            EtcdCluster.ofMembers(1).withAuth("root-secret", Duration.ofSeconds(60)).start();
+        KvStore root =
+            EtcdStore.builder().endpoints(secured.endpoints()).user("root", "root-secret").build();
+        KvStore nobody = EtcdStore.builder().endpoints(secured.endpoints()).build()) {
+      root.set("k", "v").get();
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+
+      SnapshotInfo info = root.snapshot(out).get(60, TimeUnit.SECONDS);
+
+      assertThat(info.bytes()).isEqualTo(out.size()).isPositive();
+      assertThatFailureOf(nobody.snapshot(new ByteArrayOutputStream()))
+          .hasCode(KvException.Code.UNAUTHENTICATED);
     }
   }
 
