@@ -12,6 +12,7 @@ import java.io.OutputStream;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
  * A snapshot received as a server stream and written to an {@link OutputStream}, on a thread of its
@@ -81,9 +82,20 @@ public final class SnapshotDownload<ReqT, RespT> implements ClientResponseObserv
     call.disableAutoRequestWithInitial(1);
   }
 
+  /**
+   * Runs {@code task} on the writer's thread, after what came before; not once the end is known.
+   */
+  private void later(Runnable task) {
+    try {
+      writer.execute(task);
+    } catch (RejectedExecutionException e) {
+      // The snapshot failed already (a write did, and cancelled the call): nothing is left to do.
+    }
+  }
+
   @Override
   public void onNext(RespT message) {
-    writer.execute(
+    later(
         () -> {
           if (result.isDone()) {
             return;
@@ -101,7 +113,7 @@ public final class SnapshotDownload<ReqT, RespT> implements ClientResponseObserv
 
   @Override
   public void onError(Throwable error) {
-    writer.execute(
+    later(
         () ->
             fail(
                 error instanceof StatusRuntimeException status
@@ -111,7 +123,7 @@ public final class SnapshotDownload<ReqT, RespT> implements ClientResponseObserv
 
   @Override
   public void onCompleted() {
-    writer.execute(
+    later(
         () -> {
           if (result.isDone()) {
             return;

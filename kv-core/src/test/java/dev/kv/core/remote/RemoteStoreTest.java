@@ -35,11 +35,14 @@ import io.grpc.Status;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.util.concurrent.FastThreadLocalThread;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -121,6 +124,36 @@ class RemoteStoreTest {
 
     assertThatFailureOf(store.snapshot(new ByteArrayOutputStream()))
         .hasCode(KvException.Code.UNAVAILABLE);
+  }
+
+  @Test
+  void snapshot_whoseFileCannotBeWritten_failsWithItsError_andCancelsTheStream() throws Exception {
+    CountDownLatch cancelled = new CountDownLatch(1);
+    serve(
+        new KVGrpc.KVImplBase() {
+          @Override
+          public void snapshot(SnapshotRequest request, StreamObserver<SnapshotChunk> chunks) {
+            ((ServerCallStreamObserver<SnapshotChunk>) chunks)
+                .setOnCancelHandler(cancelled::countDown);
+            chunks.onNext(chunk("abc"));
+          }
+        });
+    RemoteStore store = RemoteStore.over(channel, "in-process", Duration.ofSeconds(30));
+    OutputStream full =
+        new OutputStream() {
+          @Override
+          public void write(int b) throws IOException {
+            throw new IOException("No space left on device");
+          }
+        };
+
+    assertThat(store.snapshot(full))
+        .failsWithin(Duration.ofSeconds(30))
+        .withThrowableThat()
+        .havingCause()
+        .isInstanceOf(IOException.class)
+        .withMessage("No space left on device");
+    assertThat(cancelled.await(30, TimeUnit.SECONDS)).isTrue();
   }
 
   private static KVGrpc.KVImplBase snapshotOf(SnapshotChunk... sent) {
