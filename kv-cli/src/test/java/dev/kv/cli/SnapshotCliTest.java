@@ -7,11 +7,14 @@ import dev.kv.core.KvStore;
 import dev.kv.core.ListQuery;
 import dev.kv.core.Page;
 import dev.kv.core.config.HostPort;
+import dev.kv.core.embedded.EmbeddedSnapshots;
+import dev.kv.core.embedded.EmbeddedStore;
 import dev.kv.core.etcd.EtcdCluster;
 import dev.kv.core.etcd.EtcdStore;
 import dev.kv.core.memory.MemoryStore;
 import dev.kv.server.CommandRun;
 import dev.kv.server.KvServer;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -80,6 +83,35 @@ class SnapshotCliTest {
             () -> kv("--server", server.address().toString(), "snapshot", "save", file.toString()));
 
     assertSavedAndRestored(save, file, "the store of kv-server at " + server.address(), before);
+  }
+
+  @Test
+  void save_throughKvServerOnTheEmbeddedStore_isRestoredAsKvServerRestoreDoes() throws Exception {
+    Path file = directory.resolve("embedded.snapshot");
+    Path restoredDir = directory.resolve("restored");
+    try (EmbeddedStore embedded = EmbeddedStore.open(directory.resolve("data"))) {
+      embedded.blocking().set("greeting", "hello");
+      KvServer onEmbedded = KvServer.listeningOn(new HostPort("127.0.0.1", 0), embedded).start();
+      try {
+        CommandRun save =
+            kv("--server", onEmbedded.address().toString(), "snapshot", "save", file.toString());
+
+        assertThat(save.exitCode()).as(save.err()).isZero();
+        assertThat(save.out())
+            .contains("(" + Files.size(file) + " bytes, format kv-embedded) to " + file)
+            .contains("restore it with: kv-server restore " + file + " --data-dir NEW_DIR");
+      } finally {
+        onEmbedded.stop(Duration.ZERO);
+      }
+    }
+
+    // What kv-server restore does with the file.
+    try (InputStream in = Files.newInputStream(file)) {
+      EmbeddedSnapshots.restore(in, restoredDir, false);
+    }
+    try (EmbeddedStore restored = EmbeddedStore.open(restoredDir)) {
+      assertThat(restored.blocking().get("greeting")).contains("hello");
+    }
   }
 
   @Test

@@ -57,6 +57,8 @@ class EtcdSnapshotTest {
     Map<String, String> before = new HashMap<>();
     Path file = directory.resolve("etcd.db");
     SnapshotInfo info;
+    Map<String, String> atItsRevision;
+    Map<String, String> after;
     try (KvStore store = EtcdStore.builder().endpoints(ETCD.endpoints()).build()) {
       String filler = "v".repeat(1000);
       for (int i = 0; i < 1500; i++) {
@@ -78,6 +80,8 @@ class EtcdSnapshotTest {
         writing.set(false);
         writer.join();
       }
+      atItsRevision = allKeys(store, ListQuery.prefix("").atRevision(info.revision()));
+      after = allKeys(store, ListQuery.prefix(""));
     }
 
     assertThat(info.format()).isEqualTo(SnapshotInfo.ETCD);
@@ -85,8 +89,10 @@ class EtcdSnapshotTest {
     assertThat(info.revision()).isGreaterThanOrEqualTo(before.size() + 1);
     try (EtcdCluster restored = EtcdCluster.ofMembers(1).restoredFrom(file).start();
         KvStore store = EtcdStore.builder().endpoints(restored.endpoints()).build()) {
-      Map<String, String> keys = allKeys(store);
-      assertThat(keys).containsAllEntriesOf(before);
+      Map<String, String> keys = allKeys(store, ListQuery.prefix(""));
+      assertThat(keys).containsAllEntriesOf(before).containsAllEntriesOf(atItsRevision);
+      // Writes made while the snapshot was taken may be in it too, but no other keys.
+      assertThat(after).containsAllEntriesOf(keys);
       assertThat(store.status().get().revision()).isGreaterThanOrEqualTo(info.revision());
     }
   }
@@ -197,9 +203,8 @@ class EtcdSnapshotTest {
     return SnapshotResponse.newBuilder().setBlob(ByteString.copyFrom(bytes, from, length)).build();
   }
 
-  private static Map<String, String> allKeys(KvStore store) throws Exception {
+  private static Map<String, String> allKeys(KvStore store, ListQuery query) throws Exception {
     Map<String, String> keys = new HashMap<>();
-    ListQuery query = ListQuery.prefix("");
     while (true) {
       Page page = store.list(query).get();
       for (KeyValue entry : page.entries()) {
