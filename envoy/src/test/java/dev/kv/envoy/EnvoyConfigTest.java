@@ -158,6 +158,7 @@ class EnvoyConfigTest {
         assertThat(route.getRoute().getTimeout().getSeconds()).as(path).isPositive();
       } else {
         assertNeverTimesOut(route);
+        assertThat(retryOn).as(path + " never retried once under way").isEmpty();
       }
     }
   }

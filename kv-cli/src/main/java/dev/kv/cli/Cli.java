@@ -25,6 +25,7 @@ final class Cli {
           StatusCommand.class,
           ExportCommand.class,
           ImportCommand.class,
+          SnapshotCommand.class,
           BenchCommand.class,
           CompletionCommand.class,
           HelpCommand.class);

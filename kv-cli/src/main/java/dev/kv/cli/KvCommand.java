@@ -152,7 +152,7 @@ final class KvCommand implements Runnable, AutoCloseable {
   public void run() {
     throw new CommandLine.ParameterException(
         spec.commandLine(),
-        "missing command: get, set, del, list, watch, status, export, import or bench");
+        "missing command: get, set, del, list, watch, status, export, import, snapshot or bench");
   }
 
   /** The store the commands work on: etcd with --etcd-endpoints, kv-server otherwise. */

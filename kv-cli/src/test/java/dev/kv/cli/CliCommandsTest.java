@@ -16,6 +16,7 @@ class CliCommandsTest {
     "status",
     "export",
     "import",
+    "snapshot",
     "bench",
     "completion",
     "help"

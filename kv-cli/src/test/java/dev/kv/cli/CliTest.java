@@ -655,7 +655,7 @@ class CliTest {
     assertThat(run.out())
         .contains(
             "complete -F _complete_kv",
-            "get set del list watch status export import bench completion help")
+            "get set del list watch status export import snapshot bench completion help")
         .contains("--server", "--consistency", "--if-revision", "--start-after", "--ttl");
   }
 

@@ -1,5 +1,6 @@
 package dev.kv.core;
 
+import java.io.OutputStream;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CancellationException;
@@ -76,6 +77,11 @@ public final class BlockingKvStore {
   /** Lists one page of the keys {@code query} selects. */
   public Page list(ListQuery query) {
     return await(store.list(query));
+  }
+
+  /** Writes a snapshot of the whole store to {@code out}: see {@link KvStore#snapshot}. */
+  public SnapshotInfo snapshot(OutputStream out) {
+    return await(store.snapshot(out));
   }
 
   /** What the store says of itself: see {@link KvStore#status()}. */

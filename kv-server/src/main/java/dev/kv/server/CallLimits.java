@@ -1,5 +1,6 @@
 package dev.kv.server;
 
+import dev.kv.api.KVGrpc;
 import dev.kv.core.config.Durations;
 import io.grpc.Context;
 import io.grpc.Deadline;
@@ -22,13 +23,17 @@ import java.util.function.Function;
  * RESOURCE_EXHAUSTED} rather than queueing them without end, and ends a call after the default
  * deadline when it set none, or after the longest duration when its own deadline is later, with
  * {@code DEADLINE_EXCEEDED}. (The store's work for it goes on to its own end; only the answer is
- * given up.) Watches, which are server-streaming calls, have neither.
+ * given up.) Watches and snapshots, which are server-streaming calls, have neither; snapshots, each
+ * reading the whole store, are held to {@link #MAX_SNAPSHOTS} at once.
  *
  * <p>Calls count against their connection's {@link FairShares share}, and the services that need no
  * token against a small budget of their own, so that callers without a token cannot take the slots
  * of those with one.
  */
 final class CallLimits implements ServerInterceptor {
+
+  /** Snapshots streaming at once: one, and one more for the operator who must take one now. */
+  static final int MAX_SNAPSHOTS = 2;
 
   private final Limits limits;
   private final Timer timer;
@@ -37,6 +42,9 @@ final class CallLimits implements ServerInterceptor {
 
   /** Null when watches count as calls. */
   private final Share watches;
+
+  /** Null when snapshots count as watches: the services that serve none. */
+  private final Share snapshots;
 
   private final ServerMetrics metrics;
   private final ServerMetrics.Limit callLimit;
@@ -50,6 +58,7 @@ final class CallLimits implements ServerInterceptor {
       FairShares shares,
       Function<FairShares.Holdings, Share> callShare,
       Share watches,
+      Share snapshots,
       ServerMetrics metrics,
       ServerMetrics.Limit callLimit) {
     this.limits = limits;
@@ -59,6 +68,7 @@ final class CallLimits implements ServerInterceptor {
     this.shares = shares;
     this.callShare = callShare;
     this.watches = watches;
+    this.snapshots = snapshots;
     // Made once: the limits do not change, and a status is made for every call.
     this.pastDefaultDeadline =
         Status.DEADLINE_EXCEEDED.withDescription(
@@ -92,6 +102,8 @@ final class CallLimits implements ServerInterceptor {
         shares,
         FairShares.Holdings::calls,
         watches,
+        Share.ofServer(
+            MAX_SNAPSHOTS, Long::toString, "snapshots at once", "; try again once one is done"),
         metrics,
         ServerMetrics.Limit.CALLS);
   }
@@ -108,6 +120,7 @@ final class CallLimits implements ServerInterceptor {
         shares,
         FairShares.Holdings::unauthenticatedCalls,
         null,
+        null,
         metrics,
         ServerMetrics.Limit.UNAUTHENTICATED_CALLS);
   }
@@ -116,11 +129,22 @@ final class CallLimits implements ServerInterceptor {
   public <ReqT, RespT> ServerCall.Listener<ReqT> interceptCall(
       ServerCall<ReqT, RespT> call, Metadata headers, ServerCallHandler<ReqT, RespT> next) {
     boolean watch = call.getMethodDescriptor().getType() == MethodType.SERVER_STREAMING;
-    boolean asWatch = watch && watches != null;
-    Share share = asWatch ? watches : callShare.apply(shares.of(call.getAttributes()));
+    boolean asSnapshot =
+        snapshots != null
+            && call.getMethodDescriptor()
+                .getFullMethodName()
+                .equals(KVGrpc.getSnapshotMethod().getFullMethodName());
+    boolean asWatch = watch && watches != null && !asSnapshot;
+    Share share =
+        asSnapshot
+            ? snapshots
+            : asWatch ? watches : callShare.apply(shares.of(call.getAttributes()));
     String refusal = share.take(1);
     if (refusal != null) {
-      metrics.refused(asWatch ? ServerMetrics.Limit.WATCHES : callLimit);
+      metrics.refused(
+          asSnapshot
+              ? ServerMetrics.Limit.SNAPSHOTS
+              : asWatch ? ServerMetrics.Limit.WATCHES : callLimit);
       call.close(Status.RESOURCE_EXHAUSTED.withDescription(refusal), new Metadata());
       return new ServerCall.Listener<>() {};
     }

@@ -10,6 +10,8 @@ import dev.kv.api.ListRequest;
 import dev.kv.api.ListResponse;
 import dev.kv.api.SetRequest;
 import dev.kv.api.SetResponse;
+import dev.kv.api.SnapshotChunk;
+import dev.kv.api.SnapshotRequest;
 import dev.kv.api.StatusRequest;
 import dev.kv.api.StatusResponse;
 import dev.kv.api.WatchRequest;
@@ -18,6 +20,7 @@ import dev.kv.core.KeyValue;
 import dev.kv.core.KvException;
 import dev.kv.core.KvStore;
 import dev.kv.core.KvVersion;
+import dev.kv.core.SnapshotInfo;
 import dev.kv.core.StoreStatus;
 import dev.kv.core.Swap;
 import dev.kv.core.Watch;
@@ -235,6 +238,33 @@ final class KvService implements KVGrpc.AsyncService, BindableService {
                     serving.getAsBoolean(),
                     Duration.ofNanos(System.nanoTime() - startedNanos))),
         responses);
+  }
+
+  /**
+   * Streams the store's snapshot as the store writes it, at the pace the client reads it (see
+   * {@link SnapshotChunks}); a client that goes away stops the store's snapshot.
+   */
+  @Override
+  public void snapshot(SnapshotRequest request, StreamObserver<SnapshotChunk> responses) {
+    SnapshotChunks chunks = new SnapshotChunks((ServerCallStreamObserver<SnapshotChunk>) responses);
+    CompletableFuture<SnapshotInfo> written;
+    try {
+      written = store.snapshot(chunks);
+    } catch (RuntimeException e) {
+      written = CompletableFuture.failedFuture(e);
+    }
+    written.whenComplete(
+        (info, error) -> {
+          try {
+            if (error == null) {
+              chunks.finish(info);
+              return;
+            }
+          } catch (RuntimeException e) {
+            error = e;
+          }
+          chunks.fail(statusOf(error));
+        });
   }
 
   /**

@@ -25,6 +25,7 @@ final class ServerMetrics {
   enum Limit {
     CALLS,
     WATCHES,
+    SNAPSHOTS,
     UNAUTHENTICATED_CALLS,
     BYTES_IN_PROGRESS,
     CONNECTIONS;

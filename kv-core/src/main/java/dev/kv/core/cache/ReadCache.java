@@ -7,6 +7,7 @@ import dev.kv.core.KvStore;
 import dev.kv.core.ListQuery;
 import dev.kv.core.Page;
 import dev.kv.core.ReadConsistency;
+import dev.kv.core.SnapshotInfo;
 import dev.kv.core.StoreStatus;
 import dev.kv.core.Swap;
 import dev.kv.core.Watch;
@@ -17,6 +18,7 @@ import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.io.OutputStream;
 import java.time.Duration;
 import java.util.Iterator;
 import java.util.List;
@@ -334,6 +336,12 @@ public final class ReadCache implements KvStore {
   @Override
   public CompletableFuture<Void> checkHealth() {
     return store.checkHealth();
+  }
+
+  /** The snapshot of the store behind: the cache holds nothing a snapshot needs. */
+  @Override
+  public CompletableFuture<SnapshotInfo> snapshot(OutputStream out) {
+    return store.snapshot(out);
   }
 
   /** The store's status, with this cache's size, capacity, hits and misses. */

@@ -6,6 +6,7 @@ import dev.kv.api.GetResponse;
 import dev.kv.api.KVGrpc;
 import dev.kv.api.SetRequest;
 import dev.kv.api.SetResponse;
+import dev.kv.api.SnapshotRequest;
 import dev.kv.api.StatusRequest;
 import dev.kv.core.AbstractKvStore;
 import dev.kv.core.Deleted;
@@ -14,6 +15,7 @@ import dev.kv.core.KvException;
 import dev.kv.core.ListQuery;
 import dev.kv.core.Page;
 import dev.kv.core.ReadConsistency;
+import dev.kv.core.SnapshotInfo;
 import dev.kv.core.StoreStatus;
 import dev.kv.core.Swap;
 import dev.kv.core.Watch;
@@ -24,6 +26,7 @@ import dev.kv.core.config.HostPort;
 import dev.kv.core.grpc.ApiMessages;
 import dev.kv.core.grpc.ChannelThreads;
 import dev.kv.core.grpc.NetworkThread;
+import dev.kv.core.grpc.SnapshotDownload;
 import dev.kv.core.grpc.StatusMessages;
 import dev.kv.core.grpc.StoreConnection;
 import dev.kv.core.tls.ClientTls;
@@ -37,6 +40,7 @@ import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.NettyChannelBuilder;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.io.OutputStream;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
@@ -216,6 +220,25 @@ public final class RemoteStore extends AbstractKvStore {
   @Override
   public Watch watch(WatchQuery query, WatchListener listener) {
     return connection.watch(new RemoteWatch(query, listener, watches, connection));
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>The server's store's snapshot, streamed by kv.KV/Snapshot, and written as it comes. A stream
+   * cut short fails the snapshot: it is never resumed.
+   */
+  @Override
+  public CompletableFuture<SnapshotInfo> snapshot(OutputStream out) {
+    Objects.requireNonNull(out, "out");
+    return SnapshotDownload.start(
+        kv,
+        KVGrpc.KVStub::snapshot,
+        SnapshotRequest.getDefaultInstance(),
+        out,
+        new RemoteSnapshot(connection.peer()),
+        connection,
+        "kv-remote-snapshot");
   }
 
   /** Asks the server's standard health service whether {@code kv.KV} is serving. */

@@ -7,12 +7,14 @@ import dev.kv.core.KvStore;
 import dev.kv.core.ReadConsistency;
 import dev.kv.core.WatchEvent;
 import dev.kv.core.memory.MemoryStore;
+import java.io.ByteArrayOutputStream;
 import java.lang.reflect.Proxy;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.awaitility.Awaitility;
 import org.awaitility.core.ConditionFactory;
@@ -43,6 +45,18 @@ class ReadCacheTest {
   @AfterEach
   void close() {
     cache.close();
+  }
+
+  @Test
+  void snapshot_isTheStoreBehinds() {
+    Throwable behinds = failureOf(behind.snapshot(new ByteArrayOutputStream()));
+
+    assertThat(failureOf(cache.snapshot(new ByteArrayOutputStream())))
+        .hasMessage(behinds.getMessage());
+  }
+
+  private static Throwable failureOf(CompletableFuture<?> future) {
+    return future.handle((result, error) -> error).orTimeout(30, TimeUnit.SECONDS).join();
   }
 
   @Test

@@ -66,6 +66,7 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
   private String rootPassword;
   private Duration tokenTtl;
   private long quotaBytes;
+  private Path snapshot;
 
   /** Whether etcd checks authentication yet: only once {@code root} exists and enabled it. */
   private volatile boolean authEnabled;
@@ -117,6 +118,20 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
   public EtcdCluster withQuota(long bytes) {
     requireNotStarted();
     this.quotaBytes = bytes;
+    return this;
+  }
+
+  /**
+   * The one member starts from {@code snapshot}, restored by {@code etcdctl snapshot restore}
+   * (which refuses a file whose checksum does not match), as etcd's disaster recovery does. Called
+   * before the cluster starts.
+   */
+  public EtcdCluster restoredFrom(Path snapshot) {
+    requireNotStarted();
+    if (size != 1) {
+      throw new IllegalStateException("a snapshot restores a cluster of one member here");
+    }
+    this.snapshot = snapshot;
     return this;
   }
 
@@ -218,6 +233,25 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
       if (rootPassword != null) {
         member.command.addAll(
             List.of("--auth-token", "simple", "--auth-token-ttl", "" + tokenTtl.toSeconds()));
+      }
+      if (snapshot != null) {
+        run(
+            List.of(
+                "etcdctl",
+                "snapshot",
+                "restore",
+                snapshot.toString(),
+                "--data-dir",
+                directory.resolve(member.name).toString(),
+                "--name",
+                member.name,
+                "--initial-cluster",
+                initialCluster.toString(),
+                "--initial-advertise-peer-urls",
+                member.peerUrl(),
+                "--initial-cluster-token",
+                token),
+            "snapshot restore");
       }
       member.launch(directory);
     }

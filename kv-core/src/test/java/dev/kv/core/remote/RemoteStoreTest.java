@@ -3,13 +3,17 @@ package dev.kv.core.remote;
 import static dev.kv.core.KvFailureAssert.assertThatFailureOf;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.google.protobuf.ByteString;
 import dev.kv.api.Entry;
 import dev.kv.api.GetRequest;
 import dev.kv.api.GetResponse;
 import dev.kv.api.KVGrpc;
+import dev.kv.api.SnapshotChunk;
+import dev.kv.api.SnapshotRequest;
 import dev.kv.api.WatchRequest;
 import dev.kv.api.WatchResponse;
 import dev.kv.core.KvException;
+import dev.kv.core.SnapshotInfo;
 import dev.kv.core.Watch;
 import dev.kv.core.WatchEvent;
 import dev.kv.core.WatchListener;
@@ -31,11 +35,16 @@ import io.grpc.Status;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.util.concurrent.FastThreadLocalThread;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -67,6 +76,108 @@ class RemoteStoreTest {
       channel.shutdownNow();
       server.shutdownNow();
     }
+  }
+
+  @Test
+  void snapshot_whole_writesTheChunks_andAnswersWhatTheLastMessageSays() throws Exception {
+    serve(snapshotOf(chunk("abc"), chunk("de"), last(5)));
+    RemoteStore store = RemoteStore.over(channel, "in-process", Duration.ofSeconds(30));
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+
+    SnapshotInfo info = store.snapshot(out).get(30, TimeUnit.SECONDS);
+
+    assertThat(info).isEqualTo(new SnapshotInfo(SnapshotInfo.ETCD, 9, 5));
+    assertThat(out.toString(StandardCharsets.UTF_8)).isEqualTo("abcde");
+  }
+
+  @Test
+  void snapshot_streamEndingWithoutItsLastMessage_fails_neverReportsAWholeSnapshot()
+      throws Exception {
+    serve(snapshotOf(chunk("abc"), chunk("de")));
+    RemoteStore store = RemoteStore.over(channel, "in-process", Duration.ofSeconds(30));
+
+    assertThatFailureOf(store.snapshot(new ByteArrayOutputStream()))
+        .hasCode(KvException.Code.UNAVAILABLE)
+        .hasMessageContaining("before the snapshot was whole");
+  }
+
+  @Test
+  void snapshot_lastMessageOfAnotherSize_failsWithDataLoss() throws Exception {
+    serve(snapshotOf(chunk("abc"), last(5)));
+    RemoteStore store = RemoteStore.over(channel, "in-process", Duration.ofSeconds(30));
+
+    assertThatFailureOf(store.snapshot(new ByteArrayOutputStream()))
+        .hasCode(KvException.Code.DATA_LOSS);
+  }
+
+  @Test
+  void snapshot_streamCutByAnError_failsWithIt() throws Exception {
+    serve(
+        new KVGrpc.KVImplBase() {
+          @Override
+          public void snapshot(SnapshotRequest request, StreamObserver<SnapshotChunk> chunks) {
+            chunks.onNext(chunk("abc"));
+            chunks.onError(Status.UNAVAILABLE.withDescription("going away").asRuntimeException());
+          }
+        });
+    RemoteStore store = RemoteStore.over(channel, "in-process", Duration.ofSeconds(30));
+
+    assertThatFailureOf(store.snapshot(new ByteArrayOutputStream()))
+        .hasCode(KvException.Code.UNAVAILABLE);
+  }
+
+  @Test
+  void snapshot_whoseFileCannotBeWritten_failsWithItsError_andCancelsTheStream() throws Exception {
+    CountDownLatch cancelled = new CountDownLatch(1);
+    serve(
+        new KVGrpc.KVImplBase() {
+          @Override
+          public void snapshot(SnapshotRequest request, StreamObserver<SnapshotChunk> chunks) {
+            ((ServerCallStreamObserver<SnapshotChunk>) chunks)
+                .setOnCancelHandler(cancelled::countDown);
+            chunks.onNext(chunk("abc"));
+          }
+        });
+    RemoteStore store = RemoteStore.over(channel, "in-process", Duration.ofSeconds(30));
+    OutputStream full =
+        new OutputStream() {
+          @Override
+          public void write(int b) throws IOException {
+            throw new IOException("No space left on device");
+          }
+        };
+
+    assertThat(store.snapshot(full))
+        .failsWithin(Duration.ofSeconds(30))
+        .withThrowableThat()
+        .havingCause()
+        .isInstanceOf(IOException.class)
+        .withMessage("No space left on device");
+    assertThat(cancelled.await(30, TimeUnit.SECONDS)).isTrue();
+  }
+
+  private static KVGrpc.KVImplBase snapshotOf(SnapshotChunk... sent) {
+    return new KVGrpc.KVImplBase() {
+      @Override
+      public void snapshot(SnapshotRequest request, StreamObserver<SnapshotChunk> chunks) {
+        for (SnapshotChunk chunk : sent) {
+          chunks.onNext(chunk);
+        }
+        chunks.onCompleted();
+      }
+    };
+  }
+
+  private static SnapshotChunk chunk(String data) {
+    return SnapshotChunk.newBuilder().setData(ByteString.copyFromUtf8(data)).build();
+  }
+
+  private static SnapshotChunk last(long size) {
+    return SnapshotChunk.newBuilder()
+        .setFormat(SnapshotInfo.ETCD)
+        .setRevision(9)
+        .setSize(size)
+        .build();
   }
 
   @Test

@@ -1,0 +1,164 @@
+package dev.kv.cli;
+
+import com.google.gson.JsonObject;
+import dev.kv.core.KvException;
+import dev.kv.core.SnapshotInfo;
+import dev.kv.launch.CommandLines;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+
+@Command(
+    name = "snapshot",
+    mixinStandardHelpOptions = true,
+    versionProvider = KvCommand.Version.class,
+    description = {"Snapshots of the whole store: see 'kv snapshot save --help'."},
+    subcommands = SnapshotCommand.Save.class)
+final class SnapshotCommand implements Runnable {
+
+  @ParentCommand KvCommand kv;
+  @Spec CommandSpec spec;
+
+  @Override
+  public void run() {
+    throw new CommandLine.ParameterException(spec.commandLine(), "missing command: save");
+  }
+
+  @Command(
+      name = "save",
+      mixinStandardHelpOptions = true,
+      versionProvider = KvCommand.Version.class,
+      description = {
+        "Saves a snapshot of the whole store to FILE, taken while it keeps serving: through "
+            + "kv-server, whose store must be etcd or the embedded store, or straight from etcd "
+            + "with --etcd-endpoints. The file of etcd is etcd's own database, which 'etcdctl "
+            + "snapshot restore' reads; that of the embedded store is read by 'kv-server "
+            + "restore'.",
+        "",
+        "The snapshot is written to FILE.part, and renamed FILE once whole: a failed or "
+            + "interrupted save leaves no FILE."
+      },
+      footer = {
+        "",
+        "Exits 2 when FILE exists (--force replaces it); 3 on the memory store, which takes no "
+            + "snapshot ('kv export' saves its keys), and when the store or the file fails."
+      })
+  static final class Save implements Callable<Integer> {
+
+    @ParentCommand SnapshotCommand snapshot;
+    @Spec CommandSpec spec;
+
+    @Parameters(paramLabel = "FILE", description = "Where to save the snapshot.")
+    Path file;
+
+    @Option(names = "--force", description = "Replace FILE if it exists.")
+    boolean force;
+
+    @Override
+    public Integer call() {
+      KvCommand kv = snapshot.kv;
+      if (Files.exists(file) && !force) {
+        throw CommandLines.usageError(spec, file + " exists; --force replaces it");
+      }
+      Path part = file.resolveSibling(file.getFileName() + ".part");
+      SnapshotInfo info;
+      try {
+        info = saveTo(part, kv);
+        Files.move(part, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      } catch (KvException e) {
+        deleteQuietly(part);
+        if (e.code() == KvException.Code.FAILED_PRECONDITION) {
+          // The store has no snapshot: not a value that is not text, as the code means elsewhere.
+          return kv.output.failure(
+              spec.commandLine().getErr(), e.getMessage(), e.code().name(), ExitCodes.FAILED);
+        }
+        throw e;
+      } catch (IOException | UncheckedIOException e) {
+        deleteQuietly(part);
+        return kv.output.failure(
+            spec.commandLine().getErr(),
+            "cannot write " + part + ": " + e.getMessage(),
+            Output.UNEXPECTED,
+            ExitCodes.FAILED);
+      }
+      print(kv, info);
+      return ExitCodes.OK;
+    }
+
+    /** Writes the snapshot to {@code part}, on disk before it returns. */
+    private static SnapshotInfo saveTo(Path part, KvCommand kv) throws IOException {
+      // Gone if the save is interrupted (Ctrl-C); renamed, and so kept, once it is whole.
+      part.toFile().deleteOnExit();
+      try (FileChannel channel =
+          FileChannel.open(
+              part,
+              StandardOpenOption.CREATE,
+              StandardOpenOption.TRUNCATE_EXISTING,
+              StandardOpenOption.WRITE)) {
+        OutputStream out = new BufferedOutputStream(Channels.newOutputStream(channel), 1 << 20);
+        SnapshotInfo info = kv.store().blocking().snapshot(out);
+        out.flush();
+        channel.force(true);
+        return info;
+      } catch (KvException e) {
+        if (e.getCause() instanceof IOException writing) {
+          throw writing;
+        }
+        throw e;
+      }
+    }
+
+    private void print(KvCommand kv, SnapshotInfo info) {
+      if (kv.output == Output.json) {
+        JsonObject object = new JsonObject();
+        object.addProperty("file", file.toString());
+        object.addProperty("format", info.format());
+        object.addProperty("revision", info.revision());
+        object.addProperty("bytes", info.bytes());
+        Output.print(spec.commandLine().getOut(), object);
+        return;
+      }
+      spec.commandLine()
+          .getOut()
+          .printf(
+              "saved a snapshot of %s at revision %d (%d bytes, format %s) to %s%n%s%n",
+              kv.where(), info.revision(), info.bytes(), info.format(), file, restore(info));
+    }
+
+    private String restore(SnapshotInfo info) {
+      return switch (info.format()) {
+        case SnapshotInfo.ETCD ->
+            "restore it with: etcdctl snapshot restore "
+                + file
+                + " --data-dir NEW_DIR (each member of a cluster: see etcd's disaster recovery"
+                + " guide)";
+        case SnapshotInfo.EMBEDDED ->
+            "restore it with: kv-server restore " + file + " --data-dir NEW_DIR";
+        default -> "its format is " + info.format();
+      };
+    }
+
+    private static void deleteQuietly(Path part) {
+      try {
+        Files.deleteIfExists(part);
+      } catch (IOException e) {
+        // The .part file stays behind; FILE was never written.
+      }
+    }
+  }
+}
