@@ -61,6 +61,18 @@ final class Cli {
     return commandLine;
   }
 
+  /** The commands that work on a store, for a person: "get, set, ... or bench". */
+  static String storeCommandNames() {
+    List<String> names =
+        COMMANDS.stream()
+            .filter(command -> command != CompletionCommand.class && command != HelpCommand.class)
+            .map(Cli::nameOf)
+            .toList();
+    return String.join(", ", names.subList(0, names.size() - 1))
+        + " or "
+        + names.get(names.size() - 1);
+  }
+
   private static String nameOf(Class<?> command) {
     return command.getAnnotation(Command.class).name();
   }

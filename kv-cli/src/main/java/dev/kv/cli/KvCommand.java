@@ -151,8 +151,7 @@ final class KvCommand implements Runnable, AutoCloseable {
   @Override
   public void run() {
     throw new CommandLine.ParameterException(
-        spec.commandLine(),
-        "missing command: get, set, del, list, watch, status, export, import, snapshot or bench");
+        spec.commandLine(), "missing command: " + Cli.storeCommandNames());
   }
 
   /** The store the commands work on: etcd with --etcd-endpoints, kv-server otherwise. */

@@ -592,7 +592,7 @@ class CliTest {
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.err())
         .isEqualTo(
-            "kv: missing command: get, set, del, list, watch, status, export, import or bench (see 'kv --help')\n");
+            "kv: missing command: get, set, del, list, watch, status, export, import, snapshot or bench (see 'kv --help')\n");
   }
 
   @Test
