@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Export and import of KEYS keys (default 1,000,000) of VALUE_SIZE bytes (default 100) on the
-# embedded store, through kv-server: loads them with kv bench (a get workload writes every key it
-# reads first), exports them with kv export -f, imports the file into a fresh kv-server on an
-# empty data dir, exports that one too and compares the counts and the keys and values. For each
-# of export and import: the wall time, the kv process's peak RSS and CPU (/usr/bin/time -v), and
-# the kv-server's CPU and peak RSS meanwhile (sampled from /proc every 0.2 s). Prints a Markdown
-# table.
+# Export, import, snapshot and restore of KEYS keys (default 1,000,000) of VALUE_SIZE bytes
+# (default 100) on the embedded store, through kv-server: loads them with kv bench (a get workload
+# writes every key it reads first), exports them with kv export -f, imports the file into a fresh
+# kv-server on an empty data dir, saves a snapshot with kv snapshot save and restores it with
+# kv-server restore into a third data dir; exports the imported and the restored stores too and
+# compares the counts and the keys and values. For each step: the wall time, the peak RSS and CPU
+# of the process that runs it (/usr/bin/time -v), and the serving kv-server's CPU and peak RSS
+# meanwhile (sampled from /proc every 0.2 s). Prints a Markdown table.
 #
 # Needs bin/kv and bin/kv-server built (./mvnw -q package -DskipTests), /usr/bin/time and python3.
 # Settings: KEYS, VALUE_SIZE, PORT_BASE (default 29300). The export runs twice: with the JVM's
@@ -74,10 +75,17 @@ bin/kv --server "127.0.0.1:$port_base" bench -w get --keys "$keys" --value-size 
 measure export "$source_pid" "" --server "127.0.0.1:$port_base" export -f "$work/export.jsonl"
 measure export-small-heap "$source_pid" "${SMALL_HEAP:--Xmx32m}" \
   --server "127.0.0.1:$port_base" export -f "$work/export-small-heap.jsonl"
+measure snapshot "$source_pid" "" --server "127.0.0.1:$port_base" snapshot save "$work/kv.snapshot"
 start_server target "$((port_base + 1))"
 target_pid=$server_pid
 measure import "$target_pid" "" --server "127.0.0.1:$((port_base + 1))" import -f "$work/export.jsonl"
 bin/kv --server "127.0.0.1:$((port_base + 1))" export -f "$work/again.jsonl" 2>/dev/null
+
+echo "bench: kv-server restore" >&2
+/usr/bin/time -v -o "$work/restore.time" bin/kv-server restore "$work/kv.snapshot" \
+  --data-dir "$work/restored" >&2
+start_server restored "$((port_base + 2))"
+bin/kv --server "127.0.0.1:$((port_base + 2))" export -f "$work/restored.jsonl" 2>/dev/null
 
 python3 - "$work" "$keys" "$clk_tck" "${SMALL_HEAP:--Xmx32m}" <<'PY'
 import json, os, re, sys
@@ -94,18 +102,20 @@ def entries(name):
                 yield entry["key"], entry["value"]
 
 count = 0
-for first, small, again in zip_longest(
-        entries("export.jsonl"), entries("export-small-heap.jsonl"), entries("again.jsonl")):
-    if not (first == small == again):
-        sys.exit(f"bench: the exports differ at key {count}: {first} {small} {again}")
+for first, small, again, restored in zip_longest(
+        entries("export.jsonl"), entries("export-small-heap.jsonl"), entries("again.jsonl"),
+        entries("restored.jsonl")):
+    if not (first == small == again == restored):
+        sys.exit(f"bench: the exports differ at key {count}: {first} {small} {again} {restored}")
     count += 1
 if count != keys:
     sys.exit(f"bench: exported {count} keys, not {keys}")
 size = os.path.getsize(os.path.join(work, "export.jsonl"))
-print(f"{keys:,} keys of {os.environ.get('VALUE_SIZE', '100')} bytes; export file {size / 1e6:.0f} MB; imported and exported again: the same keys and values\n")
-print("| step | wall time | kv peak RSS | kv CPU | kv-server CPU | kv-server peak RSS |")
+snapshot = os.path.getsize(os.path.join(work, "kv.snapshot"))
+print(f"{keys:,} keys of {os.environ.get('VALUE_SIZE', '100')} bytes; export file {size / 1e6:.0f} MB, snapshot {snapshot / 1e6:.0f} MB; imported, and restored, then exported again: the same keys and values\n")
+print("| step | wall time | peak RSS | CPU | serving kv-server's CPU | its peak RSS |")
 print("|---|---|---|---|---|---|")
-for step in ("export", "export-small-heap", "import"):
+for step in ("export", "export-small-heap", "import", "snapshot", "restore"):
     text = open(os.path.join(work, step + ".time")).read()
     field = lambda name: re.search(re.escape(name) + r": (.*)", text).group(1).strip()
     wall = field("Elapsed (wall clock) time (h:mm:ss or m:ss)")
@@ -113,8 +123,12 @@ for step in ("export", "export-small-heap", "import"):
     seconds = sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
     cpu = float(field("User time (seconds)")) + float(field("System time (seconds)"))
     rss = int(field("Maximum resident set size (kbytes)")) / 1024
-    server_cpu = int(open(os.path.join(work, step + ".server-ticks")).read()) / clk_tck
-    server_rss = int(open(os.path.join(work, step + ".server-rss")).read()) / 1024
-    name = f"export, {small_heap}" if step == "export-small-heap" else step
-    print(f"| kv {name} | {seconds:.1f} s ({keys / seconds:,.0f} keys/s) | {rss:.0f} MB | {cpu:.1f} s | {server_cpu:.1f} s | {server_rss:.0f} MB |")
+    if step == "restore":
+        name, server = "kv-server restore (no server runs)", "| – | – |"
+    else:
+        server_cpu = int(open(os.path.join(work, step + ".server-ticks")).read()) / clk_tck
+        server_rss = int(open(os.path.join(work, step + ".server-rss")).read()) / 1024
+        name = "kv " + ({"export-small-heap": f"export, {small_heap}", "snapshot": "snapshot save"}.get(step, step))
+        server = f"| {server_cpu:.1f} s | {server_rss:.0f} MB |"
+    print(f"| {name} | {seconds:.1f} s ({keys / seconds:,.0f} keys/s) | {rss:.0f} MB | {cpu:.1f} s {server}")
 PY

@@ -93,7 +93,13 @@ class EtcdSnapshotTest {
       assertThat(keys).containsAllEntriesOf(before).containsAllEntriesOf(atItsRevision);
       // Writes made while the snapshot was taken may be in it too, but no other keys.
       assertThat(after).containsAllEntriesOf(keys);
-      assertThat(store.status().get().revision()).isGreaterThanOrEqualTo(info.revision());
+      long restoredRevision = store.status().get().revision();
+      assertThat(restoredRevision).isGreaterThanOrEqualTo(info.revision());
+      // The restored member keeps the revisions: it holds the source exactly as of its own.
+      try (KvStore source = EtcdStore.builder().endpoints(ETCD.endpoints()).build()) {
+        assertThat(keys)
+            .isEqualTo(allKeys(source, ListQuery.prefix("").atRevision(restoredRevision)));
+      }
     }
   }
 
