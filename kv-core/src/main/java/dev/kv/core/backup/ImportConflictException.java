@@ -3,8 +3,10 @@ package dev.kv.core.backup;
 import dev.kv.core.KvException;
 
 /**
- * An import refused, before it wrote anything, because a key of the file exists in the target
- * ({@link Importer.OnConflict#FAIL}); code {@link KvException.Code#FAILED_PRECONDITION}.
+ * An import refused because a key of the file exists in the target ({@link
+ * Importer.OnConflict#FAIL}): before it wrote anything, or, when another writer made the key while
+ * the import ran, at that key, the message saying how many keys were written; code {@link
+ * KvException.Code#FAILED_PRECONDITION}.
  */
 public final class ImportConflictException extends KvException {
 
@@ -15,6 +17,11 @@ public final class ImportConflictException extends KvException {
   ImportConflictException(String key, String message) {
     super(Code.FAILED_PRECONDITION, message);
     this.key = key;
+  }
+
+  /** The same refusal, its message followed by {@code more}. */
+  ImportConflictException adding(String more) {
+    return new ImportConflictException(key, getMessage() + more);
   }
 
   /** The first key of the file that the target holds. */

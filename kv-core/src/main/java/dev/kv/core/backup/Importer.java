@@ -184,16 +184,22 @@ public final class Importer {
       }
       String key = exported.entry().key();
       String value = exported.entry().value();
+      // FAIL writes only absent keys too: one another writer made after the check stops it.
       CompletableFuture<Boolean> write =
-          onConflict == OnConflict.SKIP
-              ? store.setIf(key, value, Swap.ABSENT, exported.ttl()).thenApply(Swap::applied)
-              : store.set(key, value, exported.ttl()).thenApply(revision -> true);
+          onConflict == OnConflict.OVERWRITE
+              ? store.set(key, value, exported.ttl()).thenApply(revision -> true)
+              : store.setIf(key, value, Swap.ABSENT, exported.ttl()).thenApply(Swap::applied);
       write.whenComplete(
           (applied, error) -> {
             if (error != null) {
               failure.compareAndSet(null, failed(key, error));
             } else if (applied) {
               written.incrementAndGet();
+            } else if (onConflict == OnConflict.FAIL) {
+              failure.compareAndSet(
+                  null,
+                  new ImportConflictException(
+                      key, "key '" + key + "' was written to " + target + " during the import"));
             } else {
               skipped.incrementAndGet();
             }
@@ -210,6 +216,9 @@ public final class Importer {
         }
       }
       KvException failed = failure.get();
+      if (failed instanceof ImportConflictException conflict) {
+        throw conflict.adding("; " + written.get() + " keys were written before it");
+      }
       if (failed != null) {
         throw new KvException(
             failed.code(),
