@@ -2,6 +2,7 @@ package dev.kv.core.backup;
 
 import dev.kv.core.BlockingKvStore;
 import dev.kv.core.KeyValue;
+import dev.kv.core.KvException;
 import dev.kv.core.KvStore;
 import dev.kv.core.ListQuery;
 import dev.kv.core.Page;
@@ -123,11 +124,29 @@ public final class Exporter {
         break;
       }
       page = keys.list(query.startAfter(page.entries().get(page.entries().size() - 1).key()));
+      requireRevision(page, revision);
     }
     digested.on(false);
     lines.write(ExportFormat.trailer(count, HexFormat.of().formatHex(sha256.digest())));
     digested.flush();
     return new Result(count, revision, lines.bytes);
+  }
+
+  /**
+   * Fails when a page was not read at the export's revision, as a kv-server older than listings at
+   * a revision answers: the file would mix revisions, and hold no times to live.
+   */
+  private void requireRevision(Page page, long revision) {
+    if (page.revision() != revision) {
+      throw new KvException(
+          KvException.Code.INTERNAL,
+          source
+              + " answered a page at revision "
+              + page.revision()
+              + ", not at the export's, "
+              + revision
+              + ": it reads no listing at a revision (a kv-server older than this kv?); upgrade it");
+    }
   }
 
   /** The kind of store, as it says, or through kv-server as the server's store says. */

@@ -205,6 +205,35 @@ public abstract class ExportImportContract {
   }
 
   @Test
+  void export_fromAStoreThatIgnoresTheRevision_failsRatherThanMixRevisions() throws Exception {
+    for (int i = 0; i < 30; i++) {
+      source.set(String.format("k%02d", i), "v");
+    }
+    source.blocking().set("last", "v");
+    // As a kv-server older than listings at a revision: every page at the latest revision.
+    KvStore old =
+        intercepting(
+            source,
+            (method, args, call) -> {
+              if (method.equals("list")) {
+                ListQuery query = (ListQuery) args[0];
+                if (query.revision() != 0) {
+                  source.blocking().set("written/meanwhile", "v");
+                  return source.list(query.atRevision(0));
+                }
+              }
+              return call.get();
+            });
+
+    assertThatThrownBy(
+            () -> export(Exporter.of(old).source("the old server").pageSize(10, 1 << 20)))
+        .isInstanceOf(KvException.class)
+        .hasMessageStartingWith("the old server answered a page at revision ")
+        .hasMessageEndingWith(
+            "it reads no listing at a revision (a kv-server older than this kv?);" + " upgrade it");
+  }
+
+  @Test
   void export_holdsOnePageAtATime_writingItOutBeforeReadingTheNext() throws Exception {
     for (int i = 0; i < 3000; i++) {
       source.set(String.format("many/%05d", i), "x".repeat(100));
@@ -391,6 +420,35 @@ public abstract class ExportImportContract {
   }
 
   @Test
+  void onConflictFail_keyAnotherWriterMakesDuringTheImport_isKeptAndStopsIt() throws Exception {
+    for (int i = 0; i < 100; i++) {
+      source.set(String.format("k%03d", i), "new");
+    }
+    source.blocking().set("last", "new");
+    // Another writer makes k050 after the check, just before the import writes it.
+    KvStore racing =
+        intercepting(
+            target,
+            (method, args, call) -> {
+              if (args != null && args.length > 0 && "k050".equals(args[0])) {
+                target.blocking().set("k050", "theirs");
+              }
+              return call.get();
+            });
+
+    assertThatThrownBy(
+            () ->
+                Importer.into(racing)
+                    .window(1, Importer.DEFAULT_WINDOW_BYTES)
+                    .write(check(export(source))))
+        .isInstanceOfSatisfying(
+            ImportConflictException.class, e -> assertThat(e.key()).isEqualTo("k050"))
+        .hasMessageEndingWith(" during the import; 50 keys were written before it");
+    assertThat(target.blocking().get("k050")).contains("theirs");
+    assertThat(valuesOf(target)).hasSize(51);
+  }
+
+  @Test
   void onConflictFail_targetWithOtherKeysOnly_importsEverything() throws Exception {
     source.blocking().set("b", "1");
     source.blocking().set("d", "2");
@@ -526,6 +584,7 @@ public abstract class ExportImportContract {
     assertThatThrownBy(
             () ->
                 Importer.into(failing)
+                    .onConflict(Importer.OnConflict.OVERWRITE)
                     .window(1, Importer.DEFAULT_WINDOW_BYTES)
                     .write(check(export(source))))
         .isInstanceOfSatisfying(
