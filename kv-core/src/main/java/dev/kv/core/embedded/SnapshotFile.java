@@ -9,9 +9,11 @@ import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.security.DigestInputStream;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
@@ -166,7 +168,18 @@ final class SnapshotFile {
       throw refused(
           "the snapshot is damaged: it goes on after its trailer, at byte " + counted.count);
     }
+    // On disk before anyone is told the restore is done: a crash must not leave empty tables.
+    for (Entry entry : header.files()) {
+      force(into.resolve(entry.name()), StandardOpenOption.WRITE);
+    }
+    force(into, StandardOpenOption.READ);
     return new Read(header.revision(), counted.count);
+  }
+
+  private static void force(Path path, StandardOpenOption mode) throws IOException {
+    try (FileChannel channel = FileChannel.open(path, mode)) {
+      channel.force(true);
+    }
   }
 
   private static Header readHeader(InputStream in, CountingInput counted) throws IOException {
