@@ -263,7 +263,7 @@ final class KvService implements KVGrpc.AsyncService, BindableService {
           } catch (RuntimeException e) {
             error = e;
           }
-          chunks.fail(statusOf(error));
+          chunks.fail(error, KvService::statusOf);
         });
   }
 

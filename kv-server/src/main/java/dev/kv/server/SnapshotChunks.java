@@ -4,11 +4,15 @@ import com.google.protobuf.ByteString;
 import dev.kv.api.SnapshotChunk;
 import dev.kv.core.KvException;
 import dev.kv.core.SnapshotInfo;
+import dev.kv.core.config.Durations;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 /**
  * The stream a store writes its snapshot to, sent to the client as Snapshot's chunks. A write that
@@ -21,7 +25,15 @@ final class SnapshotChunks extends OutputStream {
   /** Large enough to cost little per message, small enough to hold a few per snapshot. */
   static final int CHUNK_BYTES = 256 << 10;
 
+  /**
+   * How long a client may read nothing before the snapshot is given up: a client stopped (a
+   * suspended kv, say) would otherwise hold the store's snapshot thread, and its checkpoint's disk
+   * space, for as long as its connection lives.
+   */
+  static final Duration STALL = Duration.ofMinutes(2);
+
   private final ServerCallStreamObserver<SnapshotChunk> call;
+  private final long stallNanos;
   private final byte[] buffer = new byte[CHUNK_BYTES];
   private int buffered;
   private long sent;
@@ -29,9 +41,17 @@ final class SnapshotChunks extends OutputStream {
   /** Guarded by this, as the network threads set it and wake the writer. */
   private boolean cancelled;
 
+  /** Why the snapshot was given up on a client that read nothing, or null; guarded by this. */
+  private String stalled;
+
   /** Must be made on the call's thread, before the service method returns. */
   SnapshotChunks(ServerCallStreamObserver<SnapshotChunk> call) {
+    this(call, STALL);
+  }
+
+  SnapshotChunks(ServerCallStreamObserver<SnapshotChunk> call, Duration stall) {
     this.call = call;
+    this.stallNanos = stall.toNanos();
     call.setOnReadyHandler(this::wake);
     call.setOnCancelHandler(
         () -> {
@@ -71,9 +91,17 @@ final class SnapshotChunks extends OutputStream {
   public void flush() {}
 
   private synchronized void awaitReady() throws IOException {
+    long deadline = System.nanoTime() + stallNanos;
     try {
       while (!cancelled && !call.isReady()) {
-        wait();
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          stalled =
+              "the client read nothing of the snapshot for "
+                  + Durations.format(Duration.ofNanos(stallNanos));
+          throw new IOException(stalled);
+        }
+        TimeUnit.NANOSECONDS.timedWait(this, left);
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -115,9 +143,12 @@ final class SnapshotChunks extends OutputStream {
   }
 
   /** Ends the call with {@code status}, unless the client has gone already. */
-  synchronized void fail(Status status) {
-    if (!cancelled) {
-      call.onError(status.asRuntimeException());
+  synchronized void fail(Throwable error, Function<Throwable, Status> statusOf) {
+    if (cancelled) {
+      return; // the client went away: there is no one to tell, and nothing went wrong
     }
+    Status status =
+        stalled != null ? Status.DEADLINE_EXCEEDED.withDescription(stalled) : statusOf.apply(error);
+    call.onError(status.asRuntimeException());
   }
 }
