@@ -9,6 +9,7 @@ import java.util.Optional;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * Values kept for a while after their last use: the views of the store a paged listing reads its
@@ -88,6 +89,19 @@ public final class Pins<K, V> implements AutoCloseable {
       evicted.end();
     }
     scheduleSweep();
+  }
+
+  /**
+   * Pins the value {@code make} gives under {@code key}, unless it is pinned already: then renews
+   * that pin and makes nothing, for values that cost to make (a copy of a listed range).
+   */
+  public synchronized void pinIfAbsent(K key, Supplier<? extends V> make) {
+    Pin pinned = closed ? null : pins.get(key);
+    if (pinned != null) {
+      pinned.renew();
+      return;
+    }
+    pin(key, make.get());
   }
 
   /**

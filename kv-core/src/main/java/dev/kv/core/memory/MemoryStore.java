@@ -272,9 +272,9 @@ public final class MemoryStore extends AbstractKvStore {
             Page.Builder page = Page.builder(query);
             for (KeyValue entry : between(query.pageStart(), query.to()).values()) {
               if (!page.add(entry, ttlSeconds(entry.key()))) {
-                listings.pin(
+                listings.pinIfAbsent(
                     new RangeAt(revision, query.from(), query.to()),
-                    Listed.copy(between(query.from(), query.to()).values(), expiries));
+                    () -> Listed.copy(between(query.from(), query.to()).values(), expiries));
                 return page.build(true, revision);
               }
             }

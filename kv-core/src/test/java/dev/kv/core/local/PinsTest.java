@@ -56,6 +56,21 @@ class PinsTest {
   }
 
   @Test
+  void pinIfAbsent_makesTheValueOnlyWhenTheKeyIsNotPinned() {
+    List<String> made = new CopyOnWriteArrayList<>();
+    try (Pins<Integer, String> pins = new Pins<>(Duration.ofMinutes(2), 8, released::add, "t")) {
+      pins.pinIfAbsent(1, () -> "one" + made.add("one"));
+      pins.pinIfAbsent(1, () -> "again" + made.add("again"));
+
+      assertThat(made).containsExactly("one");
+      assertThat(released).isEmpty();
+      try (Pins<Integer, String>.Use use = pins.use(1).orElseThrow()) {
+        assertThat(use.value()).isEqualTo("onetrue");
+      }
+    }
+  }
+
+  @Test
   void pinningAKeyPinnedAlready_keepsTheFirstValue_andReleasesTheSecond() {
     try (Pins<Integer, String> pins = new Pins<>(Duration.ofMinutes(2), 8, released::add, "t")) {
       pins.pin(1, "first");
