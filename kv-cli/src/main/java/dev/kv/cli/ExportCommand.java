@@ -1,12 +1,11 @@
 package dev.kv.cli;
 
 import dev.kv.core.backup.Exporter;
-import java.io.FileOutputStream;
+import dev.kv.launch.FileErrors;
+import dev.kv.launch.WholeFile;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -58,12 +57,16 @@ final class ExportCommand implements Callable<Integer> {
         Exporter.of(kv.store()).prefix(prefix).source(kv.where()).progress(progress::update);
     Exporter.Result result;
     try {
-      result = file == null ? writeToStandardOutput(exporter) : writeWhole(exporter);
+      result =
+          file == null ? writeToStandardOutput(exporter) : WholeFile.write(file, exporter::writeTo);
     } catch (IOException e) {
       progress.end();
       String to = file == null ? "standard output" : file.toString();
       return kv.output.failure(
-          err, "cannot write " + to + ": " + e.getMessage(), Output.UNEXPECTED, ExitCodes.FAILED);
+          err,
+          "cannot write " + to + ": " + FileErrors.describe(e),
+          Output.UNEXPECTED,
+          ExitCodes.FAILED);
     }
     progress.end();
     err.printf(
@@ -79,22 +82,5 @@ final class ExportCommand implements Callable<Integer> {
       throw new IOException("the output was closed before the export ended");
     }
     return result;
-  }
-
-  /** Writes FILE.part, on disk before it becomes FILE: a file named FILE is always whole. */
-  private Exporter.Result writeWhole(Exporter exporter) throws IOException {
-    Path part = file.resolveSibling(file.getFileName() + ".part");
-    try {
-      Exporter.Result result;
-      try (FileOutputStream out = new FileOutputStream(part.toFile())) {
-        result = exporter.writeTo(out);
-        out.getChannel().force(true);
-      }
-      Files.move(part, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-      return result;
-    } catch (IOException | RuntimeException e) {
-      Files.deleteIfExists(part);
-      throw e;
-    }
   }
 }

@@ -4,6 +4,7 @@ import dev.kv.core.backup.ExportFile;
 import dev.kv.core.backup.ExportFileException;
 import dev.kv.core.backup.ImportConflictException;
 import dev.kv.core.backup.Importer;
+import dev.kv.launch.FileErrors;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -91,7 +92,10 @@ final class ImportCommand implements Callable<Integer> {
       return kv.output.failure(err, message, e.code().name(), ExitCodes.USAGE);
     } catch (IOException e) {
       return kv.output.failure(
-          err, "cannot read " + name + ": " + e, Output.USAGE_ERROR, ExitCodes.USAGE);
+          err,
+          "cannot read " + name + ": " + FileErrors.describe(e),
+          Output.USAGE_ERROR,
+          ExitCodes.USAGE);
     }
     checked
         .mismatch()
@@ -110,6 +114,13 @@ final class ImportCommand implements Callable<Integer> {
           e.getMessage() + " (--on-conflict skip or overwrite imports it)",
           Output.CONDITION_FAILED,
           ExitCodes.CONDITION_FAILED);
+    } catch (IOException e) {
+      // Read once more to write it: a file taken away or changed since it was checked.
+      return kv.output.failure(
+          err,
+          "cannot read " + name + " again to write it: " + FileErrors.describe(e),
+          Output.UNEXPECTED,
+          ExitCodes.FAILED);
     }
     spec.commandLine()
         .getOut()

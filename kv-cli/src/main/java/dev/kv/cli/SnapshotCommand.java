@@ -4,16 +4,13 @@ import com.google.gson.JsonObject;
 import dev.kv.core.KvException;
 import dev.kv.core.SnapshotInfo;
 import dev.kv.launch.CommandLines;
-import java.io.BufferedOutputStream;
+import dev.kv.launch.FileErrors;
+import dev.kv.launch.WholeFile;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.nio.channels.Channels;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -75,13 +72,10 @@ final class SnapshotCommand implements Runnable {
       if (Files.exists(file) && !force) {
         throw CommandLines.usageError(spec, file + " exists; --force replaces it");
       }
-      Path part = file.resolveSibling(file.getFileName() + ".part");
       SnapshotInfo info;
       try {
-        info = saveTo(part, kv);
-        Files.move(part, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        info = WholeFile.write(file, out -> save(out, kv));
       } catch (KvException e) {
-        deleteQuietly(part);
         if (e.code() == KvException.Code.FAILED_PRECONDITION) {
           // The store has no snapshot: not a value that is not text, as the code means elsewhere.
           return kv.output.failure(
@@ -89,10 +83,10 @@ final class SnapshotCommand implements Runnable {
         }
         throw e;
       } catch (IOException | UncheckedIOException e) {
-        deleteQuietly(part);
+        IOException failed = e instanceof UncheckedIOException u ? u.getCause() : (IOException) e;
         return kv.output.failure(
             spec.commandLine().getErr(),
-            "cannot write " + part + ": " + e.getMessage(),
+            "cannot write " + file + ": " + FileErrors.describe(failed),
             Output.UNEXPECTED,
             ExitCodes.FAILED);
       }
@@ -100,21 +94,10 @@ final class SnapshotCommand implements Runnable {
       return ExitCodes.OK;
     }
 
-    /** Writes the snapshot to {@code part}, on disk before it returns. */
-    private static SnapshotInfo saveTo(Path part, KvCommand kv) throws IOException {
-      // Gone if the save is interrupted (Ctrl-C); renamed, and so kept, once it is whole.
-      part.toFile().deleteOnExit();
-      try (FileChannel channel =
-          FileChannel.open(
-              part,
-              StandardOpenOption.CREATE,
-              StandardOpenOption.TRUNCATE_EXISTING,
-              StandardOpenOption.WRITE)) {
-        OutputStream out = new BufferedOutputStream(Channels.newOutputStream(channel), 1 << 20);
-        SnapshotInfo info = kv.store().blocking().snapshot(out);
-        out.flush();
-        channel.force(true);
-        return info;
+    /** Writes the store's snapshot to {@code out}; a failure to write fails as it did. */
+    private static SnapshotInfo save(OutputStream out, KvCommand kv) throws IOException {
+      try {
+        return kv.store().blocking().snapshot(out);
       } catch (KvException e) {
         if (e.getCause() instanceof IOException writing) {
           throw writing;
@@ -151,14 +134,6 @@ final class SnapshotCommand implements Runnable {
             "restore it with: kv-server restore " + file + " --data-dir NEW_DIR";
         default -> "its format is " + info.format();
       };
-    }
-
-    private static void deleteQuietly(Path part) {
-      try {
-        Files.deleteIfExists(part);
-      } catch (IOException e) {
-        // The .part file stays behind; FILE was never written.
-      }
     }
   }
 }

@@ -1,9 +1,5 @@
 package dev.kv.server;
 
-import java.io.IOException;
-import java.nio.file.AccessDeniedException;
-import java.nio.file.FileSystemException;
-import java.nio.file.NoSuchFileException;
 import java.util.Locale;
 import picocli.CommandLine.Model.CommandSpec;
 
@@ -17,20 +13,6 @@ final class Figures {
     double seconds = (System.nanoTime() - startNanos) / 1e9;
     return String.format(
         Locale.ROOT, "%.1f MiB (%d bytes) in %.1fs", bytes / 1048576.0, bytes, seconds);
-  }
-
-  /** What a failed file operation means, in a few words. */
-  static String describe(IOException e) {
-    if (e instanceof NoSuchFileException) {
-      return "no such file or directory";
-    }
-    if (e instanceof AccessDeniedException) {
-      return "permission denied";
-    }
-    if (e instanceof FileSystemException fs && fs.getReason() != null) {
-      return fs.getReason();
-    }
-    return String.valueOf(e.getMessage());
   }
 
   /** Prints {@code message} as the one line of a refusal, and gives its exit code. */

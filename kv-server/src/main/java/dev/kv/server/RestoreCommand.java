@@ -2,6 +2,7 @@ package dev.kv.server;
 
 import dev.kv.core.KvException;
 import dev.kv.core.embedded.EmbeddedSnapshots;
+import dev.kv.launch.FileErrors;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -60,7 +61,7 @@ final class RestoreCommand implements Callable<Integer> {
     try (InputStream in = Files.newInputStream(file)) {
       restored = EmbeddedSnapshots.restore(in, dataDir, force);
     } catch (IOException e) {
-      throw new IOException("cannot restore " + file + ": " + Figures.describe(e), e);
+      throw new IOException("cannot restore " + file + ": " + FileErrors.describe(e), e);
     } catch (KvException e) {
       if (e.code() == KvException.Code.INVALID_ARGUMENT) {
         return Figures.refuse(spec, "cannot restore " + file + ": " + e.getMessage());

@@ -1,16 +1,12 @@
 package dev.kv.server;
 
-import dev.kv.core.KvException;
 import dev.kv.core.SnapshotInfo;
 import dev.kv.core.embedded.EmbeddedSnapshots;
+import dev.kv.launch.FileErrors;
+import dev.kv.launch.WholeFile;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.nio.channels.Channels;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -57,24 +53,12 @@ final class SnapshotCommand implements Callable<Integer> {
       return Figures.refuse(spec, "cannot write the snapshot to " + file + ": it exists");
     }
     long start = System.nanoTime();
-    Path part = file.resolveSibling(file.getFileName() + ".part");
     SnapshotInfo written;
-    try (FileChannel channel =
-            FileChannel.open(
-                part,
-                StandardOpenOption.CREATE,
-                StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE);
-        OutputStream out = Channels.newOutputStream(channel)) {
-      written = EmbeddedSnapshots.save(dataDir, out);
-      channel.force(true);
-      Files.move(part, file, StandardCopyOption.ATOMIC_MOVE);
+    try {
+      written = WholeFile.write(file, out -> EmbeddedSnapshots.save(dataDir, out));
     } catch (IOException e) {
-      Files.deleteIfExists(part);
-      throw new IOException("cannot write the snapshot to " + file + ": " + Figures.describe(e), e);
-    } catch (KvException e) {
-      Files.deleteIfExists(part);
-      throw e;
+      throw new IOException(
+          "cannot write the snapshot to " + file + ": " + FileErrors.describe(e), e);
     }
     spec.commandLine()
         .getOut()
