@@ -314,9 +314,10 @@ public final class EtcdStore extends AbstractKvStore {
    * etcdctl snapshot save} calls too): {@code etcdctl snapshot restore} reads it. A member that
    * goes away meanwhile fails the snapshot; it is not taken again from another.
    *
-   * <p>etcd 3.4 sends no revision with the snapshot: the one given is then that of a linearizable
-   * read just before it was asked for. The snapshot holds every write up to it, and may hold a few
-   * made meanwhile.
+   * <p>etcd's snapshot stream says nothing of its revision (no header, in 3.4 as in later
+   * releases): the one given is that of a linearizable read just before the snapshot was asked for,
+   * unless a member sends one. The snapshot holds every write up to it, and may hold a few made
+   * meanwhile; a member restored from it starts at the snapshot's exact revision.
    */
   @Override
   public CompletableFuture<SnapshotInfo> snapshot(OutputStream out) {
