@@ -3,10 +3,13 @@ package dev.kv.cli;
 import com.google.gson.JsonObject;
 import dev.kv.core.KvException;
 import dev.kv.core.SnapshotInfo;
+import dev.kv.core.embedded.EmbeddedSnapshots;
 import dev.kv.launch.CommandLines;
 import dev.kv.launch.FileErrors;
 import dev.kv.launch.WholeFile;
+import java.io.BufferedInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -74,7 +77,7 @@ final class SnapshotCommand implements Runnable {
       }
       SnapshotInfo info;
       try {
-        info = WholeFile.write(file, out -> save(out, kv));
+        info = WholeFile.write(file, out -> save(out, kv), Save::checkWhole);
       } catch (KvException e) {
         if (e.code() == KvException.Code.FAILED_PRECONDITION) {
           // The store has no snapshot: not a value that is not text, as the code means elsewhere.
@@ -92,6 +95,22 @@ final class SnapshotCommand implements Runnable {
       }
       print(kv, info);
       return ExitCodes.OK;
+    }
+
+    /**
+     * Reads a kv-server's embedded snapshot back, every checksum compared, before it is trusted as
+     * a backup: no one checked it on its way (etcd's is checked as it passes).
+     */
+    private static void checkWhole(Path written, SnapshotInfo info) throws IOException {
+      if (!info.format().equals(SnapshotInfo.EMBEDDED)) {
+        return;
+      }
+      try (InputStream in = new BufferedInputStream(Files.newInputStream(written), 1 << 16)) {
+        EmbeddedSnapshots.check(in);
+      } catch (KvException damaged) {
+        throw new IOException(
+            "what kv-server sent is not a whole snapshot (" + damaged.getMessage() + ")", damaged);
+      }
     }
 
     /** Writes the store's snapshot to {@code out}; a failure to write fails as it did. */

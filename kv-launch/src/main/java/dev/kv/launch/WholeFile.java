@@ -23,6 +23,13 @@ public final class WholeFile {
     T writeTo(OutputStream out) throws IOException;
   }
 
+  /** What reads the file back once it is written, before it takes its name. */
+  @FunctionalInterface
+  public interface Check<T> {
+    /** Fails when {@code written}, which {@code contents} said {@code result} of, is not whole. */
+    void check(Path written, T result) throws IOException;
+  }
+
   private WholeFile() {}
 
   /**
@@ -31,6 +38,17 @@ public final class WholeFile {
    * @return what {@code contents} returned
    */
   public static <T> T write(Path file, Contents<T> contents) throws IOException {
+    return write(file, contents, (written, result) -> {});
+  }
+
+  /**
+   * Writes {@code contents} to {@code file}, replacing it if it exists, once {@code check} passed
+   * on what was written.
+   *
+   * @return what {@code contents} returned
+   */
+  public static <T> T write(Path file, Contents<T> contents, Check<? super T> check)
+      throws IOException {
     Path part = file.resolveSibling(file.getFileName() + ".part");
     // Gone if the process is stopped meanwhile (Ctrl-C); renamed, and so kept, once whole.
     part.toFile().deleteOnExit();
@@ -47,6 +65,7 @@ public final class WholeFile {
         out.flush();
         channel.force(true);
       }
+      check.check(part, result);
       Files.move(part, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       return result;
     } catch (IOException | RuntimeException e) {

@@ -65,6 +65,20 @@ public final class EmbeddedSnapshots {
   }
 
   /**
+   * Checks that {@code in} is a whole snapshot, every checksum read and compared, keeping nothing:
+   * for a file just saved, before it is trusted as a backup.
+   *
+   * @return what the snapshot holds
+   * @throws KvException with {@link KvException.Code#INVALID_ARGUMENT} and a message that says why
+   *     when it is not a whole snapshot (cut short, damaged, another format)
+   * @throws IOException when reading {@code in} fails
+   */
+  public static SnapshotInfo check(InputStream in) throws IOException {
+    SnapshotFile.Read read = SnapshotFile.check(in);
+    return new SnapshotInfo(SnapshotInfo.EMBEDDED, read.revision(), read.bytes());
+  }
+
+  /**
    * Restores a snapshot, read from {@code in}, into the data directory {@code dataDir}. The file is
    * read into a new directory beside {@code dataDir}, every checksum checked and the database
    * opened read-only and verified there, and only then moved into place: a snapshot that fails

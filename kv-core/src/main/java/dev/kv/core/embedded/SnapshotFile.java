@@ -62,8 +62,8 @@ final class SnapshotFile {
   /** What the header says: the store's revision and the files. */
   private record Header(long revision, List<Entry> files) {}
 
-  /** What a whole snapshot that was read holds: the store's revision, and its size. */
-  record Read(long revision, long bytes) {}
+  /** What a whole snapshot that was read holds: the store's revision, its size, its files. */
+  record Read(long revision, long bytes, List<String> files) {}
 
   private SnapshotFile() {}
 
@@ -122,13 +122,38 @@ final class SnapshotFile {
    *     what was written into {@code into} is then to be thrown away
    */
   static Read read(InputStream in, Path into) throws IOException {
+    Read read = read(in, name -> Files.newOutputStream(into.resolve(name)));
+    // On disk before anyone is told the restore is done: a crash must not leave empty tables.
+    for (String name : read.files()) {
+      force(into.resolve(name), StandardOpenOption.WRITE);
+    }
+    force(into, StandardOpenOption.READ);
+    return read;
+  }
+
+  /**
+   * Reads a snapshot from {@code in} and checks every checksum, keeping nothing of it: whether a
+   * file saved is whole, before it is trusted as a backup.
+   *
+   * @throws KvException as {@link #read(InputStream, Path)} does
+   */
+  static Read check(InputStream in) throws IOException {
+    return read(in, name -> OutputStream.nullOutputStream());
+  }
+
+  /** Where the bytes of the snapshot's file {@code name} go. */
+  private interface Sink {
+    OutputStream open(String name) throws IOException;
+  }
+
+  private static Read read(InputStream in, Sink sink) throws IOException {
     CountingInput counted = new CountingInput(in);
     DigestInputStream whole = new DigestInputStream(counted, sha256());
     Header header = readHeader(whole, counted);
     byte[] buffer = new byte[BUFFER];
     for (Entry entry : header.files()) {
       MessageDigest digest = sha256();
-      try (OutputStream out = Files.newOutputStream(into.resolve(entry.name()))) {
+      try (OutputStream out = sink.open(entry.name())) {
         long left = entry.size();
         while (left > 0) {
           int n = whole.read(buffer, 0, (int) Math.min(buffer.length, left));
@@ -168,12 +193,8 @@ final class SnapshotFile {
       throw refused(
           "the snapshot is damaged: it goes on after its trailer, at byte " + counted.count);
     }
-    // On disk before anyone is told the restore is done: a crash must not leave empty tables.
-    for (Entry entry : header.files()) {
-      force(into.resolve(entry.name()), StandardOpenOption.WRITE);
-    }
-    force(into, StandardOpenOption.READ);
-    return new Read(header.revision(), counted.count);
+    return new Read(
+        header.revision(), counted.count, header.files().stream().map(Entry::name).toList());
   }
 
   private static void force(Path path, StandardOpenOption mode) throws IOException {

@@ -231,6 +231,11 @@ class EmbeddedSnapshotsTest {
                   assertThat(e.getMessage()).doesNotContain("\n").doesNotContain("Exception");
                 });
       }
+      assertThatThrownBy(() -> EmbeddedSnapshots.check(new ByteArrayInputStream(file.getValue())))
+          .as("check of " + file.getKey())
+          .isInstanceOfSatisfying(
+              KvException.class,
+              e -> assertThat(e.code()).isEqualTo(KvException.Code.INVALID_ARGUMENT));
       assertThat(temp.resolve("new")).as(file.getKey()).doesNotExist();
       assertThat(existing).as(file.getKey()).isEmptyDirectory();
       try (Stream<Path> left = Files.list(temp)) {
@@ -239,6 +244,10 @@ class EmbeddedSnapshotsTest {
             .allMatch(path -> !path.getFileName().toString().contains(".restore-"));
       }
     }
+    SnapshotInfo checked = EmbeddedSnapshots.check(new ByteArrayInputStream(snapshot));
+    assertThat(checked.bytes()).isEqualTo(snapshot.length);
+    assertThat(checked.revision()).isEqualTo(3);
+    assertThat(checked.format()).isEqualTo(SnapshotInfo.EMBEDDED);
     assertThat(message(damaged.get("empty")))
         .isEqualTo("the file is empty, not a kv embedded snapshot");
     assertThat(message(damaged.get("JSON lines"))).contains("JSON lines").contains("kv import");
