@@ -247,7 +247,7 @@ public final class EtcdStore extends AbstractKvStore {
    * byte limit of its own: {@link PageReader} reads each page in Ranges that keep it.
    *
    * <p>A revision asked for is read as etcd keeps it, until it is compacted. Times to live cost one
-   * LeaseTimeToLive call per lease in the page, all sent at once.
+   * LeaseTimeToLive call per lease in the page, {@value PageReader#LOOKUPS_IN_FLIGHT} at a time.
    */
   @Override
   protected CompletableFuture<Page> doList(ListQuery query) {

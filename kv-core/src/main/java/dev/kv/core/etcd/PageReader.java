@@ -11,9 +11,13 @@ import dev.kv.etcd.api.etcdserverpb.RangeRequest;
 import dev.kv.etcd.api.etcdserverpb.RangeResponse;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Reads one page of a listing from etcd, within the page's byte budget. etcd builds a Range answer
@@ -58,6 +62,9 @@ final class PageReader {
 
   private static final ByteString NUL = ByteString.copyFrom(new byte[] {0});
 
+  /** The most lease lookups a page has in flight. */
+  static final int LOOKUPS_IN_FLIGHT = 64;
+
   private final RangeRequest range;
   private final Ranges ranges;
   private final Lookups lookups;
@@ -90,7 +97,8 @@ final class PageReader {
   /**
    * Reads the page {@code query} asks for with Ranges like {@code range}, which names the first
    * key, the end and the revision (0: the latest). With times to live, each lease in the page is
-   * asked for its own, all at once. A caller who cancels the page cancels the call on its way.
+   * asked for its own, {@link #LOOKUPS_IN_FLIGHT} at a time. A caller who cancels the page cancels
+   * the call on its way.
    */
   static CompletableFuture<Page> read(
       ListQuery query, RangeRequest range, Ranges ranges, Lookups lookups) {
@@ -194,13 +202,10 @@ final class PageReader {
       result.complete(read);
       return;
     }
-    Map<Long, CompletableFuture<Long>> timesToLive = new HashMap<>();
-    leases.values().forEach(id -> timesToLive.computeIfAbsent(id, lookups::timeToLive));
-    CompletableFuture<Void> all =
-        CompletableFuture.allOf(timesToLive.values().toArray(CompletableFuture[]::new));
+    CompletableFuture<Map<Long, Long>> all = timesToLive(List.copyOf(Set.copyOf(leases.values())));
     pending = all;
     all.whenComplete(
-        (known, error) -> {
+        (timesToLive, error) -> {
           if (error != null) {
             result.completeExceptionally(error);
             return;
@@ -208,10 +213,49 @@ final class PageReader {
           Map<String, Long> ttlSeconds = new HashMap<>();
           leases.forEach(
               (key, id) ->
-                  ttlSeconds.put(
-                      key, Ttl.secondsLeft(Duration.ofSeconds(timesToLive.get(id).join()))));
+                  ttlSeconds.put(key, Ttl.secondsLeft(Duration.ofSeconds(timesToLive.get(id)))));
           result.complete(new Page(read.entries(), more, revision, ttlSeconds));
         });
+  }
+
+  /**
+   * The times to live of the leases {@code ids}, asked for {@link #LOOKUPS_IN_FLIGHT} at a time: a
+   * page of 10,000 keys that each hold a lease would otherwise send 10,000 calls at once.
+   */
+  private CompletableFuture<Map<Long, Long>> timesToLive(List<Long> ids) {
+    Map<Long, Long> known = new ConcurrentHashMap<>();
+    CompletableFuture<Map<Long, Long>> all = new CompletableFuture<>();
+    AtomicInteger next = new AtomicInteger();
+    Runnable lookUpNext =
+        new Runnable() {
+          @Override
+          public void run() {
+            int index = next.getAndIncrement();
+            if (index >= ids.size() || all.isDone()) {
+              return;
+            }
+            long id = ids.get(index);
+            lookups
+                .timeToLive(id)
+                .whenComplete(
+                    (seconds, error) -> {
+                      if (error != null) {
+                        all.completeExceptionally(error);
+                        return;
+                      }
+                      known.put(id, seconds);
+                      if (known.size() == ids.size()) {
+                        all.complete(known);
+                      } else {
+                        run();
+                      }
+                    });
+          }
+        };
+    for (int i = 0; i < Math.min(LOOKUPS_IN_FLIGHT, ids.size()); i++) {
+      lookUpNext.run();
+    }
+    return all;
   }
 
   private static boolean isOverTheCap(Throwable error) {
