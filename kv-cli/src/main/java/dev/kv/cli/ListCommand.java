@@ -61,9 +61,10 @@ final class ListCommand implements Callable<Integer> {
       defaultValue = "0",
       description =
           "List the keys as they were at revision N (default: the latest). etcd keeps past"
-              + " revisions until it compacts them; the embedded and memory stores keep only that"
-              + " of a listing under way, for 2 minutes after its last page. A revision no longer"
-              + " kept exits 4.")
+              + " revisions until it compacts them; the embedded and memory stores rebuild them"
+              + " from the changes their history keeps (the last 10,000 revisions or changes),"
+              + " and keep a listing's own for 2 minutes after its last page. A revision no"
+              + " longer kept exits 4.")
   long revision;
 
   @Option(names = "--keys-only", description = "Print the keys without their values.")

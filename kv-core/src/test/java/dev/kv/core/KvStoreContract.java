@@ -759,6 +759,35 @@ public abstract class KvStoreContract {
   }
 
   @Test
+  void list_atAPastRevisionNoListingRead_seesTheStoreAsItWasThen() {
+    await(store.set("past/a", "a1"));
+    await(store.set("past/b", "b1"));
+    long then = await(store.set("past/c", "c1"));
+    await(store.set("past/a", "a2"));
+    await(store.delete("past/b"));
+    await(store.set("past/0", "made after"));
+    await(store.set("past/d", "made after"));
+    await(store.delete("past/d"));
+
+    Page page = await(store.list(ListQuery.prefix("past/").atRevision(then)));
+    Page second =
+        await(store.list(ListQuery.prefix("past/").startAfter("past/a").limit(1).atRevision(then)));
+
+    assertThat(page.revision()).isEqualTo(then);
+    assertThat(page.entries())
+        .extracting(KeyValue::key, KeyValue::value)
+        .containsExactly(tuple("past/a", "a1"), tuple("past/b", "b1"), tuple("past/c", "c1"));
+    assertThat(page.entries()).allMatch(entry -> entry.modRevision() <= then);
+    assertThat(page.more()).isFalse();
+    assertThat(second.entries()).extracting(KeyValue::key).containsExactly("past/b");
+    assertThat(second.more()).isTrue();
+    assertThat(await(store.list(ListQuery.prefix("past/"))).entries())
+        .extracting(KeyValue::key, KeyValue::value)
+        .containsExactly(
+            tuple("past/0", "made after"), tuple("past/a", "a2"), tuple("past/c", "c1"));
+  }
+
+  @Test
   void list_atARevisionBeyondTheStores_failsWithOutOfRange() {
     long written = await(store.set("k", "v"));
 

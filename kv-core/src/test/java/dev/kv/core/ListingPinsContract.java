@@ -26,7 +26,9 @@ public abstract class ListingPinsContract {
   private static final int CAP = 64;
 
   /**
-   * A new, empty store whose listings stay readable for {@code listingLease} after their last page.
+   * A new, empty store whose listings stay readable for {@code listingLease} after their last page,
+   * and whose history keeps the changes of the last write alone: too little to rebuild a past
+   * revision from (see {@link dev.kv.core.local.PastPage}), so that pins alone serve them.
    */
   protected abstract KvStore newStore(Duration listingLease) throws Exception;
 
@@ -52,7 +54,8 @@ public abstract class ListingPinsContract {
                                   .atRevision(first.revision())))
                       .hasCode(KvException.Code.OUT_OF_RANGE)
                       .hasMessage(
-                          "revision 3 is no longer readable (the store is at 4): a listing's"
+                          "revision 3 is no longer readable (the store is at 4): its history"
+                              + " holds the changes since revision 4 only, and a listing's"
                               + " revision stays readable for 200ms after its last page; list"
                               + " again from the start"));
     }

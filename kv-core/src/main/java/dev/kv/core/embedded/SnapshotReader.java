@@ -10,10 +10,12 @@ import dev.kv.core.WatchQuery;
 import dev.kv.core.embedded.Records.Stored;
 import dev.kv.core.local.History;
 import dev.kv.core.local.ListingRevisions;
+import dev.kv.core.local.PastPage;
 import dev.kv.core.local.Pins;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
@@ -22,6 +24,7 @@ import org.rocksdb.ReadTier;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
 import org.rocksdb.Snapshot;
+import org.rocksdb.Status;
 
 /**
  * The embedded store's reads. Each sees the database as one moment left it: a single record, or a
@@ -63,7 +66,8 @@ final class SnapshotReader {
   /**
    * The page that {@code query} asks for, and the revision it was read at. A page at the latest
    * revision with more keys after it keeps its snapshot pinned, for the pages after it to read at
-   * its revision; a past revision can be read only from such a pin.
+   * its revision; a past revision is read from such a pin, or else rebuilt from the history (see
+   * {@link PastPage}).
    */
   Page list(ListQuery query, ReadTier tier) throws RocksDBException {
     if (query.revision() != 0) {
@@ -81,7 +85,7 @@ final class SnapshotReader {
         throw ListingRevisions.beyond(query.revision(), at);
       }
       if (query.revision() != 0 && query.revision() != at) {
-        throw ListingRevisions.notKept(query.revision(), at, listings.lease());
+        return view.past(query, at);
       }
       Page page = view.list(query, at);
       if (page.more()) {
@@ -138,6 +142,7 @@ final class SnapshotReader {
   private final class View implements AutoCloseable {
     final Snapshot snapshot;
     final ReadOptions options;
+    private final ReadTier tier;
     private final boolean owned;
     private boolean pinned;
 
@@ -152,6 +157,7 @@ final class SnapshotReader {
 
     private View(Snapshot snapshot, ReadTier tier, boolean owned) {
       this.snapshot = snapshot;
+      this.tier = tier;
       this.owned = owned;
       this.options = new ReadOptions().setSnapshot(snapshot).setReadTier(tier);
     }
@@ -179,6 +185,50 @@ final class SnapshotReader {
       return page.build(false, at);
     }
 
+    /**
+     * The page {@code query} asks for at its past revision, rebuilt from the entries and the
+     * history as this view sees them at revision {@code at}: see {@link PastPage}.
+     */
+    Page past(ListQuery query, long at) throws RocksDBException {
+      if (tier == ReadTier.BLOCK_CACHE_TIER) {
+        // It reads the history too, which memory seldom holds: on the pool, from the start.
+        throw new RocksDBException(
+            "a listing at a past revision reads the history",
+            new Status(Status.Code.Incomplete, Status.SubCode.None, null));
+      }
+      try (PastChanges history = new PastChanges(at, this);
+          RocksIterator iterator = database.db.newIterator(database.entries, options)) {
+        byte[] end = query.to().isEmpty() ? null : Records.utf8(query.to());
+        iterator.seek(Records.utf8(query.pageStart()));
+        Iterator<PastPage.Current> current =
+            new Iterator<>() {
+              @Override
+              public boolean hasNext() {
+                if (!iterator.isValid()) {
+                  try {
+                    iterator.status(); // a read that failed ends the entries too
+                  } catch (RocksDBException e) {
+                    throw failure(e);
+                  }
+                  return false;
+                }
+                return end == null || Arrays.compareUnsigned(iterator.key(), end) < 0;
+              }
+
+              @Override
+              public PastPage.Current next() {
+                Stored stored = Stored.decode(iterator.value());
+                PastPage.Current entry =
+                    new PastPage.Current(
+                        stored.withKey(Records.utf8(iterator.key())), ttlSeconds(stored));
+                iterator.next();
+                return entry;
+              }
+            };
+        return PastPage.read(query, at, current, history, listings.lease());
+      }
+    }
+
     /** Hands the snapshot to {@link #listings}, pinned under {@code revision}. */
     void pin(long revision) {
       listings.pin(revision, snapshot);
@@ -196,10 +246,20 @@ final class SnapshotReader {
 
   private final class PastChanges implements History {
     private final long upTo;
-    private final View view = new View(ReadTier.READ_ALL_TIER);
+    private final View view;
+    private final boolean ownView;
 
     PastChanges(long upTo) {
       this.upTo = upTo;
+      this.view = new View(ReadTier.READ_ALL_TIER);
+      this.ownView = true;
+    }
+
+    /** The history as {@code view}, which stays its owner's, sees it. */
+    PastChanges(long upTo, View view) {
+      this.upTo = upTo;
+      this.view = view;
+      this.ownView = false;
     }
 
     @Override
@@ -234,7 +294,9 @@ final class SnapshotReader {
 
     @Override
     public void close() {
-      view.close();
+      if (ownView) {
+        view.close();
+      }
     }
   }
 }

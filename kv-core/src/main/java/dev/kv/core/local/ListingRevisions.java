@@ -6,8 +6,9 @@ import dev.kv.core.KvException;
 import java.time.Duration;
 
 /**
- * Why a local store cannot read a listing at a revision: it keeps no history of its values, only
- * the views its paged listings pinned (see {@link Pins}).
+ * Why a local store cannot read a listing at a revision: it keeps no past values, only the views
+ * its paged listings pinned (see {@link Pins}) and the changes its history keeps (see {@link
+ * PastPage}).
  */
 public final class ListingRevisions {
 
@@ -20,15 +21,20 @@ public final class ListingRevisions {
         "revision " + asked + " is beyond the store's revision " + current);
   }
 
-  /** A past revision that no listing keeps readable (any more). */
-  public static KvException notKept(long asked, long current, Duration lease) {
+  /**
+   * A past revision that no listing keeps readable (any more), and that the history, which holds
+   * the changes from revision {@code firstKept} on, cannot rebuild.
+   */
+  public static KvException notKept(long asked, long current, long firstKept, Duration lease) {
     return new KvException(
         KvException.Code.OUT_OF_RANGE,
         "revision "
             + asked
             + " is no longer readable (the store is at "
             + current
-            + "): a listing's revision stays readable for "
+            + "): its history holds the changes since revision "
+            + firstKept
+            + " only, and a listing's revision stays readable for "
             + (lease.toMillis() % 60_000 == 0 ? lease.toMinutes() + " minutes" : format(lease))
             + " after its last page; list again from the start");
   }

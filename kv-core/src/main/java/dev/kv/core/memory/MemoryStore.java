@@ -20,6 +20,7 @@ import dev.kv.core.local.CompareAndSet;
 import dev.kv.core.local.History;
 import dev.kv.core.local.ListingRevisions;
 import dev.kv.core.local.LocalWatches;
+import dev.kv.core.local.PastPage;
 import dev.kv.core.local.Pins;
 import dev.kv.core.local.Threads;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -267,7 +268,14 @@ public final class MemoryStore extends AbstractKvStore {
               throw ListingRevisions.beyond(query.revision(), revision);
             }
             if (query.revision() != 0 && query.revision() != revision) {
-              throw ListingRevisions.notKept(query.revision(), revision, listings.lease());
+              return PastPage.read(
+                  query,
+                  revision,
+                  between(query.pageStart(), query.to()).values().stream()
+                      .map(entry -> new PastPage.Current(entry, ttlSeconds(entry.key())))
+                      .iterator(),
+                  history,
+                  listings.lease());
             }
             Page.Builder page = Page.builder(query);
             for (KeyValue entry : between(query.pageStart(), query.to()).values()) {

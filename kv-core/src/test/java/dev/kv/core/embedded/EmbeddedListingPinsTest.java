@@ -12,6 +12,10 @@ class EmbeddedListingPinsTest extends ListingPinsContract {
 
   @Override
   protected KvStore newStore(Duration listingLease) {
-    return EmbeddedStore.builder().dataDir(dataDir).listingLease(listingLease).build();
+    return EmbeddedStore.builder()
+        .dataDir(dataDir)
+        .listingLease(listingLease)
+        .historyLimit(1)
+        .build();
   }
 }

@@ -8,6 +8,6 @@ class MemoryListingPinsTest extends ListingPinsContract {
 
   @Override
   protected KvStore newStore(Duration listingLease) {
-    return MemoryStore.builder().listingLease(listingLease).build();
+    return MemoryStore.builder().listingLease(listingLease).historyLimit(1).build();
   }
 }
