@@ -2,9 +2,8 @@ package dev.kv.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.kv.core.KeyValue;
 import dev.kv.core.KvStore;
-import dev.kv.core.ListQuery;
+import dev.kv.core.StoreValues;
 import dev.kv.core.config.HostPort;
 import dev.kv.core.embedded.EmbeddedStore;
 import dev.kv.server.CommandRun;
@@ -19,7 +18,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
 import java.util.function.Supplier;
@@ -266,18 +264,7 @@ class ExportImportCliTest {
   }
 
   static Map<String, String> values(KvStore store) {
-    Map<String, String> values = new LinkedHashMap<>();
-    ListQuery query = ListQuery.prefix("");
-    while (true) {
-      var page = store.blocking().list(query);
-      for (KeyValue entry : page.entries()) {
-        values.put(entry.key(), entry.value());
-      }
-      if (!page.more()) {
-        return values;
-      }
-      query = query.startAfter(page.entries().get(page.entries().size() - 1).key());
-    }
+    return StoreValues.of(store);
   }
 
   private static CommandRun kv(KvServer server, String... args) {

@@ -2,10 +2,8 @@ package dev.kv.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.kv.core.KeyValue;
 import dev.kv.core.KvStore;
-import dev.kv.core.ListQuery;
-import dev.kv.core.Page;
+import dev.kv.core.StoreValues;
 import dev.kv.core.config.HostPort;
 import dev.kv.core.embedded.EmbeddedSnapshots;
 import dev.kv.core.embedded.EmbeddedStore;
@@ -225,19 +223,8 @@ class SnapshotCliTest {
     }
   }
 
-  private static Map<String, String> allKeys(KvStore store) throws Exception {
-    Map<String, String> keys = new HashMap<>();
-    ListQuery query = ListQuery.prefix("");
-    while (true) {
-      Page page = store.list(query).get();
-      for (KeyValue entry : page.entries()) {
-        keys.put(entry.key(), entry.value());
-      }
-      if (!page.more()) {
-        return keys;
-      }
-      query = query.startAfter(page.entries().get(page.entries().size() - 1).key());
-    }
+  private static Map<String, String> allKeys(KvStore store) {
+    return StoreValues.of(store);
   }
 
   private static String endpoints() {

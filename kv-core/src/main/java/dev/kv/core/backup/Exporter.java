@@ -1,10 +1,9 @@
 package dev.kv.core.backup;
 
-import dev.kv.core.BlockingKvStore;
 import dev.kv.core.KeyValue;
-import dev.kv.core.KvException;
 import dev.kv.core.KvStore;
 import dev.kv.core.ListQuery;
+import dev.kv.core.Listing;
 import dev.kv.core.Page;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -98,11 +97,11 @@ public final class Exporter {
    * @throws IOException when writing to {@code out} fails
    */
   public Result writeTo(OutputStream out) throws IOException {
-    BlockingKvStore keys = store.blocking();
-    ListQuery query = ListQuery.prefix(prefix).limit(pageKeys).maxBytes(pageBytes).withTtl();
-    Page page = keys.list(query);
+    Listing pages =
+        Listing.of(
+            store, source, ListQuery.prefix(prefix).limit(pageKeys).maxBytes(pageBytes).withTtl());
+    Page page = pages.next();
     long revision = page.revision();
-    query = query.atRevision(revision);
     String kind = kind();
     MessageDigest sha256 = sha256();
     DigestOutputStream digested = new DigestOutputStream(new BufferedOutputStream(out), sha256);
@@ -120,33 +119,15 @@ public final class Exporter {
       // Written out before the next page is read: only one page is ever held.
       digested.flush();
       progress.exported(count, lines.bytes);
-      if (!page.more() || page.entries().isEmpty()) {
+      if (!pages.hasNext()) {
         break;
       }
-      page = keys.list(query.startAfter(page.entries().get(page.entries().size() - 1).key()));
-      requireRevision(page, revision);
+      page = pages.next();
     }
     digested.on(false);
     lines.write(ExportFormat.trailer(count, HexFormat.of().formatHex(sha256.digest())));
     digested.flush();
     return new Result(count, revision, lines.bytes);
-  }
-
-  /**
-   * Fails when a page was not read at the export's revision, as a kv-server older than listings at
-   * a revision answers: the file would mix revisions, and hold no times to live.
-   */
-  private void requireRevision(Page page, long revision) {
-    if (page.revision() != revision) {
-      throw new KvException(
-          KvException.Code.INTERNAL,
-          source
-              + " answered a page at revision "
-              + page.revision()
-              + ", not at the export's, "
-              + revision
-              + ": it reads no listing at a revision (a kv-server older than this kv?); upgrade it");
-    }
   }
 
   /** The kind of store, as it says, or through kv-server as the server's store says. */

@@ -1,13 +1,15 @@
 package dev.kv.core.backup;
 
+import dev.kv.core.KeyValue;
 import dev.kv.core.Keys;
 import dev.kv.core.KvException;
 import dev.kv.core.KvStore;
 import dev.kv.core.ListQuery;
-import dev.kv.core.Page;
+import dev.kv.core.Listing;
 import dev.kv.core.Swap;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -134,29 +136,28 @@ public final class Importer {
    * for one by one.
    */
   private final class StoreKeys {
-    private ListQuery query;
-    private Page page;
+    private Listing pages;
+    private List<KeyValue> page = List.of();
     private int next;
 
     /** Whether the store holds {@code key}, given keys in increasing order. */
     boolean contains(String key) {
-      if (page == null) {
-        query = ListQuery.range(key, "").withoutValues().limit(ListQuery.MAX_LIMIT);
-        page = store.blocking().list(query);
-        query = query.atRevision(page.revision());
+      if (pages == null) {
+        pages =
+            Listing.of(
+                store, target, ListQuery.range(key, "").withoutValues().limit(ListQuery.MAX_LIMIT));
       }
       while (true) {
-        for (; next < page.entries().size(); next++) {
-          int order = Keys.ORDER.compare(page.entries().get(next).key(), key);
+        for (; next < page.size(); next++) {
+          int order = Keys.ORDER.compare(page.get(next).key(), key);
           if (order >= 0) {
             return order == 0;
           }
         }
-        if (!page.more() || page.entries().isEmpty()) {
+        if (!pages.hasNext()) {
           return false;
         }
-        String last = page.entries().get(page.entries().size() - 1).key();
-        page = store.blocking().list(query.startAfter(last));
+        page = pages.next().entries();
         next = 0;
       }
     }

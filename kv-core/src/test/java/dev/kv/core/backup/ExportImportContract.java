@@ -11,6 +11,7 @@ import dev.kv.core.KvException;
 import dev.kv.core.KvStore;
 import dev.kv.core.ListQuery;
 import dev.kv.core.Page;
+import dev.kv.core.StoreValues;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -24,7 +25,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -33,7 +33,6 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -179,18 +178,8 @@ public abstract class ExportImportContract {
     Exported exported = export(exporter);
 
     long revision = json(exported.lines.get(0)).get("revision").getAsLong();
-    Map<String, String> asOfRevision = new LinkedHashMap<>();
-    ListQuery query = ListQuery.prefix("").atRevision(revision);
-    for (Page page = source.blocking().list(query); ; ) {
-      page.entries().forEach(entry -> asOfRevision.put(entry.key(), entry.value()));
-      if (!page.more()) {
-        break;
-      }
-      page =
-          source
-              .blocking()
-              .list(query.startAfter(page.entries().get(page.entries().size() - 1).key()));
-    }
+    Map<String, String> asOfRevision =
+        StoreValues.of(source, ListQuery.prefix("").atRevision(revision));
     Importer.into(target).write(check(exported));
     Map<String, String> imported = valuesOf(target);
     assertThat(writes.get()).isGreaterThan(10);
@@ -683,10 +672,7 @@ public abstract class ExportImportContract {
 
   /** Every key of {@code store} and its value. */
   protected static Map<String, String> valuesOf(KvStore store) {
-    Page page = store.blocking().list(ListQuery.prefix("").limit(ListQuery.MAX_LIMIT));
-    assertThat(page.more()).isFalse();
-    return page.entries().stream()
-        .collect(Collectors.toMap(KeyValue::key, KeyValue::value, (a, b) -> a, LinkedHashMap::new));
+    return StoreValues.of(store);
   }
 
   /** Decides what a call to the store gives: {@code call} makes it as asked. */

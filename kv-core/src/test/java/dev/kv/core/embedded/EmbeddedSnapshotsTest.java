@@ -3,11 +3,10 @@ package dev.kv.core.embedded;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.kv.core.KeyValue;
 import dev.kv.core.KvException;
 import dev.kv.core.ListQuery;
-import dev.kv.core.Page;
 import dev.kv.core.SnapshotInfo;
+import dev.kv.core.StoreValues;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.FilterOutputStream;
@@ -403,15 +402,6 @@ class EmbeddedSnapshotsTest {
   }
 
   private static Map<String, String> everything(EmbeddedStore store) {
-    Map<String, String> all = new TreeMap<>();
-    Page page = store.blocking().list(ListQuery.prefix(""));
-    while (true) {
-      page.entries().forEach(entry -> all.put(entry.key(), entry.value()));
-      if (!page.more()) {
-        return all;
-      }
-      KeyValue lastEntry = page.entries().get(page.entries().size() - 1);
-      page = store.blocking().list(ListQuery.prefix("").startAfter(lastEntry.key()));
-    }
+    return StoreValues.of(store);
   }
 }

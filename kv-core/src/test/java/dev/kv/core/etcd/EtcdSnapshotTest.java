@@ -4,12 +4,11 @@ import static dev.kv.core.KvFailureAssert.assertThatFailureOf;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
-import dev.kv.core.KeyValue;
 import dev.kv.core.KvException;
 import dev.kv.core.KvStore;
 import dev.kv.core.ListQuery;
-import dev.kv.core.Page;
 import dev.kv.core.SnapshotInfo;
+import dev.kv.core.StoreValues;
 import dev.kv.core.config.HostPort;
 import dev.kv.etcd.api.etcdserverpb.KVGrpc;
 import dev.kv.etcd.api.etcdserverpb.MaintenanceGrpc;
@@ -209,18 +208,8 @@ class EtcdSnapshotTest {
     return SnapshotResponse.newBuilder().setBlob(ByteString.copyFrom(bytes, from, length)).build();
   }
 
-  private static Map<String, String> allKeys(KvStore store, ListQuery query) throws Exception {
-    Map<String, String> keys = new HashMap<>();
-    while (true) {
-      Page page = store.list(query).get();
-      for (KeyValue entry : page.entries()) {
-        keys.put(entry.key(), entry.value());
-      }
-      if (!page.more()) {
-        return keys;
-      }
-      query = query.startAfter(page.entries().get(page.entries().size() - 1).key());
-    }
+  private static Map<String, String> allKeys(KvStore store, ListQuery query) {
+    return StoreValues.of(store, query);
   }
 
   /** A member that answers Maintenance.Snapshot as a test says. */
